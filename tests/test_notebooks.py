@@ -1,0 +1,61 @@
+"""Repository-level checks: notebooks and library in sync, notebook tests, docs processing."""
+import os, subprocess, sys, shutil, tempfile
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NBS = ROOT / "nbs"
+TF_NOTEBOOKS = ["12_sources_rlds.ipynb"]  # TensorFlow and MuJoCo EGL must not share a process
+
+
+def run(cmd, timeout=1800, **kw):
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, **kw)
+    assert r.returncode == 0, f"{' '.join(map(str, cmd))} failed ({r.returncode}):\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
+    return r
+
+
+def bin_(name): return str(Path(sys.executable).parent / name)
+
+
+def test_export_in_sync(tmp_path):
+    "`nbdev_export` on a clean checkout changes nothing in `xvr/`."
+    if not (ROOT / ".git").exists(): pytest.skip("not a git checkout")
+    before = run(["git", "status", "--porcelain", "--", "xvr"]).stdout
+    run([bin_("nbdev_export")])
+    after = run(["git", "status", "--porcelain", "--", "xvr"]).stdout
+    assert after == before, f"nbdev_export changed xvr/ (notebooks and library out of sync):\n{after}"
+
+
+def test_notebooks_clean():
+    "Notebooks are committed without outputs or execution counts."
+    for nb in sorted(NBS.glob("*.ipynb")):
+        text = nb.read_text()
+        assert '"execution_count": null' in text or '"cell_type": "code"' not in text, f"{nb.name} has execution counts: run nbdev_clean"
+        assert '"outputs": []' in text or '"cell_type": "code"' not in text
+
+
+def test_nbdev_test():
+    "The tests that live in the notebooks (all but the TensorFlow notebook, which runs in its own process)."
+    skip = "|".join(n.replace(".", r"\.") for n in TF_NOTEBOOKS)
+    run([bin_("nbdev_test"), "--n_workers", "2", "--timing", "--skip_file_re", f"^({skip})$"], timeout=2400)
+
+
+@pytest.mark.parametrize("nb", TF_NOTEBOOKS)
+def test_nbdev_test_tensorflow(nb):
+    "TensorFlow-flagged notebook cells, in a process of their own."
+    if not (NBS / nb).exists(): pytest.skip(f"{nb} not present")
+    pytest.importorskip("tensorflow_datasets")
+    run([bin_("nbdev_test"), "--flags", "tf", "--path", str(NBS / nb)], timeout=1200)
+
+
+def test_docs_process_and_convert(tmp_path):
+    "Docs: `nbdev_proc_nbs` (without Quarto, which cannot be installed offline) succeeds and every page converts to HTML."
+    run([sys.executable, str(ROOT / ".ci" / "docs.py"), str(tmp_path)], timeout=1800)
+    pages = sorted(tmp_path.glob("*.html"))
+    nbs = sorted(NBS.glob("*.ipynb"))
+    assert len(pages) == len(nbs), f"{len(pages)} HTML pages for {len(nbs)} notebooks"
+
+
+def test_readme_matches_index():
+    "README.md is written from nbs/index.ipynb."
+    run([sys.executable, str(ROOT / ".ci" / "readme.py"), "--check"])
