@@ -10,15 +10,20 @@ import nbdev.quarto as q
 from nbconvert import HTMLExporter
 import nbformat
 
-out = Path(sys.argv[1] if len(sys.argv) > 1 else "_docs_html"); out.mkdir(parents=True, exist_ok=True)
-q._ensure_quarto = lambda: None          # the only step that needs the network
-q.nbdev_proc_nbs.__wrapped__()           # writes _proc/
-proc = Path(q.get_config().config_path) / "_proc"
-exporter = HTMLExporter()
-pages = sorted(proc.rglob("*.ipynb"))
-assert pages, f"no processed notebooks in {proc}"
-for nb in pages:
-    body, _ = exporter.from_notebook_node(nbformat.read(nb, as_version=4))
-    (out / (nb.stem + ".html")).write_text(body)
-    print(f"{nb.name} -> {out / (nb.stem + '.html')}")
-print(f"{len(pages)} pages converted")
+
+def main():
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "_docs_html"); out.mkdir(parents=True, exist_ok=True)
+    q._ensure_quarto = lambda: None          # the only step that needs the network
+    q.nbdev_proc_nbs.__wrapped__()           # writes _proc/
+    proc = Path(q.get_config().config_path) / "_proc"
+    exporter = HTMLExporter()
+    pages = sorted(proc.rglob("*.ipynb"))
+    assert pages, f"no processed notebooks in {proc}"
+    for nb in pages:
+        body, _ = exporter.from_notebook_node(nbformat.read(nb, as_version=4))
+        (out / (nb.stem + ".html")).write_text(body)
+        print(f"{nb.name} -> {out / (nb.stem + '.html')}")
+    print(f"{len(pages)} pages converted")
+
+
+if __name__ == "__main__": main()
