@@ -202,7 +202,8 @@ def make_synthetic(out, n_per_task, seed):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="/tmp/xvr_learning_check")
-    ap.add_argument("--data", help="folder with train.jsonl and eval.jsonl (else synthetic)")
+    ap.add_argument("--data", help="folder with train.jsonl and eval.jsonl, or an `xvr_generate` output folder (train/, eval/)")
+    ap.add_argument("--generate", type=int, help="first run `xvr_generate --source sim` with this many train samples per task into OUT/data, and use it")
     ap.add_argument("--n-train", type=int, default=1500, help="synthetic training samples per task")
     ap.add_argument("--n-eval", type=int, default=100, help="synthetic eval samples per task")
     ap.add_argument("--epochs", type=float, default=4)
@@ -215,7 +216,14 @@ def main(argv=None):
     import torch; torch.set_num_threads(2)
     from xvr.sft import SFTConfig, train
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True); t0 = time.time()
-    if a.data:
+    if a.generate:
+        from xvr.dataset import xvr_generate_cli
+        a.data = str(out / "data")
+        xvr_generate_cli(["--source", "sim", "--out", a.data, "--per-task", str(a.generate), "--eval-per-task", str(max(25, a.generate // 6)),
+                          "--scenes", "20", "--episodes", "8", "--workers", "2"])
+    if a.data and (Path(a.data) / "train" / "samples.jsonl").exists():     # xvr_generate layout
+        tr, evp = Path(a.data) / "train" / "samples.jsonl", Path(a.data) / "eval" / "samples.jsonl"
+    elif a.data:
         tr, evp = Path(a.data) / "train.jsonl", Path(a.data) / "eval.jsonl"
     else:
         tr, r1 = make_synthetic(out / "train", a.n_train, seed=1)
@@ -249,7 +257,7 @@ def main(argv=None):
     ev.write_tables(df, out, "learning_check")
     import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
     from xvr.sft import plot_loss
-    ax = ev.plot_results(df, title="learning check (synthetic XVR-format tasks)"); ax.figure.tight_layout(); ax.figure.savefig(out / "learning_check.png", dpi=110)
+    ax = ev.plot_results(df, title="learning check (" + ("simulated XVR data" if a.data else "synthetic XVR-format tasks") + ")"); ax.figure.tight_layout(); ax.figure.savefig(out / "learning_check.png", dpi=110)
     ax = plot_loss(res["history"]); ax.figure.tight_layout(); ax.figure.savefig(out / "loss.png", dpi=110)
     print(ev.to_markdown(df.round(1)))
     print(f"total {time.time() - t0:.0f}s; files in {out}")

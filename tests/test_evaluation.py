@@ -200,3 +200,17 @@ def test_transformers_adapter_tiny(tmp_path):
     ad = ev.TransformersAdapter(model, proc, name="tiny", max_new_tokens=3)
     recs = ev.evaluate(ad, ev.read_jsonl(data), data.parent, tmp_path / "p.jsonl", progress=False)
     assert len(recs) == 8 and all(isinstance(r["reply"], str) for r in recs)
+
+
+def test_eval_reads_an_xvr_generate_split(tmp_path):
+    "An `xvr_generate` split folder is read once: its merged samples.jsonl, not the shard units it was merged from."
+    from xvr.core import save_scene, save_trajectory, read_jsonl
+    from xvr.toy import toy_scene, toy_trajectory
+    from xvr.dataset import generate
+    from xvr.evaluation import load_eval_samples
+    save_scene(toy_scene(seed=0, category="mug"), tmp_path / "src" / "general" / "0")
+    for i in range(3): save_trajectory(toy_trajectory(n_steps=30, seed=i), tmp_path / "src" / "robotic" / f"{i}")
+    generate(tmp_path / "src", tmp_path / "out", per_task=2, eval_per_task=1, chunk=1, min_points=100, min_duration=5, progress=False, validate=False)
+    got = load_eval_samples(tmp_path / "out" / "train")
+    assert len(got) == len(read_jsonl(tmp_path / "out" / "train" / "samples.jsonl")) == 16
+    assert all((root / s.images[0]).exists() for s, root in got)
