@@ -75,3 +75,60 @@ def test_resume_is_byte_identical(data, tmp_path):
 def test_bad_input_exits_with_reason(tmp_path, args, msg):
     r = run("xvr.dataset", "xvr_generate_cli", "--out", str(tmp_path / "o"), *args)
     assert r.returncode == 2 and msg in r.stderr and r.stderr.startswith("error:")
+
+
+def test_bad_input_is_skipped_and_counted(tmp_path, capfd):
+    "Bad items (NaN camera, missing image, all-invalid depth, a 2-camera episode) are skipped with counted reasons, never sampled."
+    import numpy as np
+    from xvr.core import save_scene, save_trajectory, View, Scene, Trajectory
+    from xvr.toy import toy_scene, toy_trajectory
+    from xvr.dataset import generate
+    src = tmp_path / "src"
+    for i in range(2): save_scene(toy_scene(seed=i, category="mug"), src / "general" / f"good{i}")
+    save_scene(toy_scene(seed=5, category="mug"), src / "general" / "nan_camera")
+    meta = json.loads((src / "general" / "nan_camera" / "scene.json").read_text())
+    meta["views"][0]["camera"]["K"][0][0] = float("nan"); (src / "general" / "nan_camera" / "scene.json").write_text(json.dumps(meta))
+    save_scene(toy_scene(seed=6, category="mug"), src / "general" / "missing_image")
+    (src / "general" / "missing_image" / "rgb" / "00002.png").unlink()
+    sc = toy_scene(seed=7, category="mug")
+    save_scene(Scene("blind_0007", [View(v.image, v.camera, depth=np.zeros_like(v.depth)) for v in sc.views], sc.points, sc.colors, "mug", "toy"), src / "general" / "zz_blind")
+    for i in range(3): save_trajectory(toy_trajectory(n_steps=30, seed=i), src / "robotic" / f"good{i}")
+    ep = toy_trajectory(n_steps=30, seed=9)
+    save_trajectory(Trajectory("two_cams", {c: ep.frames[c] for c in ("fix_left", "wrist")}, ep.timestamps, ep.states, ep.actions, ep.fps), src / "robotic" / "two_cams")
+    s = generate(src, tmp_path / "out", per_task=6, eval_per_task=1, chunk=6, min_points=100, min_duration=5, progress=False,
+                 tasks=["point_correspondence", "temporal_verification"])
+    tr = s["splits"]["train"]
+    assert tr["rules"]["bad_file"] == 2 and tr["rules"]["too_few_cameras"] == 1
+    err = capfd.readouterr().err
+    assert "nan_camera" in err and "non-finite" in err and "00002.png" in err
+    assert s["validation"]["bad"] == 0
+    from xvr.core import read_jsonl
+    samples = read_jsonl(tmp_path / "out" / "train" / "samples.jsonl")
+    assert tr["rules"]["no_valid_depth"] == 1                               # the blind scene is refused at the source
+    assert not any(x.scene in ("blind_0007", "two_cams") for x in samples)
+
+
+def test_answers_are_balanced(tmp_path):
+    "Over a larger toy dataset: no answer position (per option count) or colour above 1.5x its fair share, per task."
+    from collections import Counter, defaultdict
+    from xvr.core import save_scene, save_trajectory
+    from xvr.toy import toy_scene, toy_trajectory
+    from xvr.dataset import generate
+    for i in range(3): save_scene(toy_scene(seed=i, category="mug"), tmp_path / "src" / "general" / f"{i}")
+    for i in range(3): save_trajectory(toy_trajectory(n_steps=30, seed=i), tmp_path / "src" / "robotic" / f"{i}")
+    generate(tmp_path / "src", tmp_path / "out", per_task=100, eval_per_task=1, chunk=50, min_points=100, min_duration=5, progress=False, validate=False)
+    samples = read_jsonl(tmp_path / "out" / "train" / "samples.jsonl")
+    by = defaultdict(list)
+    for s in samples: by[s.task].append(s)
+    assert set(by) == set(TASK_NAMES)
+    for task, ss in by.items():
+        if ss[0].answer.isdigit():
+            for n_opt in {len(s.options) for s in ss}:
+                group = [s.options.index(s.answer) for s in ss if len(s.options) == n_opt]
+                if len(group) < 30: continue
+                worst = max(Counter(group).values()) / (len(group) / n_opt)
+                assert worst <= 1.5, (task, n_opt, Counter(group))
+        else:
+            fair = sum(1 / 5 for s in ss)           # colours are drawn from the paper's five
+            worst = max(Counter(s.answer for s in ss).values()) / fair
+            assert worst <= 1.5, (task, Counter(s.answer for s in ss))
