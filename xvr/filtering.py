@@ -51,7 +51,7 @@ _W = cv2.getGaussianKernel(11, 1.5).astype(np.float64)
 def _blur(x): return cv2.sepFilter2D(x, cv2.CV_64F, _W, _W, borderType=cv2.BORDER_REFLECT)
 
 def to_gray(img:np.ndarray)->np.ndarray:
-    "Grayscale of a uint8 RGB image (ITU-R 601 luma, as skimage's rgb2gray would weight it, kept in 0..255)."
+    "Grayscale of a uint8 RGB image: ITU-R 601 luma (OpenCV), rounded to uint8."
     return img if img.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
 
 def ssim(a:np.ndarray, b:np.ndarray, data_range:float=255.0)->float:

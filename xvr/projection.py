@@ -4,6 +4,7 @@
 
 # %% ../nbs/01_projection.ipynb #b1008974
 from __future__ import annotations
+import os
 from typing import Sequence
 
 import numpy as np
@@ -108,6 +109,7 @@ def fuse_views(views:Sequence[View],
 def voxel_downsample(points:np.ndarray, colors:np.ndarray, voxel:float)->tuple[np.ndarray, np.ndarray]:
     "Centroid (and mean colour) of the points in each occupied voxel of size `voxel`."
     try:
+        os.environ.setdefault("OPEN3D_DISABLE_WEB_VISUALIZER", "true")   # no Jupyter widget banner on import
         import open3d as o3d
         pc = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(points))
         pc.colors = o3d.utility.Vector3dVector(colors / 255.0)
