@@ -101,7 +101,7 @@ REFERENCE_COLORS = [c for c in PALETTE if c not in PAPER_COLORS]
 # %% ../../nbs/20_tasks_common.ipynb #7de39dd0
 def make_sample(task:str, source:str, scene:str, question:str, options:Sequence[str], answer:str,
                 pixels:Sequence[np.ndarray], views:Sequence[dict], **meta)->Sample:
-    "A `Sample` of `task` with images in `pixels`, the views' metadata and task-specific `meta`."
+    "A `Sample` of `task` with images in `pixels`, the views' metadata and task-specific `meta` (`answer_index` indexes `options`)."
     info = TASK_INFO[task]
     if len(pixels) != len(views): raise DataError(f"{task}: {len(pixels)} images but {len(views)} view records")
     if question.count(IMAGE_TOKEN) != len(pixels): raise DataError(f"{task}: question has {question.count(IMAGE_TOKEN)} image placeholders for {len(pixels)} images")

@@ -37,10 +37,10 @@ def viewpoint_localization(scene:Scene, rng:np.random.Generator,
         for i in others:
             uv, z = project(C[t][None], scene.views[i].camera)
             if z[0] > 0 and in_image(uv, scene.views[i].camera, margin)[0]: sees.append(i)
-        if len(far) < 2 or len(sees) < 2: continue
-        distract = [int(x) for x in rng.permutation(far)[:2]]
-        refs = [i for i in rng.permutation(sees) if i not in distract][: int(rng.integers(2, 4))]
-        if len(refs) >= 2: break
+        if len(sees) < 2: continue
+        refs = [int(i) for i in rng.permutation(sees)[: int(rng.integers(2, 4))]]     # references first, then
+        spare = [i for i in far if i not in refs]                                      # distractors among the rest
+        if len(spare) >= 2: distract = [int(x) for x in rng.permutation(spare)[:2]]; break
     else: raise Reject("target_camera_not_seen")
     color = str(rng.choice(REFERENCE_COLORS))
     views, pixels, lines = [], [], []
