@@ -202,7 +202,7 @@ def print_summary(s:dict):
         print(f"  source rules: {r['rules']}  tau_act={r['tau_act']}")
     if "validation" in s: print(f"validation: {s['validation']['samples']} samples, {s['validation']['bad']} bad")
     print(f"{s['samples_per_s']} samples/s in {s['seconds']} s")
-    print(f"dataset written to {s['out']}")
+    print(f"dataset written to {Path(s['out']).resolve()}")
 
 def xvr_generate_cli(argv=None):
     "Generate an XVR dataset (all 8 tasks, train + XVR-Eval) from a source."
