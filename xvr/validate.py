@@ -64,6 +64,9 @@ def check_spatial(s:Sample)->list[str]:
         if not _close(v["markers"][0]["uv"], project(want[None], _cam(v))[0][0]): f.append(f"image {k} marker is not where the answer implies")
     odd = s.meta["views"][int(s.answer) - 1]
     if np.hypot(*(project(p[None], _cam(odd))[0][0] - odd["markers"][0]["uv"])) < s.meta["params"]["min_sep"] - 1e-6: f.append("displaced marker too close to the true projection")
+    from xvr.tasks.spatial import epipolar_distance   # pure geometry, recomputed from meta
+    refs = [_cam(v) for k, v in enumerate(s.meta["views"], 1) if str(k) != s.answer]
+    if epipolar_distance(q[None], p, refs, _cam(odd))[0] < s.meta["params"]["min_sep"] - 1e-6: f.append("displaced marker lies on an epipolar line of another view")
     return f
 
 def check_viewpoint(s:Sample)->list[str]:

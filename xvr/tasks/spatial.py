@@ -6,14 +6,14 @@
 from __future__ import annotations
 import numpy as np
 
-from ..core import Scene, Sample
+from ..core import Scene, Sample, Camera
 from ..projection import project
 from ..draw import PAPER_COLORS, marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, draw_markers, view_meta,
                               make_sample, visibility_matrix, min_separation, check_general_scene, show_sample)
 
 # %% auto #0
-__all__ = ['QUESTIONS', 'spatial_verification']
+__all__ = ['QUESTIONS', 'epipolar_distance', 'spatial_verification']
 
 # %% ../../nbs/23_tasks_spatial.ipynb #091f96d3
 QUESTIONS = [
@@ -21,6 +21,20 @@ QUESTIONS = [
     "A colored dot marks one 3D point in each of images 1 to {n}, but in one image the dot is on a different point. Which image number is inconsistent with the others?",
     "The dots in images 1-{n} should all mark the same location in 3D space. Which image number places its dot at a different location?",
 ]
+
+def epipolar_distance(Q:np.ndarray, # (M, 3) candidate points
+                      p:np.ndarray,  # (3,) the true point
+                      cams:list,     # the other views' cameras
+                      cam:Camera,    # the view whose marker is displaced
+                     )->np.ndarray:
+    "(M,) smallest pixel distance in `cam` from each candidate's projection to the epipolar lines of `p` seen by `cams`."
+    quv = project(Q, cam)[0]; out = np.full(len(Q), np.inf)
+    for c in cams:
+        d = (p - c.center) / np.linalg.norm(p - c.center)
+        a, b = project(np.stack([p, p + 0.05 * d]), cam)[0]           # two points of c's viewing ray through p
+        n = np.array([-(b - a)[1], (b - a)[0]]); n /= max(np.linalg.norm(n), 1e-12)
+        out = np.minimum(out, np.abs((quv - a) @ n))
+    return out
 
 def spatial_verification(scene:Scene, rng:np.random.Generator,
                          min_offset_frac:float=0.1, # 3D offset of the displaced point, fraction of the mean camera distance
@@ -43,6 +57,10 @@ def spatial_verification(scene:Scene, rng:np.random.Generator,
     cand = np.where(vis[vids[odd]] & (np.linalg.norm(P - p, axis=1) >= min_offset))[0]
     cuv = project(P[cand], ov.camera)[0]
     far = cand[np.hypot(*(cuv - truth_uv).T) >= min_sep]
+    # and off every other view's epipolar line through the true point: otherwise some 3D point would agree
+    # with the displaced marker and that view, and the odd one out would not be unique
+    others = [scene.views[v].camera for k, v in enumerate(vids) if k != odd]
+    if len(far): far = far[epipolar_distance(P[far], p, others, ov.camera) >= min_sep]
     if not len(far): raise Reject("no_separated_distractor")
     q = P[int(rng.choice(far))]
     color = str(rng.choice(PAPER_COLORS))
