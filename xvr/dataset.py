@@ -15,11 +15,12 @@ from tqdm.auto import tqdm
 
 from .core import DataError, Sample, Scene, Trajectory, atomic_write_text, read_jsonl, write_image
 from .tasks.common import TASK_NAMES, TASK_INFO, Reject, task_generator
+from .sources.registry import ROBOTIC_TASKS
 from .filtering import action_energy, prefilter, m1sec, motion_thresholds, trajectory_rule, scene_rule, RuleCounter
 
 # %% auto #0
 __all__ = ['EVAL_COUNTS', 'eval_counts', 'split_of', 'FolderSource', 'prepare_split', 'unit_seed', 'run_unit', 'plan_units',
-           'merge_split', 'generate', 'print_summary', 'xvr_generate_cli']
+           'merge_split', 'generate', 'print_summary', 'convert_sources', 'xvr_generate_cli']
 
 # %% ../nbs/31_dataset.ipynb #785156f8
 EVAL_COUNTS = {"point_correspondence": 264, "directional_correspondence": 264, "spatial_verification": 264,
@@ -31,10 +32,16 @@ def eval_counts(total:int)->dict:
     s = sum(EVAL_COUNTS.values())
     return {t: max(1, int(round(total * c / s))) for t, c in EVAL_COUNTS.items()}
 
-def split_of(item, holdout_category:str="boat", holdout_embodiment:str="sim_arm_b")->str:
+def _names(x)->set:
+    "A comma-separated string (or a list) of names as a set."
+    return {n.strip() for n in (x.split(",") if isinstance(x, str) else (x or [])) if n.strip()}
+
+def split_of(item, holdout_category:str="boat", # held-out scene categories, comma-separated
+             holdout_embodiment:str="sim_arm_b,mobile_aloha", # held-out embodiments or whole sources, comma-separated
+            )->str:
     "'eval' for held-out items (a category for scenes, an embodiment or source for trajectories), else 'train'."
-    if isinstance(item, Scene): return "eval" if item.category == holdout_category else "train"
-    return "eval" if holdout_embodiment in (item.embodiment, item.source) else "train"
+    if isinstance(item, Scene): return "eval" if item.category in _names(holdout_category) else "train"
+    return "eval" if _names(holdout_embodiment) & {item.embodiment, item.source} else "train"
 
 # %% ../nbs/31_dataset.ipynb #99f8cec4
 class FolderSource:
@@ -55,9 +62,9 @@ def _load(domain, path):
 # %% ../nbs/31_dataset.ipynb #e17eedce
 def prepare_split(src:FolderSource, split:str, holdout_category:str, holdout_embodiment:str,
                   min_points:int=10_000, min_duration:float=20.0, progress:bool=True)->dict:
-    "Indices of usable items of `split` per domain, temporal-task indices, tau_act and rule counts."
+    "Indices of usable items of `split` per domain and per robotic task, temporal-task indices, tau_act and rule counts."
     rules, out = RuleCounter(), {"general": [], "robotic": []}
-    m1, energy = {}, {}
+    m1, energy, source, tasks = {}, {}, {}, {}
     for dom in ("general", "robotic"):
         for i, path in enumerate(tqdm(src.items[dom], desc=f"scan {split} {dom}", disable=not progress)):
             try: item = src.load(dom, i)
@@ -66,13 +73,23 @@ def prepare_split(src:FolderSource, split:str, holdout_category:str, holdout_emb
             ok = rules.keep(scene_rule(item, min_points) if dom == "general" else trajectory_rule(item, min_duration=min_duration))
             if not ok: continue
             out[dom].append(i)
-            if dom == "robotic": m1[i], energy[i] = m1sec(item), action_energy(item)
+            if dom == "robotic":
+                m1[i], energy[i], source[i] = m1sec(item), action_energy(item), item.source
+                tasks[i] = (item.meta or {}).get("tasks") or ROBOTIC_TASKS     # DROID, FMB: temporal verification only
     idx = out["robotic"]
-    keep = prefilter([energy[i] for i in idx]) if idx else []
-    temporal = [i for i, k in zip(idx, keep) if k]
-    tau = motion_thresholds([m1[i] for i in idx]) if idx else dict(percentiles={}, tau_act=None)
-    return dict(general=out["general"], robotic=idx, temporal=temporal, tau_act=tau["tau_act"],
-                m1sec_percentiles=tau["percentiles"], rules=dict(rules))
+    # Appendix 10: the pre-filter and tau_act are per dataset
+    temporal, tau_by_source, pct_by_source = [], {}, {}
+    for src_name in sorted(set(source.values())):
+        ids = [i for i in idx if source[i] == src_name]
+        temporal += [i for i, k in zip(ids, prefilter([energy[i] for i in ids])) if k]
+        tau = motion_thresholds([m1[i] for i in ids]); tau_by_source[src_name], pct_by_source[src_name] = tau["tau_act"], tau["percentiles"]
+    temporal.sort()
+    one = next(iter(tau_by_source)) if len(tau_by_source) == 1 else None
+    pools = {t: [i for i in idx if t in tasks[i]] for t in ROBOTIC_TASKS if t != "temporal_verification"}
+    if any(len(p) < len(idx) for p in pools.values()): rules["temporal_only"] = sum(len(tasks[i]) == 1 for i in idx)
+    return dict(general=out["general"], robotic=idx, temporal=temporal, task_pools=pools,
+                tau_act=tau_by_source[one] if one else None, tau_act_by_source=tau_by_source,
+                m1sec_percentiles=pct_by_source[one] if one else pct_by_source, rules=dict(rules))
 
 # %% ../nbs/31_dataset.ipynb #0e624245
 def unit_seed(seed:int, split:str, task:str, unit:int)->list[int]:
@@ -86,7 +103,8 @@ def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, 
     final = out / "shards" / f"{task}-{unit:05d}"
     if (final / "samples.jsonl").exists(): return dict(done=True)
     rng = np.random.default_rng(unit_seed(seed, split, task, unit))
-    dom = TASK_INFO[task]["domain"]; pool_idx = prep["temporal"] if task == "temporal_verification" else prep[dom]
+    dom = TASK_INFO[task]["domain"]
+    pool_idx = prep["temporal"] if task == "temporal_verification" else prep.get("task_pools", {}).get(task, prep[dom])
     gen, rejects, samples = task_generator(task), Counter(), []
     if pool_idx:
         pool = [src.load(dom, i) for i in pool_idx] if dom == "robotic" else None
@@ -96,7 +114,7 @@ def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, 
             item = pool[j] if pool else src.load(dom, pool_idx[j])
             try:
                 kw = dict(pool=pool) if dom == "robotic" else {}
-                if task == "temporal_verification": kw["tau_act"] = prep["tau_act"]
+                if task == "temporal_verification": kw["tau_act"] = prep.get("tau_act_by_source", {}).get(item.source, prep["tau_act"])
                 samples.append(gen(item, rng, **kw))
             except Reject as e: rejects[e.reason] += 1
     else: rejects["no_items_in_split"] += 1
@@ -204,11 +222,31 @@ def print_summary(s:dict):
     print(f"{s['samples_per_s']} samples/s in {s['seconds']} s")
     print(f"dataset written to {Path(s['out']).resolve()}")
 
+def convert_sources(names:list, # registry names of real sources (`xvr.sources.registry.SOURCES`)
+                    data_dirs:list, # one data folder per name
+                    dest, # one folder of xvr scenes and trajectories for all of them
+                    max_items:int|None=None, min_duration:float=20.0, wildrgbd_points:int=1_000_000, wildrgbd_views:int=8,
+                    progress:bool=True)->list[dict]:
+    "Convert real sources into `dest/general` and `dest/robotic` (resumable; TensorFlow only in a subprocess); their summaries."
+    from xvr.sources.registry import SOURCES, convert_source, check_data_dir
+    if len(names) != len(data_dirs):
+        raise DataError(f"give one --data-dir per real source: {len(names)} sources ({', '.join(names)}), {len(data_dirs)} folders")
+    for n, d in zip(names, data_dirs): check_data_dir(n, d)          # fail fast, before hours of conversion
+    out = []
+    for n, d in zip(names, data_dirs):
+        kw = dict(min_points=wildrgbd_points, n_views=wildrgbd_views) if n == "wildrgbd" else {}
+        if SOURCES[n].domain == "robotic": kw["min_duration"] = min_duration
+        out.append(convert_source(n, d, dest, max_items, progress, **kw))
+    return out
+
 def xvr_generate_cli(argv=None):
-    "Generate an XVR dataset (all 8 tasks, train + XVR-Eval) from a source."
+    "Generate an XVR dataset (all 8 tasks, train + XVR-Eval) from one or several sources."
+    from xvr.sources.registry import SOURCES
+    real = [n for n in SOURCES if not n.startswith("sim")]
     p = argparse.ArgumentParser(prog="xvr_generate", description="Generate XVR multiple-choice samples (8 tasks) with a held-out XVR-Eval split.")
-    p.add_argument("--source", default="sim", help="'sim' (embedded simulator, default) or 'folder' (scenes/episodes saved with xvr.core)")
-    p.add_argument("--data-dir", help="source folder (default for sim: OUT/source, rendered if missing)")
+    p.add_argument("--source", nargs="+", default=["sim"], choices=["sim", "folder", *real], metavar="SOURCE",
+                   help=f"'sim' (embedded simulator, default), 'folder' (scenes/episodes saved with xvr.core), or real sources: {', '.join(real)}")
+    p.add_argument("--data-dir", nargs="+", default=[], help="one folder per real source, in --source order (sim: OUT/source, rendered if missing; folder: the folder)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--per-task", type=int, default=8, help="train samples per task")
     p.add_argument("--eval-per-task", type=int, help="mean XVR-Eval samples per task (default per-task/4), split in the paper's proportions")
@@ -216,9 +254,13 @@ def xvr_generate_cli(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shard", default="0/1", help="i/n: this process does every n-th unit of work")
     p.add_argument("--workers", type=int, default=1); p.add_argument("--chunk", type=int, default=16, help="samples per unit of work")
-    p.add_argument("--holdout-category", default="boat"); p.add_argument("--holdout-embodiment", default="sim_arm_b")
-    p.add_argument("--min-points", type=int, default=10_000, help="source rule: minimum scene point-cloud size (paper: 1,000,000)")
+    p.add_argument("--holdout-category", default="boat", help="scene categories held out for XVR-Eval, comma-separated")
+    p.add_argument("--holdout-embodiment", default="sim_arm_b,mobile_aloha", help="embodiments or whole sources held out for XVR-Eval, comma-separated")
+    p.add_argument("--min-points", type=int, default=None, help="source rule: minimum scene point-cloud size (default 10,000; WildRGB-D: 1,000,000 as the paper)")
     p.add_argument("--min-duration", type=float, default=20.0, help="source rule: minimum episode duration, s")
+    r = p.add_argument_group("real sources (converted once into OUT/source, resumable)")
+    r.add_argument("--max-items", type=int, default=None, help="at most this many scenes/episodes per source")
+    r.add_argument("--wildrgbd-views", type=int, default=8, help="views kept per WildRGB-D scene, spread around the orbit")
     g = p.add_argument_group("simulated source (only with --source sim and no --data-dir)")
     g.add_argument("--scenes", type=int, default=10); g.add_argument("--episodes", type=int, default=6)
     g.add_argument("--duration", type=float, default=20.0); g.add_argument("--views", type=int, default=10)
@@ -229,16 +271,24 @@ def xvr_generate_cli(argv=None):
     try:
         shard = _parse_shard(a.shard)
         if a.per_task < 1: raise DataError("--per-task must be at least 1")
-        data = a.data_dir
-        if a.source == "sim" and not data:
-            from xvr.sources.sim import render_dataset
+        names, dirs = list(dict.fromkeys(a.source)), list(a.data_dir)
+        reals = [n for n in names if n not in ("sim", "folder")]
+        if "folder" in names or (names == ["sim"] and dirs):
+            if len(names) != 1 or len(dirs) != 1: raise DataError("--source folder (or sim with --data-dir) takes exactly one --data-dir and no other source")
+            data = dirs[0]
+        else:
             data = str(Path(a.out) / "source")
-            r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height, width=a.width,
-                               robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration, workers=a.workers)
-            print(f"source: {r['scenes']} scenes, {r['episodes']} episodes in {data} ({r['views_per_s']} views/s)")
-        elif not data: raise DataError(f"--data-dir is required for --source {a.source}")
+            if "sim" in names:
+                from xvr.sources.sim import render_dataset
+                r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height, width=a.width,
+                                   robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration, workers=a.workers)
+                print(f"source: {r['scenes']} scenes, {r['episodes']} episodes in {data} ({r['views_per_s']} views/s)")
+            if reals:
+                for c in convert_sources(reals, dirs, data, a.max_items, a.min_duration, a.min_points or 1_000_000, a.wildrgbd_views):
+                    print(f"source {c['source']}: {c['written']} new items from {c['data_dir']}; rules: {c['counts']}")
         s = generate(data, a.out, a.per_task, a.eval_per_task, a.tasks, a.seed, shard, a.workers, a.chunk,
-                     "sim" if a.source == "sim" else Path(data).name, a.holdout_category, a.holdout_embodiment, a.min_points, a.min_duration)
+                     "+".join(names) if names != ["folder"] else Path(data).name, a.holdout_category, a.holdout_embodiment,
+                     a.min_points or 10_000, a.min_duration)
     except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
     print_summary(s)
     for split in s["splits"]:

@@ -23,7 +23,8 @@ QUESTIONS = [
 def cross_scenario_localization(traj:Trajectory, rng:np.random.Generator, pool=(), n_cameras:int=3)->Sample:
     "A cross-scenario-localization sample from `traj` and another episode of `pool`, or `Reject`."
     check_trajectory(traj)
-    others = [o for o in pool if o.id != traj.id and len(set(o.cameras) & set(traj.cameras)) >= n_cameras]
+    others = [o for o in pool if o.id != traj.id and (o.source, o.embodiment) == (traj.source, traj.embodiment)
+              and len(set(o.cameras) & set(traj.cameras)) >= n_cameras]   # a camera id only means something within one rig
     if not others: raise Reject("no_other_scenario")
     other = others[int(rng.integers(len(others)))]
     shared = [c for c in traj.cameras if c in set(other.cameras)]
