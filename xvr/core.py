@@ -171,13 +171,19 @@ class Scene:
 
 # %% ../nbs/00_core.ipynb #8129b5a6
 class Frames:
-    "A lazy sequence of uint8 RGB frames read from image files on demand."
-    def __init__(self, paths:Sequence, shape:tuple|None=None):
-        self.paths, self._shape = [Path(p) for p in paths], shape
+    "A lazy sequence of uint8 RGB frames read from image files on demand (the last `cache` decoded frames are kept)."
+    def __init__(self, paths:Sequence, shape:tuple|None=None, cache:int=8):
+        self.paths, self._shape, self._cache, self._max = [Path(p) for p in paths], shape, {}, cache
     def __len__(self): return len(self.paths)
     def __getitem__(self, i):
         if isinstance(i, slice): return np.stack([self[j] for j in range(*i.indices(len(self)))])
-        return read_image(self.paths[i])
+        i = range(len(self))[i]
+        im = self._cache.pop(i, None)
+        if im is None: im = read_image(self.paths[i])
+        if self._max > 0:
+            self._cache[i] = im                                            # most recent last
+            if len(self._cache) > self._max: self._cache.pop(next(iter(self._cache)))
+        return im.copy()                                                   # callers may draw on it
     @property
     def shape(self):
         if self._shape is None: self._shape = (len(self),) + self[0].shape

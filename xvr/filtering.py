@@ -66,13 +66,17 @@ def ssim(a:np.ndarray, b:np.ndarray, data_range:float=255.0)->float:
 
 # %% ../nbs/30_filtering.ipynb #eed9f7a7
 def pair_filter(traj:Trajectory, camera:str, t_ref:int, t_other:int, tau_act:float|None,
-                ssim_with_actions:float=0.9, ssim_without_actions:float=0.8)->tuple[bool, str, dict]:
+                ssim_with_actions:float=0.9, ssim_without_actions:float=0.8,
+                lazy:bool=True, # skip the SSIM (reported as None) when the cheap motion rule already rejects the pair
+               )->tuple[bool, str, dict]:
     "(keep, reason, numbers) for the frame pair of `camera` at `t_ref`/`t_other` (Appendix 10.3)."
-    s = ssim(np.asarray(traj.frames[camera][t_ref]), np.asarray(traj.frames[camera][t_other]))
     ds = float(np.linalg.norm(traj.states[t_other] - traj.states[t_ref]))
+    motion_rule = traj.actions is not None and tau_act is not None
+    small = motion_rule and ds <= tau_act
+    s = None if (small and lazy) else ssim(np.asarray(traj.frames[camera][t_ref]), np.asarray(traj.frames[camera][t_other]))
     nums = dict(ssim=s, state_displacement=ds, tau_act=tau_act)
-    if traj.actions is not None and tau_act is not None:
-        if ds <= tau_act: return False, "small_motion", nums
+    if motion_rule:
+        if small: return False, "small_motion", nums
         if s > ssim_with_actions: return False, "similar_frames", nums
     elif s > ssim_without_actions: return False, "similar_frames", nums
     return True, "ok", nums

@@ -22,7 +22,7 @@ QUESTIONS = [
 ]
 
 def temporal_verification(traj:Trajectory, rng:np.random.Generator, pool=(), tau_act:float|None=None,
-                          max_tries:int=40, # candidate time-step pairs tried
+                          max_tries:int=10, # candidate time-step pairs tried (each costs two frame decodes and an SSIM)
                           min_gap:float=1.0, # seconds between the two moments at least
                          )->Sample:
     "A temporal-verification sample from `traj`, or `Reject`."
