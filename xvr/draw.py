@@ -38,9 +38,10 @@ def draw_dot(img:np.ndarray, # (H, W, 3) uint8 RGB
              uv, # (2,) pixel centre
              color, # palette name or RGB tuple
              radius:int|None=None, # pixels; default `marker_radius`
+             copy:bool=True, # False: draw into `img` itself (a C-contiguous uint8 array)
             )->np.ndarray:
-    "A copy of `img` with a filled, outlined dot centred at `uv` (sub-pixel accurate)."
-    out = np.ascontiguousarray(img).copy(); h, w = out.shape[:2]
+    "A copy of `img` (or `img` itself) with a filled, outlined dot centred at `uv` (sub-pixel accurate)."
+    out = np.ascontiguousarray(img).copy() if copy else img; h, w = out.shape[:2]
     r = radius or marker_radius(h, w); c = _rgb(color)
     cv2.circle(out, _fx(uv), (r + max(1, r // 4)) << _SHIFT, _outline(c), -1, cv2.LINE_AA, _SHIFT)
     cv2.circle(out, _fx(uv), r << _SHIFT, c, -1, cv2.LINE_AA, _SHIFT)
@@ -50,9 +51,10 @@ def draw_arrow(img:np.ndarray, # (H, W, 3) uint8 RGB
                start, end, # (2,) pixels: tail and head
                color, # palette name or RGB tuple
                thickness:int|None=None, # pixels; default from the image size
+               copy:bool=True, # False: draw into `img` itself (a C-contiguous uint8 array)
               )->np.ndarray:
-    "A copy of `img` with an outlined arrow from `start` to `end`."
-    out = np.ascontiguousarray(img).copy(); h, w = out.shape[:2]
+    "A copy of `img` (or `img` itself) with an outlined arrow from `start` to `end`."
+    out = np.ascontiguousarray(img).copy() if copy else img; h, w = out.shape[:2]
     t = thickness or max(2, marker_radius(h, w) // 3); c = _rgb(color)
     L = max(np.hypot(*(np.asarray(end, float) - np.asarray(start, float))), 1e-6)
     tip = min(0.35, 3.5 * t / L)

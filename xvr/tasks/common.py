@@ -79,10 +79,12 @@ def arrow(color:str, start, end)->dict:
     return {"color": color, "start": [float(start[0]), float(start[1])], "end": [float(end[0]), float(end[1])]}
 
 def draw_markers(img:np.ndarray, markers:Sequence[dict])->np.ndarray:
-    "Draw recorded markers (dots and arrows) on a copy of `img`."
+    "Draw recorded markers (dots and arrows) on a copy of `img` (one copy, however many markers)."
+    out = np.ascontiguousarray(img).copy()
     for m in markers:
-        img = draw_dot(img, m["uv"], m["color"]) if "uv" in m else draw_arrow(img, m["start"], m["end"], m["color"])
-    return img
+        if "uv" in m: draw_dot(out, m["uv"], m["color"], copy=False)
+        else: draw_arrow(out, m["start"], m["end"], m["color"], copy=False)
+    return out
 
 def view_meta(camera:Camera|None, role:str, markers:Sequence[dict]=(), timestamp:float=0.0,
               camera_id:str|None=None, episode:str="", step:int|None=None)->dict:
@@ -154,7 +156,7 @@ def check_general_scene(scene, min_views:int=3):
     "Raise `Reject` when a scene cannot support geometric tasks (too few views, no depth or no points)."
     if len(scene.views) < min_views: raise Reject("too_few_views")
     if scene.points is None or len(scene.points) < 50: raise Reject("too_few_points")
-    if not any(v.depth is not None and (v.depth > 0).mean() > 0.05 for v in scene.views): raise Reject("no_valid_depth")
+    if not any(v.depth is not None and np.count_nonzero(v.depth > 0) > 0.05 * v.depth.size for v in scene.views): raise Reject("no_valid_depth")
 
 # %% ../../nbs/20_tasks_common.ipynb #c83aeb5f
 def traj_view_meta(traj, camera:str, t:int, role:str)->dict:
