@@ -40,6 +40,12 @@ def check_point(s:Sample)->list[str]:
     if not _close(by[s.answer]["uv"], project(p[None], _cam(t))[0][0]): f.append("answer marker is not at the point's projection in the target")
     if sorted(by) != sorted(s.options): f.append("target marker colours differ from the options")
     if not _dots_separated(t["markers"], s.meta["params"]["min_sep"]): f.append("target markers closer than min_sep")
+    if "distractor_points" in s.meta:                 # each distractor dot sits at the projection of its recorded 3D point
+        D = np.array(s.meta["distractor_points"], float).reshape(-1, 3)
+        others = [m["uv"] for m in t["markers"] if m["color"] != s.answer]
+        duv = project(D, _cam(t))[0] if len(D) else np.zeros((0, 2))
+        if len(D) != len(others) or not all(any(_close(o, q) for q in duv) for o in others):
+            f.append("distractor markers are not at the projections of the recorded distractor points")
     return f
 
 def check_directional(s:Sample)->list[str]:

@@ -58,13 +58,18 @@ def point_correspondence(scene:Scene, rng:np.random.Generator,
     refs, tgt = vids[:-1], vids[-1]
     tv = scene.views[tgt]; th, tw = tv.camera.shape; min_sep = min_separation(th, tw, min_sep_frac)
     truth = project(p[None], tv.camera)[0][0]
-    # distractors: other surface points visible in the target, far from the truth and from each other
-    Q = scene.points[rng.choice(len(scene.points), min(2000, len(scene.points)), replace=False)]
-    qv = visibility_matrix(type(scene)(scene.id, [tv], scene.points), Q, tol, margin)[0]
-    quv = project(Q[qv], tv.camera)[0]
-    chosen = [truth]
+    # distractors: points of the same kind as the truth (visible surface points, or free-space points when the
+    # truth is one) in the target, far from the truth and from each other
+    only_target = type(scene)(scene.id, [tv], scene.points)
+    if free:
+        Q = _free_points(scene, rng, 2000); qv = _in_front_and_inside(only_target, Q, margin)[0]
+    else:
+        Q = scene.points[rng.choice(len(scene.points), min(2000, len(scene.points)), replace=False)]
+        qv = visibility_matrix(only_target, Q, tol, margin)[0]
+    Q = Q[qv]; quv = project(Q, tv.camera)[0]
+    chosen, chosen_pts = [truth], []
     for k in rng.permutation(len(quv)):
-        if far_enough(quv[k], chosen, min_sep): chosen.append(quv[k])
+        if far_enough(quv[k], chosen, min_sep): chosen.append(quv[k]); chosen_pts.append(Q[k])
         if len(chosen) == n_opts: break
     if len(chosen) < 3: raise Reject("no_separated_distractor")
     n_opts = len(chosen)
@@ -81,5 +86,5 @@ def point_correspondence(scene:Scene, rng:np.random.Generator,
     lines.append(image_line(len(refs) + 1))
     q = pick(rng, QUESTIONS).format(n=len(refs)) + ("\n" + FREE_NOTE if free else "")
     return make_sample("point_correspondence", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, q, colors),
-                       sorted(colors), colors[ans], pixels, views, point=p, free_space=bool(free),
+                       sorted(colors), colors[ans], pixels, views, point=p, free_space=bool(free), distractor_points=np.array(chosen_pts[:n_opts - 1]),
                        params=dict(min_sep=min_sep, tol=tol, n_refs=len(refs)))
