@@ -109,6 +109,7 @@ def scene_xml(task:str, height:int=128, width:int=128)->str:
 # %% ../nbs/51_vla_sim.ipynb #188b332a
 import atexit, weakref
 _OPEN = weakref.WeakSet()          # envs whose EGL renderers are closed at exit, before MuJoCo tears EGL down
+_REGISTERED = []
 
 def _close_all():
     for e in list(_OPEN): e.close()
@@ -129,7 +130,8 @@ class VLAEnv:
         self._eef = [self.model.joint(f"eef_{n}").qposadr[0] for n in "xyz"]
         self._eef_v = [self.model.joint(f"eef_{n}").dofadr[0] for n in "xyz"]
         self._renderer = mujoco.Renderer(self.model, height, width) if self.cameras else None
-        if not _OPEN: atexit.register(_close_all)   # registered after mujoco.egl's own handler, so it runs first
+        if self._renderer is not None and not _REGISTERED:   # after the first renderer has set up mujoco.egl's own exit
+            atexit.register(_close_all); _REGISTERED.append(True)  # handler, so ours runs first (atexit is last-in first-out)
         self.instruction, self.t, self.layout = "", 0, {}
         _OPEN.add(self)
 
