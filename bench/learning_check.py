@@ -229,6 +229,7 @@ def main(argv=None):
     ap.add_argument("--episodes", type=int, default=8, help="with --generate: simulated robot episodes to render")
     ap.add_argument("--scenes", type=int, default=20, help="with --generate: simulated scenes to render")
     ap.add_argument("--eval-total", type=int, default=None, help="with --generate: about this many XVR-Eval samples in all")
+    ap.add_argument("--camera-jitter", type=float, default=0.0, help="with --generate: per-episode robot camera offsets, m")
     a = ap.parse_args(argv)
     import torch; torch.set_num_threads(a.threads)
     from xvr.sft import SFTConfig, train
@@ -241,7 +242,8 @@ def main(argv=None):
         share = sum(EVAL_COUNTS[t] for t in (a.tasks or EVAL_COUNTS)) / sum(EVAL_COUNTS.values())
         ev_per = max(25, a.generate // 6) if a.eval_total is None else int(round(a.eval_total / share / ntask))
         xvr_generate_cli(["--source", "sim", "--out", a.data, "--per-task", str(a.generate), "--eval-per-task", str(ev_per),
-                          "--scenes", str(a.scenes), "--episodes", str(a.episodes), "--workers", "2"] + (["--tasks", *a.tasks] if a.tasks else []))
+                          "--scenes", str(a.scenes), "--episodes", str(a.episodes), "--workers", "2",
+                          "--camera-jitter", str(a.camera_jitter)] + (["--tasks", *a.tasks] if a.tasks else []))
     if a.data and (Path(a.data) / "train" / "samples.jsonl").exists():     # xvr_generate layout
         tr, evp = Path(a.data) / "train" / "samples.jsonl", Path(a.data) / "eval" / "samples.jsonl"
     elif a.data:

@@ -266,6 +266,7 @@ def xvr_generate_cli(argv=None):
     g.add_argument("--duration", type=float, default=20.0); g.add_argument("--views", type=int, default=10)
     g.add_argument("--height", type=int, default=480); g.add_argument("--width", type=int, default=640)
     g.add_argument("--robot-height", type=int, default=240); g.add_argument("--robot-width", type=int, default=424)
+    g.add_argument("--camera-jitter", type=float, default=0.0, help="std (m) of a per-episode offset of each fixed robot camera")
     p.add_argument("--export", nargs="*", choices=["qwen", "hf"], default=[], help="also write qwen conversation JSON and/or a HF datasets folder per split")
     a = p.parse_args(argv)
     try:
@@ -281,7 +282,8 @@ def xvr_generate_cli(argv=None):
             if "sim" in names:
                 from xvr.sources.sim import render_dataset
                 r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height, width=a.width,
-                                   robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration, workers=a.workers)
+                                   robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration, workers=a.workers,
+                                   camera_jitter=a.camera_jitter)
                 print(f"source: {r['scenes']} scenes, {r['episodes']} episodes in {data} ({r['views_per_s']} views/s)")
             if reals:
                 for c in convert_sources(reals, dirs, data, a.max_items, a.min_duration, a.min_points or 1_000_000, a.wildrgbd_views):

@@ -206,7 +206,9 @@ def _script(kind, r, obj, goal, n):
     return ee, held, s, grasp
 
 def robot_episode(index:int, seed:int=0, duration:float=20.0, fps:float=5.0, height:int=240, width:int=424,
-                  embodiments:Sequence[str]=tuple(EMBODIMENTS), cameras:Sequence[str]=ROBOT_CAMERAS)->Trajectory:
+                  embodiments:Sequence[str]=tuple(EMBODIMENTS), cameras:Sequence[str]=ROBOT_CAMERAS,
+                  camera_jitter:float=0.0, # std (m) of a per-episode offset of each fixed camera: rigs re-placed between episodes
+                 )->Trajectory:
     "Render robotic episode `index`: a scripted task seen by fixed and wrist cameras (a pure function of `seed`, `index`)."
     import mujoco
     r = np.random.default_rng([seed, 1, index])
@@ -222,7 +224,9 @@ def robot_episode(index:int, seed:int=0, duration:float=20.0, fps:float=5.0, hei
     bodies = "".join(f'<body name="obj{k}" pos="{p[0]:.4f} {p[1]:.4f} {p[2]:.4f}"><freejoint/><geom type="box" size=".035 .035 .035" rgba="{_rgb3(_OBJ_COLORS[nm])} 1"/></body>'
                      for k, (nm, p) in enumerate(zip(names, objs)))
     plate = f'<geom type="cylinder" pos="{goal[0]:.4f} {goal[1]:.4f} 0.002" size=".07 .002" rgba=".95 .95 .95 1"/>' if kind == "pick_place" else ""
-    cams = "".join(f'<camera name="{c}" {mj_camera_attrs(look_at(e["eyes"][c], (0, 0.05, 0.05)))} fovy="58"/>' for c in cameras if c != "wrist")
+    jit = np.random.default_rng([seed, 2, index]).normal(0, camera_jitter, (len(e["eyes"]), 3)) if camera_jitter else np.zeros((len(e["eyes"]), 3))
+    eyes = {c: np.asarray(p, float) + d for (c, p), d in zip(e["eyes"].items(), jit)}   # own stream: the rest of the episode is unchanged
+    cams = "".join(f'<camera name="{c}" {mj_camera_attrs(look_at(eyes[c], (0, 0.05, 0.05)))} fovy="58"/>' for c in cameras if c != "wrist")
     floor = (f'<texture name="floor" type="2d" builtin="checker" rgb1="{_rgb3(e["floor"][0])}" rgb2="{_rgb3(e["floor"][1])}" width="64" height="64"/>'
              f'<material name="floor" texture="floor" texrepeat="10 10"/>')
     xml = _world("", _arm_xml(e) + bodies + plate, width, height, r, cams, floor=floor)
@@ -274,16 +278,18 @@ def _render_item(args):
         item = general_scene(index, seed=kw["seed"], n_views=kw["views"], height=kw["height"], width=kw["width"])
         save_scene(item, folder, depth_format="png"); n = len(item.views)
     else:
-        item = robot_episode(index, seed=kw["seed"], duration=kw["duration"], fps=kw["fps"], height=kw["robot_height"], width=kw["robot_width"])
+        item = robot_episode(index, seed=kw["seed"], duration=kw["duration"], fps=kw["fps"], height=kw["robot_height"], width=kw["robot_width"],
+                             camera_jitter=kw.get("camera_jitter", 0.0))
         save_trajectory(item, folder, image_format="png"); n = len(item) * len(item.cameras)
     return domain, index, n, False
 
 def render_dataset(out, scenes:int=8, episodes:int=8, seed:int=0, views:int=10, height:int=480, width:int=640,
                    robot_height:int=240, robot_width:int=424, duration:float=20.0, fps:float=5.0, workers:int=1,
-                   progress:bool=True)->dict:
+                   progress:bool=True, camera_jitter:float=0.0)->dict:
     "Render `scenes` general scenes and `episodes` robot episodes into `out` (resumable); returns a summary."
     out = Path(out); kw = dict(seed=seed, views=views, height=height, width=width, robot_height=robot_height,
                                robot_width=robot_width, duration=duration, fps=fps)
+    if camera_jitter: kw["camera_jitter"] = camera_jitter
     man = out / "render_manifest.json"
     if man.exists():
         old = json.loads(man.read_text())["params"]
