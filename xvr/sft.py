@@ -18,7 +18,7 @@ from .qwen import encode_example, collate, load_sample_images, load_qwen, save_q
 # %% auto #0
 __all__ = ['SFTConfig', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer', 'resolve_precision',
            'latest_checkpoint', 'train', 'save_checkpoint', 'read_log', 'plot_loss', 'accelerate_command', 'launch',
-           'sft_worker_cli', 'default_notebook', 'xvr_sft_cli']
+           'sft_worker_cli', 'default_notebook', 'run_notebook', 'xvr_sft_cli']
 
 # %% ../nbs/41_training.ipynb #49976272
 @dataclass
@@ -221,17 +221,20 @@ def plot_loss(history:Sequence[dict], ax=None, title:str="SFT loss"):
     return ax
 
 # %% ../nbs/41_training.ipynb #64c0317f
-def accelerate_command(config_path, num_processes:int=1, accelerate_config:str|None=None, extra:Sequence[str]=())->list[str]:
-    "The `accelerate launch` command line that trains from a saved `SFTConfig` JSON."
+def accelerate_command(config_path, num_processes:int=1, accelerate_config:str|None=None, extra:Sequence[str]=(),
+                       module:str="xvr.sft", # the worker module run by each process (`python -m module --config ...`)
+                      )->list[str]:
+    "The `accelerate launch` command line that trains from a saved config JSON (`SFTConfig` for `xvr.sft`)."
     cmd = [sys.executable, "-m", "accelerate.commands.launch"]
     if accelerate_config: cmd += ["--config_file", str(accelerate_config)]
     else: cmd += ["--num_processes", str(num_processes)] + (["--multi_gpu"] if num_processes > 1 else [])
-    return cmd + list(extra) + ["-m", "xvr.sft", "--config", str(config_path)]
+    return cmd + list(extra) + ["-m", module, "--config", str(config_path)]
 
-def launch(cfg:SFTConfig, num_processes:int=1, accelerate_config:str|None=None)->int:
-    "Save `cfg` and run training under `accelerate launch` in a subprocess; returns its exit status."
-    p = Path(cfg.output_dir) / "sft_config.json"; atomic_write_text(p, cfg.to_json())
-    cmd = accelerate_command(p, num_processes, accelerate_config)
+def launch(cfg:SFTConfig, num_processes:int=1, accelerate_config:str|None=None,
+           module:str="xvr.sft", config_name:str="sft_config.json")->int:
+    "Save `cfg` (any config with `output_dir` and `to_json`) and train under `accelerate launch` in a subprocess; returns its exit status."
+    p = Path(cfg.output_dir) / config_name; atomic_write_text(p, cfg.to_json())
+    cmd = accelerate_command(p, num_processes, accelerate_config, module=module)
     print("$", shlex.join(cmd), flush=True)
     return subprocess.run(cmd).returncode
 
@@ -251,6 +254,14 @@ def default_notebook()->Path:
 def _coerce(v:str):
     try: return json.loads(v)
     except json.JSONDecodeError: return v
+
+def run_notebook(nb, out, name:str, params:dict, kernel:str="python3")->Path:
+    "Execute notebook `nb` headless with papermill into `out/name` (working directory `out`); returns the executed notebook."
+    import papermill as pm
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    pm.execute_notebook(str(nb), str(out / name), parameters=params, cwd=str(out), progress_bar=False, kernel_name=kernel, language="python")
+    print(f"executed notebook: {out / name}")
+    return out / name
 
 def xvr_sft_cli(argv=None):
     "Run the SFT notebook headless with papermill (`xvr_sft --help`)."
@@ -278,11 +289,7 @@ def xvr_sft_cli(argv=None):
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     if a.dry_run: print(json.dumps(params, indent=1)); return 0
-    import papermill as pm
-    Path(a.out).mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(nb), str(Path(a.out) / "sft.ipynb"), parameters=params, cwd=str(Path(a.out)), progress_bar=False,
-                       kernel_name=a.kernel, language="python")
-    print(f"executed notebook: {Path(a.out) / 'sft.ipynb'}")
+    run_notebook(nb, a.out, "sft.ipynb", params, a.kernel)
     return 0
 
 # %% ../nbs/41_training.ipynb #47c04ae3

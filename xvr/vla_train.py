@@ -4,7 +4,7 @@
 
 # %% ../nbs/53_vla_train.ipynb #beb351b2
 from __future__ import annotations
-import argparse, json, math, os, shlex, subprocess, sys, time
+import argparse, json, math, os, sys, time
 from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 from typing import Sequence
@@ -16,6 +16,7 @@ from .core import DataError, atomic_write_text
 from .qwen import tiny_qwen3_vl, load_qwen
 from .vla import VLA, VLAConfig, Normalizer, VLAPolicy, make_batch, save_vla, load_vla, count_params
 from .sft import resolve_precision, latest_checkpoint, _prune_checkpoints, read_log, plot_loss, _coerce
+from . import sft
 
 # %% auto #0
 __all__ = ['VLATrainConfig', 'toy_episodes', 'chunk', 'ChunkDataset', 'load_episodes', 'make_optimizer', 'build_policy', 'train',
@@ -275,18 +276,12 @@ def policy_from_dir(path, seed:int=0, device:str|None=None)->VLAPolicy:
 
 # %% ../nbs/53_vla_train.ipynb #d1382c7d
 def accelerate_command(config_path, num_processes:int=1, accelerate_config:str|None=None)->list[str]:
-    "The `accelerate launch` command line that trains from a saved `VLATrainConfig` JSON."
-    cmd = [sys.executable, "-m", "accelerate.commands.launch"]
-    if accelerate_config: cmd += ["--config_file", str(accelerate_config)]
-    else: cmd += ["--num_processes", str(num_processes)] + (["--multi_gpu"] if num_processes > 1 else [])
-    return cmd + ["-m", "xvr.vla_train", "--config", str(config_path)]
+    "The `accelerate launch` command line that trains from a saved `VLATrainConfig` JSON (`xvr.sft`'s, for this module)."
+    return sft.accelerate_command(config_path, num_processes, accelerate_config, module="xvr.vla_train")
 
 def launch(cfg:VLATrainConfig, num_processes:int=1, accelerate_config:str|None=None)->int:
     "Save `cfg` and train under `accelerate launch` in a subprocess; returns its exit status."
-    p = Path(cfg.output_dir) / "vla_train_config.json"; atomic_write_text(p, cfg.to_json())
-    cmd = accelerate_command(p, num_processes, accelerate_config)
-    print("$", shlex.join(cmd), flush=True)
-    return subprocess.run(cmd).returncode
+    return sft.launch(cfg, num_processes, accelerate_config, module="xvr.vla_train", config_name="vla_train_config.json")
 
 def vla_worker_cli(argv=None):
     "Entry point of each `accelerate launch` process: `python -m xvr.vla_train --config cfg.json`."
@@ -330,11 +325,7 @@ def xvr_vla_train_cli(argv=None):
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     if a.dry_run: print(json.dumps(params, indent=1)); return 0
-    import papermill as pm
-    Path(a.out).mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(nb), str(Path(a.out) / "vla_run.ipynb"), parameters=params, cwd=str(Path(a.out)), progress_bar=False,
-                        kernel_name=a.kernel, language="python")
-    print(f"executed notebook: {Path(a.out) / 'vla_run.ipynb'}")
+    sft.run_notebook(nb, a.out, "vla_run.ipynb", params, a.kernel)
     return 0
 
 # %% ../nbs/53_vla_train.ipynb #8ca286f0
