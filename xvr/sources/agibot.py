@@ -15,6 +15,7 @@ from tqdm.auto import tqdm
 
 from ..core import Trajectory, DataError, invert_rigid, read_depth, write_depth
 from ..filtering import trajectory_rule, m1sec
+from .registry import ROBOTIC_TASKS
 
 # %% auto #0
 __all__ = ['AGIBOT_CAMERAS', 'AGIBOT_FPS', 'AGIBOT_URL', 'DEFAULT_CAMERAS', 'AGIBOT_LAYOUT', 'STATE_KEYS', 'ACTION_KEYS', 'log',
@@ -169,7 +170,7 @@ def load_agibot_episode(root, task_id, episode_id,
                 init_scene_text=record.get("init_scene_text", ""), label_info=record.get("label_info", {}),
                 end_position=extras.get("state/end/position", np.zeros((len(states), 0)))[keep].tolist(),
                 camera_layout={c: v for c, v in AGIBOT_LAYOUT.items() if c in frames},
-                tasks=["temporal_verification", "directional_view_localization", "cross_scenario_localization", "language_conditioned_localization"])
+                tasks=list(ROBOTIC_TASKS))
     try:
         return Trajectory(f"agibot_{task_id}_{episode_id}", frames, keep / AGIBOT_FPS, states[keep],
                           None if actions is None else actions[keep], AGIBOT_FPS / stride, record.get("task_name", ""), "agibot_g1",

@@ -16,11 +16,11 @@ from tqdm.auto import tqdm
 
 from ..core import Trajectory, DataError, save_trajectory, load_trajectory, atomic_write_text
 from ..filtering import trajectory_rule, m1sec
+from .registry import ROBOTIC_TASKS
 
 # %% auto #0
-__all__ = ['ROBOTIC_TASKS', 'RLDS_DATASETS', 'log', 'RLDSSpec', 'steps_to_trajectory', 'fixture_episode', 'stack_steps',
-           'rlds_rule', 'rlds_dir', 'rlds_builder', 'iter_rlds', 'write_rlds_fixture', 'convert_rlds',
-           'convert_rlds_subprocess']
+__all__ = ['RLDS_DATASETS', 'log', 'RLDSSpec', 'steps_to_trajectory', 'fixture_episode', 'stack_steps', 'rlds_rule', 'rlds_dir',
+           'rlds_builder', 'iter_rlds', 'write_rlds_fixture', 'convert_rlds', 'convert_rlds_subprocess']
 
 # %% ../../nbs/12_sources_rlds.ipynb #5829ba50
 @dataclass
@@ -47,9 +47,6 @@ class RLDSSpec:
     def tasks(self)->tuple:
         "The robotic tasks this dataset feeds."
         return ("temporal_verification",) if not self.consistent_camera_ids else ROBOTIC_TASKS
-
-ROBOTIC_TASKS = ("temporal_verification", "directional_view_localization", "cross_scenario_localization",
-                 "language_conditioned_localization")
 
 # %% ../../nbs/12_sources_rlds.ipynb #4956b10a
 def _img(h, w): return ("image", (h, w, 3))
