@@ -38,7 +38,9 @@ def test_render_resume_and_determinism(tmp_path):
     assert "3 already there" in cli("--out", str(tmp_path / "a"), *SMALL).stdout
     r3 = cli("--out", str(tmp_path / "b"), *SMALL)
     for dom in ("general", "robotic"):
-        for fa in sorted((tmp_path / "a" / dom).rglob("*.png")):
+        files = sorted(f for ext in ("*.png", "*.npy") for f in (tmp_path / "a" / dom).rglob(ext))
+        assert any(f.suffix == (".png" if dom == "general" else ".npy") for f in files), dom   # robot frames: .npy stores
+        for fa in files:
             fb = tmp_path / "b" / fa.relative_to(tmp_path / "a")
             assert fa.read_bytes() == fb.read_bytes(), f"{fa} differs between identical runs"
     eps = list(load_sim(tmp_path / "a", "robotic"))

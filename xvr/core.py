@@ -14,9 +14,9 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['SAMPLE_FIELDS', 'DataError', 'Camera', 'check_rotation', 'invert_rigid', 'look_at', 'intrinsics_from_fov', 'View',
-           'Scene', 'Frames', 'read_image', 'write_image', 'Trajectory', 'frame_shape', 'Sample', 'atomic_write_text',
-           'write_jsonl', 'read_jsonl', 'write_depth', 'read_depth', 'save_scene', 'load_scene', 'save_trajectory',
-           'load_trajectory', 'DepthFrames']
+           'Scene', 'Frames', 'NpyFrames', 'read_image', 'write_image', 'Trajectory', 'frame_shape', 'Sample',
+           'atomic_write_text', 'write_jsonl', 'read_jsonl', 'write_depth', 'read_depth', 'save_scene', 'load_scene',
+           'save_trajectory', 'load_trajectory', 'DepthFrames']
 
 # %% ../nbs/00_core.ipynb #f4b842da
 class DataError(ValueError):
@@ -190,6 +190,37 @@ class Frames:
         return self._shape
     def __array__(self, dtype=None, copy=None): return np.stack([self[i] for i in range(len(self))])
 
+class NpyFrames:
+    "Frames of one camera in an uncompressed `(T, H, W, 3)` uint8 `.npy` file; a frame is read (one `readinto`, no decoding) on demand."
+    def __init__(self, path):
+        self.path = Path(path)
+        try:
+            with open(self.path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+                shape, fortran, dtype = header(f)
+                self._offset = f.tell()
+        except FileNotFoundError: raise DataError("frame store is missing", self.path)
+        except (ValueError, OSError) as e: raise DataError(f"not a readable .npy frame store ({e})", self.path)
+        _check(len(shape) == 4 and shape[-1] == 3 and dtype == np.uint8 and not fortran,
+               f"frame store must be a C-ordered (T, H, W, 3) uint8 array, got {dtype} {shape}", self.path)
+        self.shape, self._step = tuple(shape), int(np.prod(shape[1:]))
+        size = self.path.stat().st_size
+        _check(size == self._offset + self.shape[0] * self._step,
+               f"frame store is truncated or padded: {size} bytes for {self.shape[0]} frames of {self.shape[1]}x{self.shape[2]}", self.path)
+    def __len__(self): return self.shape[0]
+    def __getitem__(self, i):
+        if isinstance(i, slice): return np.stack([self[j] for j in range(*i.indices(len(self)))])
+        i = range(len(self))[i]
+        out = np.empty(self.shape[1:], np.uint8)                    # a fresh, writable copy: callers may draw on it
+        with open(self.path, "rb") as f:                               # no file handle or mapping is held between reads
+            f.seek(self._offset + i * self._step)
+            if f.readinto(memoryview(out).cast("B")) != self._step: raise DataError(f"frame {i} is truncated", self.path)
+        return out
+    def __array__(self, dtype=None, copy=None):
+        a = np.load(self.path, mmap_mode="r")
+        return np.array(a, dtype=dtype)
+
 # %% ../nbs/00_core.ipynb #7c12686b
 def read_image(path)->np.ndarray:
     "Read an image file as uint8 RGB (HxWx3); `DataError` naming the file if it is missing or unreadable."
@@ -238,11 +269,15 @@ class Trajectory:
         _check(self.fps > 0, f"trajectory {self.id!r}: fps must be positive")
         for k, fr in self.frames.items():
             _check(len(fr) == T, f"trajectory {self.id!r}: camera {k!r} has {len(fr)} frames for {T} steps")
-        for k, P in self.poses.items():
-            P = self.poses[k] = np.asarray(P, dtype=np.float64)
+        for k, P in self.poses.items():                               # every step is checked here, once, so that
+            P = self.poses[k] = np.asarray(P, dtype=np.float64)           # `camera(name, t)` need not check again
             _check(P.shape == (T, 4, 4), f"trajectory {self.id!r}: poses of {k!r} must be (T, 4, 4), got {P.shape}")
-            for Ti in P[:: max(1, T // 8)]: check_rotation(Ti[:3, :3], what=f"pose of camera {k!r}")
-        for k, K in self.intrinsics.items(): self.intrinsics[k] = np.asarray(K, dtype=np.float64)
+            bad = _bad_rigid(P)
+            _check(bad is None, f"trajectory {self.id!r}: pose of camera {k!r} at step {bad}: not a finite rigid transform (rotation orthonormal, det +1, last row 0 0 0 1)")
+        for k, K in self.intrinsics.items():
+            K = self.intrinsics[k] = np.asarray(K, dtype=np.float64)
+            _check(K.shape == (3, 3) and np.isfinite(K).all() and K[0, 0] > 0 and K[1, 1] > 0 and np.allclose(K[2], [0, 0, 1]),
+                   f"trajectory {self.id!r}: intrinsics of camera {k!r} must be a finite 3x3 K with positive focal lengths and last row 0 0 1")
 
     @property
     def cameras(self)->list[str]: return list(self.frames)
@@ -251,11 +286,21 @@ class Trajectory:
     def __len__(self): return len(self.timestamps)
 
 # %% ../nbs/00_core.ipynb #0fe904d2
+def _bad_rigid(P:np.ndarray, tol:float=1e-5)->int|None:
+    "Index of the first of the (T, 4, 4) transforms `P` that is not a finite rigid transform, or None."
+    R = P[:, :3, :3]
+    ok = np.isfinite(P).all((1, 2)) & np.all(np.abs(P[:, 3] - [0, 0, 0, 1]) < 1e-8, 1)
+    with np.errstate(invalid="ignore"):
+        ok &= (np.abs(R @ np.swapaxes(R, 1, 2) - np.eye(3)).max((1, 2)) < tol) & (np.abs(np.linalg.det(np.where(np.isfinite(R), R, 0)) - 1) < tol)
+    return None if ok.all() else int(np.argmin(ok))
+
 def _traj_camera(self:Trajectory, name:str, t:int)->Camera|None:
     "The calibrated `Camera` of `name` at step `t`, or None when the source has no calibration."
     if name not in self.intrinsics or name not in self.poses: return None
     h, w = frame_shape(self.frames[name])
-    return Camera(self.intrinsics[name], self.poses[name][t], w, h, name)
+    cam = object.__new__(Camera)                            # checked in bulk by `Trajectory.__post_init__`; a per-step
+    cam.K, cam.cam_from_world, cam.width, cam.height, cam.name = self.intrinsics[name], self.poses[name][t], int(w), int(h), name
+    return cam                                              # `Camera(...)` would check every call again (0.1 ms each)
 
 def _traj_view(self:Trajectory, name:str, t:int)->View:
     "Camera `name` at step `t` as a `View` (identity pose placeholder when uncalibrated)."
@@ -400,10 +445,17 @@ def load_scene(folder)->Scene:
 
 # %% ../nbs/00_core.ipynb #388f5e04
 def save_trajectory(traj:Trajectory, folder, image_format:str="png")->Path:
-    "Save `traj` to `folder` atomically; frames as PNG (lossless) or JPEG."
+    "Save `traj` to `folder` atomically; frames as PNG (lossless), JPEG or one uncompressed `.npy` store per camera."
+    _check(image_format in ("png", "jpg", "npy"), f"image_format must be 'png', 'jpg' or 'npy', got {image_format!r}")
     folder = Path(folder); tmp = _atomic_dir(folder)
     for cam, fr in traj.frames.items():
-        for t in range(len(traj)): write_image(tmp/"frames"/cam/f"{t:06d}.{image_format}", np.asarray(fr[t]))
+        if image_format == "npy":                                   # written step by step: lazy frames stay lazy
+            (tmp/"frames").mkdir(exist_ok=True)
+            store = np.lib.format.open_memmap(tmp/"frames"/f"{cam}.npy", "w+", np.uint8, (len(traj),) + tuple(np.shape(fr[0])))
+            for t in range(len(traj)): store[t] = np.asarray(fr[t])
+            store.flush(); del store
+        else:
+            for t in range(len(traj)): write_image(tmp/"frames"/cam/f"{t:06d}.{image_format}", np.asarray(fr[t]))
     for cam, dep in traj.depth.items():
         for t in range(len(traj)): write_depth(tmp/"depth"/cam/f"{t:06d}.npz", np.asarray(dep[t]))
     arrays = dict(timestamps=traj.timestamps, states=traj.states)
@@ -426,6 +478,10 @@ def load_trajectory(folder)->Trajectory:
     T, ext = len(z["timestamps"]), meta.get("image_format", "png")
     frames = {}
     for cam in meta["cameras"]:
+        if ext == "npy":
+            frames[cam] = NpyFrames(folder/"frames"/f"{cam}.npy")
+            _check(len(frames[cam]) == T, f"frame store has {len(frames[cam])} frames for {T} steps", folder/"frames"/f"{cam}.npy")
+            continue
         paths = [folder/"frames"/cam/f"{t:06d}.{ext}" for t in range(T)]
         missing = [p for p in paths if not p.exists()]
         if missing: raise DataError(f"{len(missing)} of {T} frames of camera {cam!r} are missing", missing[0])

@@ -271,7 +271,7 @@ def _item_dir(out:Path, domain:str, index:int, seed:int)->Path:
     return out / domain / f"{index:05d}"
 
 def _render_item(args):
-    domain, index, kw, out = args
+    domain, index, kw, out, image_format = args
     folder = _item_dir(Path(out), domain, index, kw["seed"])
     if folder.exists(): return domain, index, 0, True
     if domain == "general":
@@ -280,12 +280,14 @@ def _render_item(args):
     else:
         item = robot_episode(index, seed=kw["seed"], duration=kw["duration"], fps=kw["fps"], height=kw["robot_height"], width=kw["robot_width"],
                              camera_jitter=kw.get("camera_jitter", 0.0))
-        save_trajectory(item, folder, image_format="png"); n = len(item) * len(item.cameras)
+        save_trajectory(item, folder, image_format=image_format); n = len(item) * len(item.cameras)
     return domain, index, n, False
 
 def render_dataset(out, scenes:int=8, episodes:int=8, seed:int=0, views:int=10, height:int=480, width:int=640,
                    robot_height:int=240, robot_width:int=424, duration:float=20.0, fps:float=5.0, workers:int=1,
-                   progress:bool=True, camera_jitter:float=0.0)->dict:
+                   progress:bool=True, camera_jitter:float=0.0,
+                   image_format:str="npy", # robot frames: 'npy' (uncompressed frame store, fast to read) or 'png' (5x smaller)
+                  )->dict:
     "Render `scenes` general scenes and `episodes` robot episodes into `out` (resumable); returns a summary."
     out = Path(out); kw = dict(seed=seed, views=views, height=height, width=width, robot_height=robot_height,
                                robot_width=robot_width, duration=duration, fps=fps)
@@ -294,8 +296,10 @@ def render_dataset(out, scenes:int=8, episodes:int=8, seed:int=0, views:int=10, 
     if man.exists():
         old = json.loads(man.read_text())["params"]
         if old != kw: raise DataError(f"folder was rendered with other parameters {old}; use another --out", man)
-    atomic_write_text(man, json.dumps(dict(params=kw, scenes=scenes, episodes=episodes), indent=1))
-    jobs = [("general", i, kw, str(out)) for i in range(scenes)] + [("robotic", i, kw, str(out)) for i in range(episodes)]
+    if image_format not in ("npy", "png"): raise DataError(f"image format must be 'npy' or 'png', got {image_format!r}")
+    # the frame format is storage, not content: a folder may mix both, and `load_trajectory` reads either
+    atomic_write_text(man, json.dumps(dict(params=kw, scenes=scenes, episodes=episodes, image_format=image_format), indent=1))
+    jobs = [(dom, i, kw, str(out), image_format) for dom, n in (("general", scenes), ("robotic", episodes)) for i in range(n)]
     t0, views_done, skipped = time.time(), 0, 0
     if workers > 1:
         import multiprocessing as mp
@@ -332,13 +336,15 @@ def xvr_render_cli(argv=None):
     p.add_argument("--duration", type=float, default=20.0, help="episode length in seconds (default 20, as the paper keeps)")
     p.add_argument("--fps", type=float, default=5.0, help="control frequency, Hz")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--image-format", choices=["npy", "png"], default="npy",
+                   help="robot frames: 'npy' uncompressed frame store, read without decoding (default), or 'png' (about 5x less disk)")
     a = p.parse_args(argv)
     try:
         for k in ("scenes", "episodes", "views", "height", "width", "robot_height", "robot_width", "workers"):
             if getattr(a, k) < (0 if k in ("scenes", "episodes") else 1): raise DataError(f"--{k.replace('_', '-')} must be positive")
         if a.views < 3: raise DataError("--views must be at least 3")
         if a.duration <= 0 or a.fps <= 0: raise DataError("--duration and --fps must be positive")
-        s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height, a.robot_width, a.duration, a.fps, a.workers)
+        s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height, a.robot_width, a.duration, a.fps, a.workers, image_format=a.image_format)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     print(f"rendered {s['scenes']} scenes and {s['episodes']} episodes into {s['out']} "
