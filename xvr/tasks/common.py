@@ -14,7 +14,7 @@ from ..draw import PALETTE, PAPER_COLORS, draw_dot, draw_arrow, marker_radius
 # %% auto #0
 __all__ = ['TASK_NAMES', 'TASK_INFO', 'IMAGE_TOKEN', 'PREAMBLE_GENERAL', 'PREAMBLE_ROBOTIC', 'REFERENCE_COLORS', 'task_generator',
            'Reject', 'image_line', 'pick', 'assemble', 'dot', 'arrow', 'draw_markers', 'view_meta', 'choose_colors',
-           'make_sample', 'shuffled', 'far_enough', 'show_sample', 'visibility_matrix', 'min_separation',
+           'make_sample', 'shuffled', 'far_enough', 'show_sample', 'visibility_matrix', 'derived', 'min_separation',
            'check_general_scene', 'traj_view_meta', 'traj_frame', 'check_trajectory', 'is_fixed_camera', 'describe']
 
 # %% ../../nbs/20_tasks_common.ipynb #e9a7892d
@@ -144,9 +144,16 @@ def show_sample(sample:Sample, cols:int=4, size:float=3.2):
 
 # %% ../../nbs/20_tasks_common.ipynb #480da21d
 def visibility_matrix(scene, points:np.ndarray, tol:float=0.01, margin:float=0)->np.ndarray:
-    "(V, N) bool: point n is visible (z-buffer test) in view v."
+    "(V, N) bool: point n is visible (z-buffer test) in view v of `scene` (or of a list of views)."
     from xvr.projection import visible
-    return np.stack([visible(points, v, tol=tol, margin=margin) for v in scene.views])
+    return np.stack([visible(points, v, tol=tol, margin=margin) for v in getattr(scene, "views", scene)])
+
+def derived(scene, key:str, make):
+    "`make()`, a quantity derived from `scene` (bounds, centroid, depth check), computed once per loaded scene object."
+    cache = scene.__dict__.setdefault("_derived", {})
+    k = (key, id(scene.points), id(scene.views))           # a scene given new points or views is not served stale values
+    if k not in cache: cache[k] = make()
+    return cache[k]
 
 def min_separation(h:int, w:int, frac:float=0.06)->float:
     "Minimum distance in pixels between markers in an `h`x`w` image (`frac` of the diagonal, at least 3 dot radii)."
@@ -156,7 +163,8 @@ def check_general_scene(scene, min_views:int=3):
     "Raise `Reject` when a scene cannot support geometric tasks (too few views, no depth or no points)."
     if len(scene.views) < min_views: raise Reject("too_few_views")
     if scene.points is None or len(scene.points) < 50: raise Reject("too_few_points")
-    if not any(v.depth is not None and np.count_nonzero(v.depth > 0) > 0.05 * v.depth.size for v in scene.views): raise Reject("no_valid_depth")
+    if not derived(scene, "valid_depth", lambda: any(v.depth is not None and np.count_nonzero(v.depth > 0) > 0.05 * v.depth.size
+                                                     for v in scene.views)): raise Reject("no_valid_depth")
 
 # %% ../../nbs/20_tasks_common.ipynb #c83aeb5f
 def traj_view_meta(traj, camera:str, t:int, role:str)->dict:

@@ -11,7 +11,7 @@ from ..projection import project, in_image
 from ..draw import marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, draw_markers, view_meta,
                               choose_colors, REFERENCE_COLORS, make_sample, visibility_matrix, min_separation,
-                              check_general_scene, far_enough, show_sample)
+                              check_general_scene, far_enough, show_sample, derived)
 
 # %% auto #0
 __all__ = ['QUESTIONS', 'FREE_NOTE', 'point_correspondence']
@@ -27,12 +27,12 @@ FREE_NOTE = ("Note: The marked point represents a 3D location in space that may 
 
 # %% ../../nbs/21_tasks_point.ipynb #3a674f1b
 def _free_points(scene, rng, n):
-    lo, hi = np.percentile(scene.points, 2, 0), np.percentile(scene.points, 98, 0)
+    lo, hi = derived(scene, "bounds_2_98", lambda: (np.percentile(scene.points, 2, 0), np.percentile(scene.points, 98, 0)))
     return rng.uniform(lo, hi, (n, 3))
 
-def _in_front_and_inside(scene, P, margin):
+def _in_front_and_inside(views, P, margin):
     out = []
-    for v in scene.views:
+    for v in views:
         uv, z = project(P, v.camera); out.append((z > 0) & in_image(uv, v.camera, margin))
     return np.stack(out)
 
@@ -50,7 +50,7 @@ def point_correspondence(scene:Scene, rng:np.random.Generator,
     else: P = scene.points[rng.choice(len(scene.points), min(n_candidates, len(scene.points)), replace=False)]
     h, w = scene.views[0].camera.shape
     margin = 2 * marker_radius(h, w)
-    ok = _in_front_and_inside(scene, P, margin) if free else visibility_matrix(scene, P, tol, margin)
+    ok = _in_front_and_inside(scene.views, P, margin) if free else visibility_matrix(scene, P, tol, margin)
     good = np.where(ok.sum(0) >= n_refs + 1)[0]
     if not len(good): raise Reject("not_visible_in_enough_views")
     i = int(rng.choice(good)); p = P[i]
@@ -60,7 +60,7 @@ def point_correspondence(scene:Scene, rng:np.random.Generator,
     truth = project(p[None], tv.camera)[0][0]
     # distractors: points of the same kind as the truth (visible surface points, or free-space points when the
     # truth is one) in the target, far from the truth and from each other
-    only_target = type(scene)(scene.id, [tv], scene.points)
+    only_target = [tv]
     if free:
         Q = _free_points(scene, rng, 2000); qv = _in_front_and_inside(only_target, Q, margin)[0]
     else:

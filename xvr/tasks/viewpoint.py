@@ -10,7 +10,7 @@ from ..core import Scene, Sample
 from ..projection import project, in_image
 from ..draw import marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, draw_markers, view_meta,
-                              REFERENCE_COLORS, make_sample, check_general_scene, shuffled, show_sample)
+                              REFERENCE_COLORS, make_sample, check_general_scene, shuffled, show_sample, derived)
 
 # %% auto #0
 __all__ = ['QUESTIONS', 'viewpoint_localization']
@@ -28,7 +28,7 @@ def viewpoint_localization(scene:Scene, rng:np.random.Generator,
     "A viewpoint-localization sample from `scene`, or `Reject`."
     check_general_scene(scene, min_views=5)
     C = np.stack([v.camera.center for v in scene.views])
-    radius = np.mean(np.linalg.norm(C - scene.points.mean(0), axis=1)); min_baseline = min_baseline_frac * radius
+    radius = np.mean(np.linalg.norm(C - derived(scene, "centroid", lambda: scene.points.mean(0)), axis=1)); min_baseline = min_baseline_frac * radius
     h, w = scene.views[0].camera.shape; margin = 2 * marker_radius(h, w)
     for t in rng.permutation(len(scene.views)):
         others = [i for i in range(len(scene.views)) if i != t]
