@@ -1,16 +1,21 @@
 """Generation rate on the simulated source (after rendering) against the JPEG-encoding floor, one run.
 
-The floor is the time to JPEG-encode the same images (same sizes, same quality 90) that generation wrote: a
-generator cannot be faster than writing its output. Three numbers, all measured in this one run:
+The floor is the time to JPEG-encode the same images (same sizes, same quality 90) that generation wrote, in one
+thread, in memory: a generator cannot be faster than encoding its output. All numbers come from this one run:
 
 - setup: scanning the source once per split (loading every scene and episode, the source rules, tau_act); paid
   once per run, whatever the number of samples;
-- steady state per task: `run_unit` on the prepared source, samples/s and the ratio floor time / generation time;
-- end to end: `generate` for the whole dataset (setup included) and its ratio.
+- steady state per task, in rounds: `run_unit` on the prepared source, then the floor of exactly the images that
+  unit wrote, straight after (the shared machine's noise then hits both alike); medians over rounds.
+  Two ratios: *wall*, floor time / generation time, where generation runs in one process whose second thread
+  encodes and writes the JPEGs; and *CPU*, floor CPU time / generation CPU time (all threads): the work done,
+  whatever the parallelism. The CPU ratio is the one-core efficiency; the wall ratio is what one process gives.
+- the file tax: writing the floor's JPEG bytes to files in the output's file system, per image, next to encoding;
+- end to end: `generate` for the whole dataset (setup included), with 1 and with 2 worker processes.
 
-Usage: python bench/bench_generate.py [--per-task 64] [--scenes 10] [--episodes 6]
+Usage: python bench/bench_generate.py [--per-task 64] [--rounds 5] [--scenes 10] [--episodes 6] [--source-dir DIR]
 """
-import argparse, json, shutil, tempfile, time
+import argparse, os, shutil, tempfile, time
 from pathlib import Path
 import cv2, numpy as np
 from xvr.core import read_jsonl, read_image
@@ -19,44 +24,70 @@ from xvr.sources.sim import render_dataset
 from xvr.tasks.common import TASK_NAMES
 
 
-def floor_seconds(images):
-    t = time.perf_counter()
-    for im in images: cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    return time.perf_counter() - t
+def clock(): return time.perf_counter(), time.process_time()
+
+
+def floor(images):
+    "(wall, cpu) seconds to JPEG-encode `images` in one thread, and the encoded bytes."
+    (w, c), out = clock(), []
+    for im in images: out.append(cv2.imencode(".jpg", im, [cv2.IMWRITE_JPEG_QUALITY, 90])[1])
+    w2, c2 = clock()
+    return w2 - w, c2 - c, out
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-task", type=int, default=64); ap.add_argument("--scenes", type=int, default=10)
-    ap.add_argument("--episodes", type=int, default=6)
+    ap.add_argument("--episodes", type=int, default=6); ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--source-dir", default=None, help="reuse a rendered source folder (rendered there if missing)")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    render_dataset(tmp / "src", scenes=a.scenes, episodes=a.episodes, views=10, duration=20, progress=False)
-
-    src = FolderSource(tmp / "src")
+    src_dir = Path(a.source_dir) if a.source_dir else tmp / "src"
+    render_dataset(src_dir, scenes=a.scenes, episodes=a.episodes, views=10, duration=20, progress=False)
+    src = FolderSource(src_dir)
     t = time.perf_counter(); prep = prepare_split(src, "train", "boat", "sim_arm_b", progress=False); t_setup = time.perf_counter() - t
-    print(f"setup (scan the train split once): {t_setup:.1f} s")
-    print(f"{'task':36s} {'samples/s':>10s} {'floor/s':>10s} {'ratio':>6s}")
-    tot_gen = tot_floor = tot_n = 0
+    print(f"setup (scan the train split once): {t_setup:.1f} s; OpenCV threads: {cv2.getNumThreads()}; cores: {os.cpu_count()}")
+    keys = ("n", "gw", "gc", "fw", "fc")
+    m = {t: {k: [] for k in keys} for t in TASK_NAMES}
     for task in TASK_NAMES:
         out = tmp / "units" / task; (out / "shards").mkdir(parents=True)
         run_unit(src, prep, "train", task, 10_000, 4, 1, out)          # warm the per-process caches (not timed)
-        t = time.perf_counter(); r = run_unit(src, prep, "train", task, 0, a.per_task, 0, out); t_gen = time.perf_counter() - t
-        unit = out / "shards" / f"{task}-00000"
-        imgs = [read_image(p) for p in sorted((unit / "images").glob("*.jpg"))]
-        t_floor = floor_seconds(imgs); n = r["samples"]
-        tot_gen += t_gen; tot_floor += t_floor; tot_n += n
-        print(f"{task:36s} {n / t_gen:10.1f} {n / t_floor:10.1f} {t_floor / t_gen:6.2f}")
-    print(f"{'all tasks (steady state)':36s} {tot_n / tot_gen:10.1f} {tot_n / tot_floor:10.1f} {tot_floor / tot_gen:6.2f}")
+    encoded = []
+    for rnd in range(a.rounds):
+        for task in TASK_NAMES:
+            out = tmp / "units" / task
+            w, c = clock(); r = run_unit(src, prep, "train", task, rnd, a.per_task, 0, out); w2, c2 = clock()
+            imgs = [read_image(p) for p in sorted((out / "shards" / f"{task}-{rnd:05d}" / "images").glob("*.jpg"))]
+            fw, fc, enc = floor(imgs); encoded += enc
+            for k, v in zip(keys, (r["samples"], w2 - w, c2 - c, fw, fc)): m[task][k].append(v)
+    med = lambda x: float(np.median(x))
+    print(f"{'task':36s} {'samples/s':>9s} {'floor/s':>8s} {'wall':>5s} {'CPU':>5s}   wall min-max  (medians of {a.rounds} rounds)")
+    for task in TASK_NAMES:
+        d = m[task]; rw = [f / g for f, g in zip(d["fw"], d["gw"])]; rc = [f / g for f, g in zip(d["fc"], d["gc"])]
+        print(f"{task:36s} {sum(d['n']) / sum(d['gw']):9.1f} {sum(d['n']) / sum(d['fw']):8.1f} {med(rw):5.2f} {med(rc):5.2f}   {min(rw):.2f}-{max(rw):.2f}")
+    per_round = lambda k: [sum(m[t][k][i] for t in TASK_NAMES) for i in range(a.rounds)]
+    rw = [f / g for f, g in zip(per_round("fw"), per_round("gw"))]; rc = [f / g for f, g in zip(per_round("fc"), per_round("gc"))]
+    n, gw, fw = (sum(per_round(k)) for k in ("n", "gw", "fw"))
+    print(f"{'all tasks (steady state)':36s} {n / gw:9.1f} {n / fw:8.1f} {med(rw):5.2f} {med(rc):5.2f}   {min(rw):.2f}-{max(rw):.2f}")
 
-    t = time.perf_counter()
-    generate(tmp / "src", tmp / "out", per_task=a.per_task, eval_per_task=1, validate=False, progress=False)
-    t_all = time.perf_counter() - t
-    imgs = [read_image(tmp / "out" / sp / p) for sp in ("train", "eval") for s in read_jsonl(tmp / "out" / sp / "samples.jsonl") for p in s.images]
-    n = sum(1 for sp in ("train", "eval") for _ in read_jsonl(tmp / "out" / sp / "samples.jsonl"))
-    t_floor = floor_seconds(imgs)
-    print(f"end to end: {n} samples in {t_all:.1f} s = {n / t_all:.1f} samples/s, ratio {t_floor / t_all:.2f} (setup included); "
-          f"100K samples at the steady-state rate: {100_000 / (tot_n / tot_gen) / 3600:.2f} h")
+    # the file tax: creating and writing the same JPEG bytes as files, where the dataset is written
+    d = tmp / "filetax"; d.mkdir(); t = time.perf_counter()
+    for i, b in enumerate(encoded):
+        with open(d / f"{i:06d}.jpg", "wb") as f: f.write(b)
+    tax = (time.perf_counter() - t) / len(encoded); enc = sum(sum(m[t]["fw"]) for t in TASK_NAMES) / len(encoded)
+    print(f"per image: JPEG encoding {enc * 1e3:.3f} ms, creating + writing its file {tax * 1e3:.3f} ms "
+          f"({tax / enc:.2f}x the encoding) on {tmp}")
+
+    for workers in (1, 2):
+        outd = tmp / f"out{workers}"; t = time.perf_counter()
+        generate(src_dir, outd, per_task=a.per_task, eval_per_task=1, validate=False, progress=False, workers=workers)
+        t_all = time.perf_counter() - t
+        samples = [s for sp in ("train", "eval") for s in read_jsonl(outd / sp / "samples.jsonl")]
+        imgs = [read_image(outd / sp / p) for sp in ("train", "eval") for s in read_jsonl(outd / sp / "samples.jsonl") for p in s.images]
+        fwall = floor(imgs)[0]
+        print(f"end to end, {workers} worker{'s' if workers > 1 else ''}: {len(samples)} samples in {t_all:.1f} s = {len(samples) / t_all:.1f} samples/s, "
+              f"wall ratio to the one-thread floor {fwall / t_all:.2f} (setup included)")
+    print(f"100K samples at the one-process steady-state rate: {100_000 / (n / gw) / 3600:.2f} h")
     shutil.rmtree(tmp)
 
 

@@ -5,6 +5,7 @@
 # %% ../nbs/31_dataset.ipynb #eede5ed2
 from __future__ import annotations
 import argparse, hashlib, json, os, shutil, sys, tempfile, time
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -19,8 +20,8 @@ from .sources.registry import ROBOTIC_TASKS
 from .filtering import action_energy, prefilter, m1sec, motion_thresholds, trajectory_rule, scene_rule, RuleCounter
 
 # %% auto #0
-__all__ = ['EVAL_COUNTS', 'eval_counts', 'split_of', 'FolderSource', 'prepare_split', 'unit_seed', 'run_unit', 'plan_units',
-           'merge_split', 'generate', 'print_summary', 'convert_sources', 'xvr_generate_cli']
+__all__ = ['EVAL_COUNTS', 'eval_counts', 'split_of', 'FolderSource', 'prepare_split', 'keep_heap', 'unit_seed', 'run_unit',
+           'plan_units', 'merge_split', 'generate', 'print_summary', 'convert_sources', 'xvr_generate_cli']
 
 # %% ../nbs/31_dataset.ipynb #785156f8
 EVAL_COUNTS = {"point_correspondence": 264, "directional_correspondence": 264, "spatial_verification": 264,
@@ -92,6 +93,21 @@ def prepare_split(src:FolderSource, split:str, holdout_category:str, holdout_emb
                 m1sec_percentiles=pct_by_source[one] if one else pct_by_source, rules=dict(rules))
 
 # %% ../nbs/31_dataset.ipynb #0e624245
+def keep_heap(trim_mb:int=256, mmap_mb:int=64)->bool:
+    "Let this process keep freed memory (glibc `mallopt`), so image-sized buffers are not page-faulted in again; True if set."
+    import ctypes, ctypes.util, platform
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc": return False
+    try: libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError: return False
+    M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+    return bool(libc.mallopt(M_TRIM_THRESHOLD, trim_mb << 20)) and bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_mb << 20))
+
+# %% ../nbs/31_dataset.ipynb #3c57e638
+def _write_jpeg(path:Path, image:np.ndarray, quality:int):
+    "Encode and write one JPEG (OpenCV releases the GIL for both, so a writer thread runs beside the generator)."
+    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]):
+        raise DataError("could not write image", path)
+
 def unit_seed(seed:int, split:str, task:str, unit:int)->list[int]:
     "The seed sequence of a unit: stable across Python runs and machines."
     h = int.from_bytes(hashlib.sha256(f"{split}/{task}".encode()).digest()[:4], "little")
@@ -102,35 +118,42 @@ def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, 
     "Generate up to `n` samples of `task` into `out/shards/<task>-<unit>` atomically; returns counts."
     final = out / "shards" / f"{task}-{unit:05d}"
     if (final / "samples.jsonl").exists(): return dict(done=True)
+    for old in (out / "shards").glob(f".{final.name}.*"): shutil.rmtree(old, ignore_errors=True)   # left by a killed run
+    keep_heap()
     rng = np.random.default_rng(unit_seed(seed, split, task, unit))
     dom = TASK_INFO[task]["domain"]
     pool_idx = prep["temporal"] if task == "temporal_verification" else prep.get("task_pools", {}).get(task, prep[dom])
-    gen, rejects, samples = task_generator(task), Counter(), []
-    if pool_idx:
-        pool = [src.load(dom, i) for i in pool_idx] if dom == "robotic" else None
-        for _ in range(n * max_attempts):
-            if len(samples) == n: break
-            j = int(rng.integers(len(pool_idx)))
-            item = pool[j] if pool else src.load(dom, pool_idx[j])
-            try:
-                kw = dict(pool=pool) if dom == "robotic" else {}
-                if task == "temporal_verification": kw["tau_act"] = prep.get("tau_act_by_source", {}).get(item.source, prep["tau_act"])
-                samples.append(gen(item, rng, **kw))
-            except Reject as e: rejects[e.reason] += 1
-    else: rejects["no_items_in_split"] += 1
-    tmp = Path(tempfile.mkdtemp(dir=out / "shards", prefix=f".{final.name}."))
-    lines = []
-    for k, s in enumerate(samples):
-        s.images = []
+    gen, rejects, lines = task_generator(task), Counter(), []
+    tmp = Path(tempfile.mkdtemp(dir=out / "shards", prefix=f".{final.name}.")); (tmp / "images").mkdir()
+    writer, pending = ThreadPoolExecutor(1, thread_name_prefix="xvr-jpeg"), []
+    def keep(s:Sample):     # images are encoded and written by a second thread while the next sample is made
+        k, s.images = len(lines), []
         for j, im in enumerate(s.pixels):
-            rel = f"images/{k:04d}_{j}.jpg"; write_image(tmp / rel, im, quality); s.images.append(f"shards/{final.name}/{rel}")
-        s.id = f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
+            rel = f"images/{k:04d}_{j}.jpg"; s.images.append(f"shards/{final.name}/{rel}")
+            pending.append(writer.submit(_write_jpeg, tmp / rel, im, quality))
+        s.pixels, s.id = [], f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
         lines.append(json.dumps(s.to_json(), ensure_ascii=False, sort_keys=True))
+        while len(pending) > 16: pending.pop(0).result()            # at most 16 images wait in memory; errors surface here
+    try:
+        if pool_idx:
+            pool = [src.load(dom, i) for i in pool_idx] if dom == "robotic" else None
+            for _ in range(n * max_attempts):
+                if len(lines) == n: break
+                j = int(rng.integers(len(pool_idx)))
+                item = pool[j] if pool else src.load(dom, pool_idx[j])
+                try:
+                    kw = dict(pool=pool) if dom == "robotic" else {}
+                    if task == "temporal_verification": kw["tau_act"] = prep.get("tau_act_by_source", {}).get(item.source, prep["tau_act"])
+                    keep(gen(item, rng, **kw))
+                except Reject as e: rejects[e.reason] += 1
+        else: rejects["no_items_in_split"] += 1
+        for f in pending: f.result()
+    finally: writer.shutdown()
     (tmp / "samples.jsonl").write_text("".join(l + "\n" for l in lines))
     (tmp / "rejects.json").write_text(json.dumps(dict(rejects), sort_keys=True))
     if final.exists(): shutil.rmtree(final)
     os.replace(tmp, final)
-    return dict(done=False, samples=len(samples), rejects=dict(rejects))
+    return dict(done=False, samples=len(lines), rejects=dict(rejects))
 
 # %% ../nbs/31_dataset.ipynb #56e04f9e
 def plan_units(per_task:dict, chunk:int)->list[tuple[str, int, int]]:
@@ -267,6 +290,8 @@ def xvr_generate_cli(argv=None):
     g.add_argument("--height", type=int, default=480); g.add_argument("--width", type=int, default=640)
     g.add_argument("--robot-height", type=int, default=240); g.add_argument("--robot-width", type=int, default=424)
     g.add_argument("--camera-jitter", type=float, default=0.0, help="std (m) of a per-episode offset of each fixed robot camera")
+    g.add_argument("--image-format", choices=["npy", "png"], default="npy",
+                   help="robot frames on disk: 'npy' uncompressed store read without decoding (default), 'png' about 5x less disk")
     p.add_argument("--export", nargs="*", choices=["qwen", "hf"], default=[], help="also write qwen conversation JSON and/or a HF datasets folder per split")
     a = p.parse_args(argv)
     try:
@@ -283,7 +308,7 @@ def xvr_generate_cli(argv=None):
                 from xvr.sources.sim import render_dataset
                 r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height, width=a.width,
                                    robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration, workers=a.workers,
-                                   camera_jitter=a.camera_jitter)
+                                   camera_jitter=a.camera_jitter, image_format=a.image_format)
                 print(f"source: {r['scenes']} scenes, {r['episodes']} episodes in {data} ({r['views_per_s']} views/s)")
             if reals:
                 for c in convert_sources(reals, dirs, data, a.max_items, a.min_duration, a.min_points or 1_000_000, a.wildrgbd_views):
