@@ -13,7 +13,7 @@ thread, in memory: a generator cannot be faster than encoding its output. All nu
 - the file tax: writing the floor's JPEG bytes to files in the output's file system, per image, next to encoding;
 - end to end: `generate` for the whole dataset (setup included), with 1 and with 2 worker processes.
 
-Usage: python bench/bench_generate.py [--per-task 64] [--rounds 5] [--scenes 10] [--episodes 6] [--source-dir DIR]
+Usage: python bench/bench_generate.py [--per-task 64] [--rounds 5] [--scenes 10] [--episodes 6] [--source-dir DIR] [--writers N]
 """
 import argparse, os, shutil, tempfile, time
 from pathlib import Path
@@ -40,6 +40,7 @@ def main():
     ap.add_argument("--per-task", type=int, default=64); ap.add_argument("--scenes", type=int, default=10)
     ap.add_argument("--episodes", type=int, default=6); ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--source-dir", default=None, help="reuse a rendered source folder (rendered there if missing)")
+    ap.add_argument("--writers", type=int, default=None, help="JPEG writer threads per process (default: one per core)")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     src_dir = Path(a.source_dir) if a.source_dir else tmp / "src"
@@ -56,7 +57,7 @@ def main():
     for rnd in range(a.rounds):
         for task in TASK_NAMES:
             out = tmp / "units" / task
-            w, c = clock(); r = run_unit(src, prep, "train", task, rnd, a.per_task, 0, out); w2, c2 = clock()
+            w, c = clock(); r = run_unit(src, prep, "train", task, rnd, a.per_task, 0, out, writers=a.writers); w2, c2 = clock()
             imgs = [read_image(p) for p in sorted((out / "shards" / f"{task}-{rnd:05d}" / "images").glob("*.jpg"))]
             fw, fc, enc = floor(imgs); encoded += enc
             for k, v in zip(keys, (r["samples"], w2 - w, c2 - c, fw, fc)): m[task][k].append(v)

@@ -114,7 +114,9 @@ def unit_seed(seed:int, split:str, task:str, unit:int)->list[int]:
     return [seed, h, unit]
 
 def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, seed:int, out:Path,
-             max_attempts:int=12, quality:int=90)->dict:
+             max_attempts:int=12, quality:int=90,
+             writers:int|None=None, # threads that encode and write JPEGs beside the generator (default: one per core)
+            )->dict:
     "Generate up to `n` samples of `task` into `out/shards/<task>-<unit>` atomically; returns counts."
     final = out / "shards" / f"{task}-{unit:05d}"
     if (final / "samples.jsonl").exists(): return dict(done=True)
@@ -125,15 +127,15 @@ def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, 
     pool_idx = prep["temporal"] if task == "temporal_verification" else prep.get("task_pools", {}).get(task, prep[dom])
     gen, rejects, lines = task_generator(task), Counter(), []
     tmp = Path(tempfile.mkdtemp(dir=out / "shards", prefix=f".{final.name}.")); (tmp / "images").mkdir()
-    writer, pending = ThreadPoolExecutor(1, thread_name_prefix="xvr-jpeg"), []
-    def keep(s:Sample):     # images are encoded and written by a second thread while the next sample is made
+    writer, pending = ThreadPoolExecutor(writers or os.cpu_count() or 1, thread_name_prefix="xvr-jpeg"), []
+    def keep(s:Sample):     # images are encoded and written by other threads while the next sample is made
         k, s.images = len(lines), []
         for j, im in enumerate(s.pixels):
             rel = f"images/{k:04d}_{j}.jpg"; s.images.append(f"shards/{final.name}/{rel}")
             pending.append(writer.submit(_write_jpeg, tmp / rel, im, quality))
         s.pixels, s.id = [], f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
         lines.append(json.dumps(s.to_json(), ensure_ascii=False, sort_keys=True))
-        while len(pending) > 16: pending.pop(0).result()            # at most 16 images wait in memory; errors surface here
+        while len(pending) > 24: pending.pop(0).result()            # at most 24 images wait in memory; errors surface here
     try:
         if pool_idx:
             pool = [src.load(dom, i) for i in pool_idx] if dom == "robotic" else None
@@ -174,9 +176,9 @@ def merge_split(out:Path)->int:
 # %% ../nbs/31_dataset.ipynb #0a4194c5
 _WORKER = {}
 def _unit_job(args):
-    root, name, prep, split, task, unit, n, seed, out = args
+    root, name, prep, split, task, unit, n, seed, out, writers = args
     if (root, name) not in _WORKER: _WORKER[(root, name)] = FolderSource(root, name)
-    return task, run_unit(_WORKER[(root, name)], prep, split, task, unit, n, seed, Path(out))
+    return task, run_unit(_WORKER[(root, name)], prep, split, task, unit, n, seed, Path(out), writers=writers)
 
 def generate(data_dir, out, per_task:int=8, eval_per_task:int|None=None, tasks=None, seed:int=0, shard:tuple=(0, 1),
              workers:int=1, chunk:int=16, source:str="sim", holdout_category:str="boat", holdout_embodiment:str="sim_arm_b",
@@ -197,7 +199,8 @@ def generate(data_dir, out, per_task:int=8, eval_per_task:int|None=None, tasks=N
             prep = prepare_split(src, split, holdout_category, holdout_embodiment, min_points, min_duration, progress)
             atomic_write_text(stats_path, json.dumps(prep, indent=1))
         units = [u for k, u in enumerate(plan_units(per, chunk)) if k % shard[1] == shard[0]]
-        jobs = [(str(src.root), source, prep, split, t, u, n, seed, str(so)) for t, u, n in units]
+        writers = max(1, (os.cpu_count() or 1) // max(1, workers))          # the cores, shared between the workers
+        jobs = [(str(src.root), source, prep, split, t, u, n, seed, str(so), writers) for t, u, n in units]
         bar = tqdm(total=len(jobs), desc=f"generate {split}", disable=not progress)
         if workers > 1:
             import multiprocessing as mp
