@@ -415,7 +415,9 @@ def save_scene(scene:Scene, folder, depth_format:str="npz")->Path:
         if v.mask is not None: rec["mask"] = f"mask/{i:05d}.png"; write_image(tmp/rec["mask"], np.repeat(v.mask[..., None] * 255, 3, -1).astype(np.uint8))
         views.append(rec)
     if scene.points is not None:
-        np.savez_compressed(tmp/"points.npz", points=scene.points, **({} if scene.colors is None else dict(colors=scene.colors)))
+        # stored, not deflated: float coordinates barely compress (9.6 -> 7.8 MB for 400k points) and inflating them was
+        # half of the time to load a scene (48 of 101 ms)
+        np.savez(tmp/"points.npz", points=scene.points, **({} if scene.colors is None else dict(colors=scene.colors)))
     meta = dict(id=scene.id, category=scene.category, source=scene.source, meta=scene.meta, views=views)
     (tmp/"scene.json").write_text(json.dumps(meta, indent=1, default=_json_default))
     _commit_dir(tmp, folder)
