@@ -13,7 +13,7 @@ thread, in memory: a generator cannot be faster than encoding its output. All nu
 - the file tax: writing the floor's JPEG bytes to files in the output's file system, per image, next to encoding;
 - end to end: `generate` for the whole dataset (setup included), with 1 and with 2 worker processes.
 
-Usage: python bench/bench_generate.py [--per-task 64] [--rounds 5] [--scenes 10] [--episodes 6] [--source-dir DIR] [--writers N]
+Usage: python bench/bench_generate.py [--per-task 64] [--rounds 5] [--scenes 10] [--episodes 6] [--source-dir DIR] [--writers N] [--e2e-per-task 256]
 """
 import argparse, os, shutil, tempfile, time
 from pathlib import Path
@@ -41,6 +41,7 @@ def main():
     ap.add_argument("--episodes", type=int, default=6); ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--source-dir", default=None, help="reuse a rendered source folder (rendered there if missing)")
     ap.add_argument("--writers", type=int, default=None, help="JPEG writer threads per process (default: one per core)")
+    ap.add_argument("--e2e-per-task", type=int, default=256, help="samples per task of the end-to-end runs")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     src_dir = Path(a.source_dir) if a.source_dir else tmp / "src"
@@ -81,7 +82,7 @@ def main():
 
     for workers in (1, 2):
         outd = tmp / f"out{workers}"; t = time.perf_counter()
-        generate(src_dir, outd, per_task=a.per_task, eval_per_task=1, validate=False, progress=False, workers=workers)
+        generate(src_dir, outd, per_task=a.e2e_per_task, eval_per_task=1, validate=False, progress=False, workers=workers)
         t_all = time.perf_counter() - t
         samples = [s for sp in ("train", "eval") for s in read_jsonl(outd / sp / "samples.jsonl")]
         imgs = [read_image(outd / sp / p) for sp in ("train", "eval") for s in read_jsonl(outd / sp / "samples.jsonl") for p in s.images]
