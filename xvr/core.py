@@ -172,7 +172,7 @@ class Scene:
 # %% ../nbs/00_core.ipynb #8129b5a6
 class Frames:
     "A lazy sequence of uint8 RGB frames read from image files on demand (the last `cache` decoded frames are kept)."
-    def __init__(self, paths:Sequence, shape:tuple|None=None, cache:int=8):
+    def __init__(self, paths:Sequence, shape:tuple|None=None, cache:int=2):
         self.paths, self._shape, self._cache, self._max = [Path(p) for p in paths], shape, {}, cache
     def __len__(self): return len(self.paths)
     def __getitem__(self, i):
@@ -488,7 +488,7 @@ def load_trajectory(folder)->Trajectory:
         missing = [p for p in paths if not p.exists()]
         if missing: raise DataError(f"{len(missing)} of {T} frames of camera {cam!r} are missing", missing[0])
         frames[cam] = Frames(paths)
-    depth = {cam: DepthFrames([folder/"depth"/cam/f"{t:06d}.npz" for t in range(T)]) for cam in meta.get("depth", [])}
+    depth = {cam: DepthFrames(folder/"depth"/cam, T) for cam in meta.get("depth", [])}
     pick = lambda pre: {k[len(pre):]: v for k, v in z.items() if k.startswith(pre)}
     try:
         return Trajectory(meta["id"], frames, z["timestamps"], z["states"], z.get("actions"), meta["fps"], meta.get("instruction", ""),
@@ -496,8 +496,13 @@ def load_trajectory(folder)->Trajectory:
                           pick("intrinsics/"), pick("poses/"), depth, meta.get("meta", {}))
     except DataError as e: raise DataError(str(e), folder)
 
-class DepthFrames(Frames):
-    "A lazy sequence of depth maps (float32 metres) read on demand."
+class DepthFrames:
+    "The depth maps `folder/<t:06d>.npz` (float32 metres) of `n` steps, read on demand (no path is built before)."
+    def __init__(self, folder, n:int): self.folder, self.n = Path(folder), int(n)
+    def __len__(self): return self.n
     def __getitem__(self, i):
         if isinstance(i, slice): return np.stack([self[j] for j in range(*i.indices(len(self)))])
-        return read_depth(self.paths[i])
+        return read_depth(self.folder / f"{range(self.n)[i]:06d}.npz")
+    @property
+    def shape(self): return (self.n,) + self[0].shape
+    def __array__(self, dtype=None, copy=None): return np.stack([self[i] for i in range(self.n)])
