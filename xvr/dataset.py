@@ -14,14 +14,14 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from .core import DataError, Sample, Scene, Trajectory, atomic_write_text, read_jsonl, write_image
+from .core import DataError, Sample, Scene, Trajectory, atomic_write_text, read_jsonl, write_image, load_scene, load_trajectory
 from .tasks.common import TASK_NAMES, TASK_INFO, Reject, task_generator
 from .sources.registry import ROBOTIC_TASKS
 from .filtering import action_energy, prefilter, m1sec, motion_thresholds, trajectory_rule, scene_rule, RuleCounter
 
 # %% auto #0
-__all__ = ['EVAL_COUNTS', 'eval_counts', 'split_of', 'FolderSource', 'prepare_split', 'keep_heap', 'unit_seed', 'run_unit',
-           'plan_units', 'merge_split', 'generate', 'print_summary', 'convert_sources', 'xvr_generate_cli']
+__all__ = ['EVAL_COUNTS', 'eval_counts', 'split_of', 'FolderSource', 'prepare_split', 'keep_heap', 'EpisodeRef', 'unit_seed',
+           'run_unit', 'plan_units', 'merge_split', 'generate', 'print_summary', 'convert_sources', 'xvr_generate_cli']
 
 # %% ../nbs/31_dataset.ipynb #785156f8
 EVAL_COUNTS = {"point_correspondence": 264, "directional_correspondence": 264, "spatial_verification": 264,
@@ -53,19 +53,23 @@ class FolderSource:
         self.items = {d: sorted(str(p) for p in (self.root / d).iterdir() if p.is_dir() and not p.name.startswith("."))
                       if (self.root / d).is_dir() else [] for d in ("general", "robotic")}
         if not any(self.items.values()): raise DataError("source folder holds no scenes or episodes", root)
-    def load(self, domain:str, i:int): return _load(domain, self.items[domain][i])
+    def load(self, domain:str, i:int): return (_load_scene if domain == "general" else _load_episode)(self.items[domain][i])
 
+# a loaded scene holds its decoded images, depth and points (about 30 MB for 10 views of 640x480); a loaded episode
+# holds its states and poses and reads frames on demand (about 0.1 MB, plus the last 2 decoded frames per camera
+# when they are image files), so more of them are kept
 @lru_cache(maxsize=24)
-def _load(domain, path):
-    from xvr.core import load_scene, load_trajectory
-    return load_scene(path) if domain == "general" else load_trajectory(path)
+def _load_scene(path): return load_scene(path)
+
+@lru_cache(maxsize=128)
+def _load_episode(path): return load_trajectory(path)
 
 # %% ../nbs/31_dataset.ipynb #e17eedce
 def prepare_split(src:FolderSource, split:str, holdout_category:str, holdout_embodiment:str,
                   min_points:int=10_000, min_duration:float=20.0, progress:bool=True)->dict:
     "Indices of usable items of `split` per domain and per robotic task, temporal-task indices, tau_act and rule counts."
     rules, out = RuleCounter(), {"general": [], "robotic": []}
-    m1, energy, source, tasks = {}, {}, {}, {}
+    m1, energy, source, tasks, episodes = {}, {}, {}, {}, {}
     for dom in ("general", "robotic"):
         for i, path in enumerate(tqdm(src.items[dom], desc=f"scan {split} {dom}", disable=not progress)):
             try: item = src.load(dom, i)
@@ -77,6 +81,7 @@ def prepare_split(src:FolderSource, split:str, holdout_category:str, holdout_emb
             if dom == "robotic":
                 m1[i], energy[i], source[i] = m1sec(item), action_energy(item), item.source
                 tasks[i] = (item.meta or {}).get("tasks") or ROBOTIC_TASKS     # DROID, FMB: temporal verification only
+                episodes[str(i)] = [item.id, item.source, item.embodiment, list(item.cameras)]
     idx = out["robotic"]
     # Appendix 10: the pre-filter and tau_act are per dataset
     temporal, tau_by_source, pct_by_source = [], {}, {}
@@ -88,7 +93,7 @@ def prepare_split(src:FolderSource, split:str, holdout_category:str, holdout_emb
     one = next(iter(tau_by_source)) if len(tau_by_source) == 1 else None
     pools = {t: [i for i in idx if t in tasks[i]] for t in ROBOTIC_TASKS if t != "temporal_verification"}
     if any(len(p) < len(idx) for p in pools.values()): rules["temporal_only"] = sum(len(tasks[i]) == 1 for i in idx)
-    return dict(general=out["general"], robotic=idx, temporal=temporal, task_pools=pools,
+    return dict(general=out["general"], robotic=idx, temporal=temporal, task_pools=pools, episodes=episodes,
                 tau_act=tau_by_source[one] if one else None, tau_act_by_source=tau_by_source,
                 m1sec_percentiles=pct_by_source[one] if one else pct_by_source, rules=dict(rules))
 
@@ -103,6 +108,15 @@ def keep_heap(trim_mb:int=256, mmap_mb:int=64)->bool:
     return bool(libc.mallopt(M_TRIM_THRESHOLD, trim_mb << 20)) and bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_mb << 20))
 
 # %% ../nbs/31_dataset.ipynb #3c57e638
+class EpisodeRef:
+    "A robot episode of a source by its id, source, embodiment and cameras (from the split's scan); `load()` reads it."
+    def __init__(self, src:FolderSource, index:int, info:list|None=None):
+        self.src, self.index = src, index
+        if info is None: t = self.load(); info = [t.id, t.source, t.embodiment, list(t.cameras)]   # a scan of an older version
+        self.id, self.source, self.embodiment, self.cameras = info
+    def load(self)->Trajectory: return self.src.load("robotic", self.index)
+    def __repr__(self): return f"EpisodeRef({self.id!r}, {self.source!r}, {self.embodiment!r})"
+
 def _write_jpeg(path:Path, image:np.ndarray, quality:int):
     "Encode and write one JPEG (OpenCV releases the GIL for both, so a writer thread runs beside the generator)."
     if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]):
@@ -138,11 +152,12 @@ def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, 
         while len(pending) > 24: pending.pop(0).result()            # at most 24 images wait in memory; errors surface here
     try:
         if pool_idx:
-            pool = [src.load(dom, i) for i in pool_idx] if dom == "robotic" else None
+            # other episodes (cross-scenario) by reference: a unit loads what it uses, not the whole pool
+            pool = [EpisodeRef(src, i, prep.get("episodes", {}).get(str(i))) for i in pool_idx] if dom == "robotic" else None
             for _ in range(n * max_attempts):
                 if len(lines) == n: break
                 j = int(rng.integers(len(pool_idx)))
-                item = pool[j] if pool else src.load(dom, pool_idx[j])
+                item = src.load(dom, pool_idx[j])
                 try:
                     kw = dict(pool=pool) if dom == "robotic" else {}
                     if task == "temporal_verification": kw["tau_act"] = prep.get("tau_act_by_source", {}).get(item.source, prep["tau_act"])
@@ -176,9 +191,10 @@ def merge_split(out:Path)->int:
 # %% ../nbs/31_dataset.ipynb #0a4194c5
 _WORKER = {}
 def _unit_job(args):
-    root, name, prep, split, task, unit, n, seed, out, writers = args
+    root, name, stats, split, task, unit, n, seed, out, writers = args
     if (root, name) not in _WORKER: _WORKER[(root, name)] = FolderSource(root, name)
-    return task, run_unit(_WORKER[(root, name)], prep, split, task, unit, n, seed, Path(out), writers=writers)
+    if stats not in _WORKER: _WORKER[stats] = json.loads(Path(stats).read_text())   # the split's scan, read once per worker
+    return task, run_unit(_WORKER[(root, name)], _WORKER[stats], split, task, unit, n, seed, Path(out), writers=writers)
 
 def generate(data_dir, out, per_task:int=8, eval_per_task:int|None=None, tasks=None, seed:int=0, shard:tuple=(0, 1),
              workers:int=1, chunk:int=16, source:str="sim", holdout_category:str="boat", holdout_embodiment:str="sim_arm_b",
@@ -200,7 +216,8 @@ def generate(data_dir, out, per_task:int=8, eval_per_task:int|None=None, tasks=N
             atomic_write_text(stats_path, json.dumps(prep, indent=1))
         units = [u for k, u in enumerate(plan_units(per, chunk)) if k % shard[1] == shard[0]]
         writers = max(1, (os.cpu_count() or 1) // max(1, workers))          # the cores, shared between the workers
-        jobs = [(str(src.root), source, prep, split, t, u, n, seed, str(so), writers) for t, u, n in units]
+        _WORKER.pop(str(stats_path), None)                                   # this run's scan, not a cached one
+        jobs = [(str(src.root), source, str(stats_path), split, t, u, n, seed, str(so), writers) for t, u, n in units]
         bar = tqdm(total=len(jobs), desc=f"generate {split}", disable=not progress)
         if workers > 1:
             import multiprocessing as mp

@@ -27,6 +27,7 @@ def cross_scenario_localization(traj:Trajectory, rng:np.random.Generator, pool=(
               and len(set(o.cameras) & set(traj.cameras)) >= n_cameras]   # a camera id only means something within one rig
     if not others: raise Reject("no_other_scenario")
     other = others[int(rng.integers(len(others)))]
+    if not isinstance(other, Trajectory): other = other.load()     # a pool of references: only this one is loaded
     shared = [c for c in traj.cameras if c in set(other.cameras)]
     cams = [str(c) for c in rng.permutation(shared)[:n_cameras]]
     t1, t2 = int(rng.integers(len(traj))), int(rng.integers(len(other)))
