@@ -149,3 +149,19 @@ def test_data_engine_does_not_import_heavy_frameworks():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]", r.stdout
+
+
+def test_image_damaged_after_the_scan_is_a_counted_skip(tmp_path, capfd):
+    "A scene image that exists but cannot be decoded is found when a sample first uses it: skipped, counted and logged."
+    from xvr.core import save_scene
+    from xvr.toy import toy_scene
+    from xvr.dataset import generate
+    src = tmp_path / "src"
+    save_scene(toy_scene(seed=0, category="mug"), src / "general" / "good")
+    save_scene(toy_scene(seed=1, category="mug"), src / "general" / "corrupt")
+    for p in (src / "general" / "corrupt" / "rgb").iterdir(): p.write_bytes(b"not a png")
+    s = generate(src, tmp_path / "out", per_task=6, eval_per_task=0, chunk=6, min_points=100, progress=False,
+                 tasks=["point_correspondence"])
+    tr = s["splits"]["train"]
+    assert tr["rejects"]["bad_file"] >= 1 and tr["per_task"]["point_correspondence"] == 6, tr
+    assert "corrupt/rgb/" in capfd.readouterr().err and s["validation"]["bad"] == 0

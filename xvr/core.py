@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 
 # %% auto #0
-__all__ = ['SAMPLE_FIELDS', 'DataError', 'Camera', 'check_rotation', 'invert_rigid', 'look_at', 'intrinsics_from_fov', 'View',
-           'Scene', 'Frames', 'NpyFrames', 'read_image', 'write_image', 'Trajectory', 'frame_shape', 'Sample',
-           'atomic_write_text', 'write_jsonl', 'read_jsonl', 'write_depth', 'read_depth', 'save_scene', 'load_scene',
-           'save_trajectory', 'load_trajectory', 'DepthFrames']
+__all__ = ['SAMPLE_FIELDS', 'DataError', 'Camera', 'check_rotation', 'invert_rigid', 'look_at', 'intrinsics_from_fov',
+           'LazyImage', 'View', 'Scene', 'Frames', 'NpyFrames', 'read_image', 'write_image', 'Trajectory',
+           'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl', 'read_jsonl', 'write_depth', 'read_depth',
+           'save_scene', 'load_scene', 'save_trajectory', 'load_trajectory', 'DepthFrames']
 
 # %% ../nbs/00_core.ipynb #f4b842da
 class DataError(ValueError):
@@ -124,10 +124,26 @@ Camera.to_dict = _cam_to_dict
 Camera.from_dict = staticmethod(_cam_from_dict)
 
 # %% ../nbs/00_core.ipynb #bcf773cd
+class LazyImage:
+    "An RGB image file of known (H, W, 3) shape, decoded on first use and then kept; stands in for a uint8 array."
+    dtype, ndim = np.dtype(np.uint8), 3
+    def __init__(self, path, shape:tuple): self.path, self.shape, self._a = Path(path), tuple(shape), None
+    def _get(self)->np.ndarray:
+        if self._a is None:
+            a = read_image(self.path)
+            _check(a.shape == self.shape, f"image is {a.shape[1]}x{a.shape[0]}, its record says {self.shape[1]}x{self.shape[0]}", self.path)
+            self._a = a
+        return self._a
+    def __array__(self, dtype=None, copy=None): return self._get() if dtype is None else self._get().astype(dtype)
+    def __getitem__(self, k): return self._get()[k]
+    def copy(self)->np.ndarray: return self._get().copy()
+    def __repr__(self): return f"LazyImage({str(self.path)!r}, {self.shape}, {'decoded' if self._a is not None else 'not decoded'})"
+
+# %% ../nbs/00_core.ipynb #7be13027
 @dataclass
 class View:
     "One RGB image (uint8, HxWx3), optional metric depth (float32, HxW, 0 = invalid), its `Camera` and timestamp."
-    image: np.ndarray                 # (H, W, 3) uint8 RGB
+    image: np.ndarray                 # (H, W, 3) uint8 RGB, or a `LazyImage`
     camera: Camera
     depth: np.ndarray | None = None   # (H, W) float32 metres along z, 0 = invalid
     timestamp: float = 0.0            # seconds
@@ -135,7 +151,7 @@ class View:
 
     def __post_init__(self):
         im = self.image
-        _check(isinstance(im, np.ndarray) and im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3,
+        _check(isinstance(im, (np.ndarray, LazyImage)) and im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3,
                f"image must be uint8 HxWx3, got {getattr(im, 'dtype', type(im))} {getattr(im, 'shape', '')}")
         _check(im.shape[:2] == self.camera.shape,
                f"image is {im.shape[1]}x{im.shape[0]} but camera {self.camera.name!r} is {self.camera.width}x{self.camera.height}")
@@ -223,14 +239,20 @@ class NpyFrames:
 
 # %% ../nbs/00_core.ipynb #7c12686b
 def read_image(path)->np.ndarray:
-    "Read an image file as uint8 RGB (HxWx3); `DataError` naming the file if it is missing or unreadable."
+    "Read an image file (PNG, JPEG, ..., or an uncompressed `.npy`) as uint8 RGB (HxWx3); `DataError` naming the file on a fault."
+    if str(path).endswith(".npy"):
+        try: im = np.load(path)
+        except Exception as e: raise DataError(f"image is missing or cannot be read ({e})", path)
+        _check(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3, f"image must be uint8 HxWx3, got {im.dtype} {im.shape}", path)
+        return im
     im = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if im is None: raise DataError("image is missing or cannot be decoded", path)
     return cv2.cvtColor(im, cv2.COLOR_BGR2RGB)
 
 def write_image(path, image:np.ndarray, quality:int=95):
-    "Write uint8 RGB `image` to `path` (format from the suffix: .png lossless, .jpg with `quality`)."
+    "Write uint8 RGB `image` to `path` (format from the suffix: .png lossless, .jpg with `quality`, .npy uncompressed)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".npy": np.save(path, np.ascontiguousarray(image, dtype=np.uint8)); return
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
     if not cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params):
         raise DataError("could not write image", path)
@@ -377,23 +399,30 @@ def read_jsonl(path)->list[Sample]:
 
 # %% ../nbs/00_core.ipynb #6f7d1b24
 def write_depth(path, depth:np.ndarray):
-    "Write metric depth (metres, 0 = invalid) as 16-bit mm PNG (`.png`) or float32 npz (`.npz`)."
+    "Write metric depth (metres, 0 = invalid) as 16-bit mm PNG (`.png`) or `.npy`, or float32 npz (`.npz`)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".png":
+    if path.suffix in (".png", ".npy"):
         _check(depth.max(initial=0) < 65.535, "depth beyond 65.535 m cannot be stored as 16-bit millimetres", path)
-        if not cv2.imwrite(str(path), np.round(depth * 1000).astype(np.uint16)): raise DataError("could not write depth", path)
+        mm = np.round(depth * 1000).astype(np.uint16)
+        if path.suffix == ".npy": np.save(path, mm)
+        elif not cv2.imwrite(str(path), mm): raise DataError("could not write depth", path)
     else: np.savez_compressed(path, depth=depth.astype(np.float32))
 
 def read_depth(path, scale:float=1000.)->np.ndarray:
-    "Read depth as float32 metres from a 16-bit PNG (divided by `scale`) or an npz."
+    "Read depth as float32 metres from a 16-bit PNG or `.npy` (divided by `scale`) or an npz."
     path = Path(path)
     if path.suffix == ".npz":
         try: return np.load(path)["depth"].astype(np.float32)
         except Exception as e: raise DataError(f"cannot read depth npz ({e})", path)
-    d = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if d is None: raise DataError("depth image is missing or cannot be decoded", path)
-    _check(d.dtype == np.uint16 and d.ndim == 2, f"depth PNG must be single-channel 16-bit, got {d.dtype} {d.shape}", path)
-    return d.astype(np.float32) / scale
+    if path.suffix == ".npy":
+        try: d = np.load(path)
+        except Exception as e: raise DataError(f"depth is missing or cannot be read ({e})", path)
+    else:
+        d = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        if d is None: raise DataError("depth image is missing or cannot be decoded", path)
+    _check(d.dtype == np.uint16 and d.ndim == 2, f"depth must be single-channel 16-bit millimetres, got {d.dtype} {d.shape}", path)
+    out = d.astype(np.float32); out /= scale                                # in place: the same values, one array
+    return out
 
 # %% ../nbs/00_core.ipynb #13e4245b
 def _atomic_dir(final:Path):
@@ -404,20 +433,22 @@ def _commit_dir(tmp:Path, final:Path):
     if final.exists(): shutil.rmtree(final)
     os.replace(tmp, final)
 
-def save_scene(scene:Scene, folder, depth_format:str="npz")->Path:
-    "Save `scene` to `folder` (atomically); `depth_format` is 'npz' (lossless) or 'png' (16-bit mm)."
+def save_scene(scene:Scene, folder, depth_format:str="npz", image_format:str="png")->Path:
+    "Save `scene` to `folder` (atomically); `depth_format` 'npz' (lossless), 'png' or 'npy' (16-bit mm); `image_format` 'png' or 'npy'."
+    _check(image_format in ("png", "npy"), f"image_format must be 'png' or 'npy', got {image_format!r}")
     folder = Path(folder); tmp = _atomic_dir(folder)
     views = []
     for i, v in enumerate(scene.views):
-        rec = dict(camera=v.camera.to_dict(), timestamp=v.timestamp, rgb=f"rgb/{i:05d}.png")
+        rec = dict(camera=v.camera.to_dict(), timestamp=v.timestamp, rgb=f"rgb/{i:05d}.{image_format}")
         write_image(tmp/rec["rgb"], v.image)
         if v.depth is not None: rec["depth"] = f"depth/{i:05d}.{depth_format}"; write_depth(tmp/rec["depth"], v.depth)
         if v.mask is not None: rec["mask"] = f"mask/{i:05d}.png"; write_image(tmp/rec["mask"], np.repeat(v.mask[..., None] * 255, 3, -1).astype(np.uint8))
         views.append(rec)
     if scene.points is not None:
-        # stored, not deflated: float coordinates barely compress (9.6 -> 7.8 MB for 400k points) and inflating them was
-        # half of the time to load a scene (48 of 101 ms)
-        np.savez(tmp/"points.npz", points=scene.points, **({} if scene.colors is None else dict(colors=scene.colors)))
+        # plain .npy: float coordinates barely compress (9.6 -> 7.8 MB for 400k points), and inflating them was half of
+        # the time to load a scene (48 of 101 ms); an uncompressed .npz still pays a CRC check (4.5 ms)
+        np.save(tmp/"points.npy", scene.points)
+        if scene.colors is not None: np.save(tmp/"colors.npy", scene.colors)
     meta = dict(id=scene.id, category=scene.category, source=scene.source, meta=scene.meta, views=views)
     (tmp/"scene.json").write_text(json.dumps(meta, indent=1, default=_json_default))
     _commit_dir(tmp, folder)
@@ -435,14 +466,19 @@ def load_scene(folder)->Scene:
     views = []
     for rec in meta["views"]:
         cam = Camera.from_dict(rec["camera"], path=folder/"scene.json")
-        img = read_image(folder/rec["rgb"])
+        if not (folder/rec["rgb"]).is_file(): raise DataError("image is missing or cannot be decoded", folder/rec["rgb"])
+        img = LazyImage(folder/rec["rgb"], (cam.height, cam.width, 3))      # decoded when a task draws on it
         dep = read_depth(folder/rec["depth"]) if "depth" in rec else None
         mask = read_image(folder/rec["mask"])[..., 0] > 127 if "mask" in rec else None
         try: views.append(View(img, cam, depth=dep, timestamp=rec.get("timestamp", 0.), mask=mask))
         except DataError as e: raise DataError(str(e), folder/rec["rgb"])
     pts = cols = None
-    if (folder/"points.npz").exists():
-        z = np.load(folder/"points.npz"); pts = z["points"]; cols = z["colors"] if "colors" in z else None
+    try:
+        if (folder/"points.npy").exists():
+            pts = np.load(folder/"points.npy"); cols = np.load(folder/"colors.npy") if (folder/"colors.npy").exists() else None
+        elif (folder/"points.npz").exists():                                   # written by xvr 0.1 before this change
+            z = np.load(folder/"points.npz"); pts = z["points"]; cols = z["colors"] if "colors" in z else None
+    except (ValueError, OSError) as e: raise DataError(f"point cloud cannot be read ({e})", folder)
     return Scene(meta["id"], views, pts, cols, meta.get("category", ""), meta.get("source", ""), meta.get("meta", {}))
 
 # %% ../nbs/00_core.ipynb #388f5e04

@@ -157,12 +157,15 @@ def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, 
             for _ in range(n * max_attempts):
                 if len(lines) == n: break
                 j = int(rng.integers(len(pool_idx)))
-                item = src.load(dom, pool_idx[j])
                 try:
+                    item = src.load(dom, pool_idx[j])
                     kw = dict(pool=pool) if dom == "robotic" else {}
                     if task == "temporal_verification": kw["tau_act"] = prep.get("tau_act_by_source", {}).get(item.source, prep["tau_act"])
-                    keep(gen(item, rng, **kw))
-                except Reject as e: rejects[e.reason] += 1
+                    s = gen(item, rng, **kw)
+                except Reject as e: rejects[e.reason] += 1; continue
+                except DataError as e:                          # an image or frame found damaged when first read
+                    rejects["bad_file"] += 1; print(f"skip: {e}", file=sys.stderr); continue
+                keep(s)
         else: rejects["no_items_in_split"] += 1
         for f in pending: f.result()
     finally: writer.shutdown()

@@ -276,7 +276,7 @@ def _render_item(args):
     if folder.exists(): return domain, index, 0, True
     if domain == "general":
         item = general_scene(index, seed=kw["seed"], n_views=kw["views"], height=kw["height"], width=kw["width"])
-        save_scene(item, folder, depth_format="png"); n = len(item.views)
+        save_scene(item, folder, depth_format=image_format, image_format=image_format); n = len(item.views)
     else:
         item = robot_episode(index, seed=kw["seed"], duration=kw["duration"], fps=kw["fps"], height=kw["robot_height"], width=kw["robot_width"],
                              camera_jitter=kw.get("camera_jitter", 0.0))
@@ -286,7 +286,7 @@ def _render_item(args):
 def render_dataset(out, scenes:int=8, episodes:int=8, seed:int=0, views:int=10, height:int=480, width:int=640,
                    robot_height:int=240, robot_width:int=424, duration:float=20.0, fps:float=5.0, workers:int=1,
                    progress:bool=True, camera_jitter:float=0.0,
-                   image_format:str="npy", # robot frames: 'npy' (uncompressed frame store, fast to read) or 'png' (5x smaller)
+                   image_format:str="npy", # 'npy': robot frames and scene depth uncompressed, fast to read; 'png': 5x smaller
                   )->dict:
     "Render `scenes` general scenes and `episodes` robot episodes into `out` (resumable); returns a summary."
     out = Path(out); kw = dict(seed=seed, views=views, height=height, width=width, robot_height=robot_height,
@@ -337,7 +337,7 @@ def xvr_render_cli(argv=None):
     p.add_argument("--fps", type=float, default=5.0, help="control frequency, Hz")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--image-format", choices=["npy", "png"], default="npy",
-                   help="robot frames: 'npy' uncompressed frame store, read without decoding (default), or 'png' (about 5x less disk)")
+                   help="robot frames and scene depth: 'npy' uncompressed, read without decoding (default), or 'png' (about 5x less disk)")
     a = p.parse_args(argv)
     try:
         for k in ("scenes", "episodes", "views", "height", "width", "robot_height", "robot_width", "workers"):
