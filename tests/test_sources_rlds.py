@@ -53,6 +53,11 @@ def test_convert_in_subprocess_never_imports_tensorflow(oxe, tmp_path):
     assert [x["written"] for x in convert_sources(["roboset", "droid"], [oxe, oxe], tmp_path / "src", min_duration=0.5, progress=False)] == [0, 0]
     with pytest.raises(DataError, match="one --data-dir per real source"): convert_sources(["roboset", "droid"], [oxe], tmp_path / "x")
     with pytest.raises(DataError, match="fmb data not found"): convert_sources(["fmb"], [tmp_path / "nope"], tmp_path / "x")
+    # the uncompressed storage: frames as TensorFlow decodes them, kept without re-encoding, read without decoding
+    f = convert_sources(["droid"], [oxe], tmp_path / "fast", min_duration=0.5, progress=False, image_format="npy")
+    fast = load_trajectory(tmp_path / "fast" / "robotic" / "droid_000000")
+    assert f[0]["written"] == 3 and (tmp_path / "fast" / "robotic" / "droid_000000" / "frames" / "wrist.npy").exists()
+    assert fast.frames["wrist"].shape == (len(t), 180, 320, 3) and fast.cameras == t.cameras
 
 
 def test_generate_from_rlds_sources(oxe, tmp_path):

@@ -272,7 +272,7 @@ def convert_sources(names:list, # registry names of real sources (`xvr.sources.r
                     data_dirs:list, # one data folder per name
                     dest, # one folder of xvr scenes and trajectories for all of them
                     max_items:int|None=None, min_duration:float=20.0, wildrgbd_points:int=1_000_000, wildrgbd_views:int=8,
-                    progress:bool=True)->list[dict]:
+                    progress:bool=True, image_format:str|None=None)->list[dict]:
     "Convert real sources into `dest/general` and `dest/robotic` (resumable; TensorFlow only in a subprocess); their summaries."
     from xvr.sources.registry import SOURCES, convert_source, check_data_dir
     if len(names) != len(data_dirs):
@@ -282,7 +282,7 @@ def convert_sources(names:list, # registry names of real sources (`xvr.sources.r
     for n, d in zip(names, data_dirs):
         kw = dict(min_points=wildrgbd_points, n_views=wildrgbd_views) if n == "wildrgbd" else {}
         if SOURCES[n].domain == "robotic": kw["min_duration"] = min_duration
-        out.append(convert_source(n, d, dest, max_items, progress, **kw))
+        out.append(convert_source(n, d, dest, max_items, progress, image_format=image_format, **kw))
     return out
 
 def xvr_generate_cli(argv=None):
@@ -313,8 +313,9 @@ def xvr_generate_cli(argv=None):
     g.add_argument("--height", type=int, default=480); g.add_argument("--width", type=int, default=640)
     g.add_argument("--robot-height", type=int, default=240); g.add_argument("--robot-width", type=int, default=424)
     g.add_argument("--camera-jitter", type=float, default=0.0, help="std (m) of a per-episode offset of each fixed robot camera")
-    g.add_argument("--image-format", choices=["npy", "png"], default="npy",
-                   help="robot frames on disk: 'npy' uncompressed store read without decoding (default), 'png' about 5x less disk")
+    p.add_argument("--image-format", choices=["npy", "png"], default=None,
+                   help="source images, frames and depth on disk: 'npy' uncompressed, read without decoding (the default for sim), "
+                        "'png' about 5x less disk (the default for converted real sources: PNG, RLDS JPEG)")
     p.add_argument("--export", nargs="*", choices=["qwen", "hf"], default=[], help="also write qwen conversation JSON and/or a HF datasets folder per split")
     a = p.parse_args(argv)
     try:
@@ -331,10 +332,11 @@ def xvr_generate_cli(argv=None):
                 from xvr.sources.sim import render_dataset
                 r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height, width=a.width,
                                    robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration, workers=a.workers,
-                                   camera_jitter=a.camera_jitter, image_format=a.image_format)
+                                   camera_jitter=a.camera_jitter, image_format=a.image_format or "npy")
                 print(f"source: {r['scenes']} scenes, {r['episodes']} episodes in {data} ({r['views_per_s']} views/s)")
             if reals:
-                for c in convert_sources(reals, dirs, data, a.max_items, a.min_duration, a.min_points or 1_000_000, a.wildrgbd_views):
+                for c in convert_sources(reals, dirs, data, a.max_items, a.min_duration, a.min_points or 1_000_000, a.wildrgbd_views,
+                                         image_format="npy" if a.image_format == "npy" else None):
                     print(f"source {c['source']}: {c['written']} new items from {c['data_dir']}; rules: {c['counts']}")
         s = generate(data, a.out, a.per_task, a.eval_per_task, a.tasks, a.seed, shard, a.workers, a.chunk,
                      "+".join(names) if names != ["folder"] else Path(data).name, a.holdout_category, a.holdout_embodiment,

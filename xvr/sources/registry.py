@@ -115,12 +115,16 @@ def load_source(name:str, # a key of `SOURCES`
     return fn(name, d, **kw) if s.needs_tf else fn(d, **kw)
 
 # %% ../../nbs/14_sources_registry.ipynb #8663eed9
-def convert_source(name:str, data_dir, out, max_items:int|None=None, progress:bool=True, **kw)->dict:
+def convert_source(name:str, data_dir, out, max_items:int|None=None, progress:bool=True,
+                   image_format:str|None=None, # None: compact (PNG, RLDS JPEG); 'npy': uncompressed, read without decoding
+                   **kw)->dict:
     "Write source `name`'s items as `out/general/<id>/` or `out/robotic/<id>/` folders; returns a summary with rule counts."
     d, s, out, t0 = check_data_dir(name, data_dir), SOURCES[name], Path(out), time.time()
+    if image_format not in (None, "npy"): raise DataError(f"image format must be None (compact) or 'npy', got {image_format!r}")
     if s.needs_tf:
         from xvr.sources.rlds import convert_rlds_subprocess
-        return convert_rlds_subprocess(name, d, out, max_episodes=max_items, **kw)
+        return convert_rlds_subprocess(name, d, out, max_episodes=max_items, **(dict(image_format="npy") if image_format else {}), **kw)
+    fast = dict(image_format="npy", depth_format="npy") if image_format else {}
     counts, written = Counter(), 0
     if name in ("wildrgbd", "agibot"): kw = dict(counts=counts, progress=progress, **kw)
     for i, item in enumerate(load_source(name, d, **kw)):
@@ -128,7 +132,9 @@ def convert_source(name:str, data_dir, out, max_items:int|None=None, progress:bo
         dom = "general" if isinstance(item, Scene) else "robotic"
         dest = out/dom/item.id
         if dest.exists(): continue
-        (save_scene if dom == "general" else save_trajectory)(item, dest); written += 1
+        if dom == "general": save_scene(item, dest, **fast)
+        else: save_trajectory(item, dest, **({"image_format": "npy"} if fast else {}))
+        written += 1
     summary = dict(source=name, data_dir=str(d), out=str(out), written=written, counts=dict(counts), seconds=round(time.time() - t0, 2))
     atomic_write_text(out/f"convert_{name}.json", json.dumps(summary, indent=1))
     return summary
@@ -144,10 +150,12 @@ def xvr_convert_cli(argv=None):
     p.add_argument("--min-points", type=int, default=None, help="WildRGB-D density rule (default 1,000,000 as in the paper)")
     p.add_argument("--views", type=int, default=None, help="WildRGB-D views per scene (default 8)")
     p.add_argument("--min-duration", type=float, default=None, help="robotic sources: minimum episode duration, s (default 20)")
+    p.add_argument("--image-format", choices=["compact", "npy"], default="compact",
+                   help="'compact': PNG (RLDS: JPEG) frames and images (default); 'npy': uncompressed, read without decoding, about 5x the disk")
     a = p.parse_args(argv)
     kw = {k: v for k, v in dict(min_points=a.min_points, n_views=a.views).items() if v is not None and a.source == "wildrgbd"}
     if a.min_duration is not None and SOURCES[a.source].domain == "robotic": kw["min_duration"] = a.min_duration
-    try: s = convert_source(a.source, a.data_dir, a.out, a.max_items, **kw)
+    try: s = convert_source(a.source, a.data_dir, a.out, a.max_items, image_format=None if a.image_format == "compact" else "npy", **kw)
     except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
     print(f"{a.source}: wrote {s['written']} items to {s['out']} in {s['seconds']} s; rules: {s['counts']}")
     return 0
