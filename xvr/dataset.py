@@ -152,8 +152,9 @@ def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, 
         while len(pending) > 24: pending.pop(0).result()            # at most 24 images wait in memory; errors surface here
     try:
         if pool_idx:
-            # other episodes (cross-scenario) by reference: a unit loads what it uses, not the whole pool
-            pool = [EpisodeRef(src, i, prep.get("episodes", {}).get(str(i))) for i in pool_idx] if dom == "robotic" else None
+            # cross-scenario's other episodes, by reference: a unit loads what it uses, not the whole pool
+            pool = ([EpisodeRef(src, i, prep.get("episodes", {}).get(str(i))) for i in pool_idx]
+                    if task == "cross_scenario_localization" else ())
             for _ in range(n * max_attempts):
                 if len(lines) == n: break
                 j = int(rng.integers(len(pool_idx)))
