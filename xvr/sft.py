@@ -18,7 +18,8 @@ from .qwen import encode_example, collate, load_sample_images, load_qwen, save_q
 # %% auto #0
 __all__ = ['SFTConfig', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer', 'resolve_precision',
            'latest_checkpoint', 'train', 'save_checkpoint', 'read_log', 'plot_loss', 'accelerate_command', 'launch',
-           'sft_worker_cli', 'default_notebook', 'run_notebook', 'xvr_sft_cli']
+           'sft_worker_cli', 'default_notebook', 'run_notebook', 'add_notebook_options', 'run_notebook_cli',
+           'xvr_sft_cli']
 
 # %% ../nbs/41_training.ipynb #49976272
 @dataclass
@@ -263,34 +264,44 @@ def run_notebook(nb, out, name:str, params:dict, kernel:str="python3")->Path:
     print(f"executed notebook: {out / name}")
     return out / name
 
-def xvr_sft_cli(argv=None):
-    "Run the SFT notebook headless with papermill (`xvr_sft --help`)."
-    ap = argparse.ArgumentParser(prog="xvr_sft", description="Fine-tune Qwen3-VL on XVR JSONL samples (papermill runs nbs/42_sft.ipynb).")
-    ap.add_argument("--train", nargs="+", required=True, help="training JSONL file(s)")
-    ap.add_argument("--out", required=True, help="output folder: checkpoints, final model, executed notebook")
-    ap.add_argument("--model", default=None, help="Hub id or local folder (default Qwen/Qwen3-VL-2B-Instruct)")
+def add_notebook_options(ap:argparse.ArgumentParser, notebook:str, out_help:str, model_help:str):
+    "Add the options every papermill-run training command shares (`xvr_sft`, `xvr_vla_train`)."
+    ap.add_argument("--out", required=True, help=out_help)
+    ap.add_argument("--model", default=None, help=model_help)
     ap.add_argument("--tiny", action="store_true", help="use the tiny random Qwen3-VL (CPU smoke tests)")
     ap.add_argument("--gpus", type=int, default=1, help="processes for accelerate launch (DDP); 1 trains in the kernel")
     ap.add_argument("--accelerate-config", default=None, help="accelerate config file (FSDP, multi-node)")
     ap.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="notebook parameter")
-    ap.add_argument("--notebook", default=None, help="notebook to run (default nbs/42_sft.ipynb)")
+    ap.add_argument("--notebook", default=None, help=f"notebook to run (default nbs/{notebook})")
     ap.add_argument("--kernel", default="python3", help="Jupyter kernel for papermill")
     ap.add_argument("--dry-run", action="store_true", help="print the parameters and exit")
-    a = ap.parse_args(argv)
+
+def run_notebook_cli(a, inputs:dict, missing:str, notebook, # a function giving the default notebook's path
+                     what:str, executed:str, **extra)->int:
+    "Check the `inputs` ({parameter: paths}) and the notebook (exit 2 naming the fault), then print or run it with the shared parameters, `extra` and `-p`."
     try:
-        for t in a.train:
-            if not Path(t).exists(): raise DataError("training file not found", t)
-        nb = Path(a.notebook) if a.notebook else default_notebook()
-        if not nb.exists(): raise DataError("SFT notebook not found (pass --notebook)", nb)
-        params = dict(train=[str(Path(t).resolve()) for t in a.train], output_dir=str(Path(a.out).resolve()),
-                      num_processes=a.gpus, accelerate_config=a.accelerate_config or "")
-        if a.tiny or a.model: params["model"] = "tiny" if a.tiny else a.model
-        params |= {k: _coerce(v) for k, v in a.param}
+        for t in (t for ts in inputs.values() for t in ts):
+            if not Path(t).exists(): raise DataError(missing, t)
+        nb = Path(a.notebook) if a.notebook else notebook()
+        if not nb.exists(): raise DataError(f"{what} notebook not found (pass --notebook)", nb)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    params = {k: [str(Path(t).resolve()) for t in ts] for k, ts in inputs.items()}
+    params |= dict(output_dir=str(Path(a.out).resolve()), num_processes=a.gpus, accelerate_config=a.accelerate_config or "")
+    params |= extra | {k: _coerce(v) for k, v in a.param}
     if a.dry_run: print(json.dumps(params, indent=1)); return 0
-    run_notebook(nb, a.out, "sft.ipynb", params, a.kernel)
+    run_notebook(nb, a.out, executed, params, a.kernel)
     return 0
+
+def xvr_sft_cli(argv=None):
+    "Run the SFT notebook headless with papermill (`xvr_sft --help`)."
+    ap = argparse.ArgumentParser(prog="xvr_sft", description="Fine-tune Qwen3-VL on XVR JSONL samples (papermill runs nbs/42_sft.ipynb).")
+    ap.add_argument("--train", nargs="+", required=True, help="training JSONL file(s)")
+    add_notebook_options(ap, "42_sft.ipynb", "output folder: checkpoints, final model, executed notebook",
+                         "Hub id or local folder (default Qwen/Qwen3-VL-2B-Instruct)")
+    a = ap.parse_args(argv)
+    extra = {"model": "tiny" if a.tiny else a.model} if a.tiny or a.model else {}
+    return run_notebook_cli(a, {"train": a.train}, "training file not found", default_notebook, "SFT", "sft.ipynb", **extra)
 
 # %% ../nbs/41_training.ipynb #47c04ae3
 if __name__ == "__main__" and Path(sys.argv[0]).name == "sft.py": sft_worker_cli()  # python -m xvr.sft

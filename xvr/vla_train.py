@@ -15,7 +15,7 @@ import torch
 from .core import DataError, atomic_write_text
 from .qwen import tiny_qwen3_vl, load_qwen
 from .vla import VLA, VLAConfig, Normalizer, VLAPolicy, make_batch, save_vla, load_vla, count_params
-from .sft import resolve_precision, latest_checkpoint, _prune_checkpoints, read_log, plot_loss, _coerce
+from .sft import resolve_precision, latest_checkpoint, _prune_checkpoints, read_log, plot_loss
 from . import sft
 
 # %% auto #0
@@ -300,33 +300,12 @@ def xvr_vla_train_cli(argv=None):
     "Train and evaluate a VLA policy by running the VLA notebook headless with papermill (`xvr_vla_train --help`)."
     ap = argparse.ArgumentParser(prog="xvr_vla_train", description="Train a GR00T-style VLA on LeRobot demos and evaluate rollouts (papermill runs nbs/54_vla_run.ipynb).")
     ap.add_argument("--data", nargs="+", required=True, help="LeRobot demonstration folder(s)")
-    ap.add_argument("--out", required=True, help="output folder: checkpoints, final policy, tables, executed notebook")
-    ap.add_argument("--model", default=None, help="backbone: Hub id or local folder (default Qwen/Qwen3-VL-2B-Instruct)")
-    ap.add_argument("--tiny", action="store_true", help="use the tiny random Qwen3-VL (CPU smoke tests)")
+    sft.add_notebook_options(ap, "54_vla_run.ipynb", "output folder: checkpoints, final policy, tables, executed notebook",
+                             "backbone: Hub id or local folder (default Qwen/Qwen3-VL-2B-Instruct)")
     ap.add_argument("--tasks", nargs="*", default=None, help="tasks to train and evaluate (default: all)")
-    ap.add_argument("--gpus", type=int, default=1, help="processes for accelerate launch (DDP); 1 trains in the kernel")
-    ap.add_argument("--accelerate-config", default=None, help="accelerate config file (FSDP, multi-node)")
-    ap.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="notebook parameter")
-    ap.add_argument("--notebook", default=None, help="notebook to run (default nbs/54_vla_run.ipynb)")
-    ap.add_argument("--kernel", default="python3", help="Jupyter kernel for papermill")
-    ap.add_argument("--dry-run", action="store_true", help="print the parameters and exit")
     a = ap.parse_args(argv)
-    try:
-        for t in a.data:
-            if not Path(t).exists(): raise DataError("demonstration folder not found", t)
-        nb = Path(a.notebook) if a.notebook else default_notebook()
-        if not nb.exists(): raise DataError("VLA notebook not found (pass --notebook)", nb)
-        params = dict(data_dir=[str(Path(t).resolve()) for t in a.data], output_dir=str(Path(a.out).resolve()),
-                      num_processes=a.gpus, accelerate_config=a.accelerate_config or "")
-        if a.tiny: params["tiny"] = True
-        if a.model: params["model_path"] = a.model
-        if a.tasks is not None: params["tasks"] = a.tasks
-        params |= {k: _coerce(v) for k, v in a.param}
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr); sys.exit(2)
-    if a.dry_run: print(json.dumps(params, indent=1)); return 0
-    sft.run_notebook(nb, a.out, "vla_run.ipynb", params, a.kernel)
-    return 0
+    extra = ({"tiny": True} if a.tiny else {}) | ({"model_path": a.model} if a.model else {}) | ({"tasks": a.tasks} if a.tasks is not None else {})
+    return sft.run_notebook_cli(a, {"data_dir": a.data}, "demonstration folder not found", default_notebook, "VLA", "vla_run.ipynb", **extra)
 
 # %% ../nbs/53_vla_train.ipynb #8ca286f0
 if __name__ == "__main__" and Path(sys.argv[0]).name == "vla_train.py": vla_worker_cli()  # python -m xvr.vla_train
