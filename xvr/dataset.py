@@ -10,7 +10,6 @@ from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
-import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -117,11 +116,6 @@ class EpisodeRef:
     def load(self)->Trajectory: return self.src.load("robotic", self.index)
     def __repr__(self): return f"EpisodeRef({self.id!r}, {self.source!r}, {self.embodiment!r})"
 
-def _write_jpeg(path:Path, image:np.ndarray, quality:int):
-    "Encode and write one JPEG (OpenCV releases the GIL for both, so a writer thread runs beside the generator)."
-    if not cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]):
-        raise DataError("could not write image", path)
-
 def unit_seed(seed:int, split:str, task:str, unit:int)->list[int]:
     "The seed sequence of a unit: stable across Python runs and machines."
     h = int.from_bytes(hashlib.sha256(f"{split}/{task}".encode()).digest()[:4], "little")
@@ -146,7 +140,7 @@ def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, 
         k, s.images = len(lines), []
         for j, im in enumerate(s.pixels):
             rel = f"images/{k:04d}_{j}.jpg"; s.images.append(f"shards/{final.name}/{rel}")
-            pending.append(writer.submit(_write_jpeg, tmp / rel, im, quality))
+            pending.append(writer.submit(write_image, tmp / rel, im, quality))
         s.pixels, s.id = [], f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
         lines.append(json.dumps(s.to_json(), ensure_ascii=False, sort_keys=True))
         while len(pending) > 24: pending.pop(0).result()            # at most 24 images wait in memory; errors surface here
