@@ -362,6 +362,10 @@ class Sample:
         d = {k: getattr(self, k) for k in SAMPLE_FIELDS}
         return json.loads(json.dumps(d, default=_json_default))
 
+    def to_json_line(self, sort_keys:bool=False)->str:
+        "The sample as one line of JSONL (UTF-8 text kept, numpy values converted): what `to_json` gives, encoded once."
+        return json.dumps({k: getattr(self, k) for k in SAMPLE_FIELDS}, default=_json_default, ensure_ascii=False, sort_keys=sort_keys)
+
     @classmethod
     def from_json(cls, d:dict, path=None)->"Sample":
         missing = [k for k in SAMPLE_FIELDS if k not in d]
@@ -386,7 +390,7 @@ def atomic_write_text(path, text:str):
 
 def write_jsonl(path, samples:Iterable[Sample]):
     "Write samples (images already saved) to a JSONL file, atomically."
-    atomic_write_text(path, "".join(json.dumps(s.to_json(), ensure_ascii=False) + "\n" for s in samples))
+    atomic_write_text(path, "".join(s.to_json_line() + "\n" for s in samples))
 
 def read_jsonl(path)->list[Sample]:
     "Read a JSONL file of samples; `DataError` naming the file and line on a bad record."

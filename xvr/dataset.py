@@ -142,7 +142,7 @@ def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, 
             rel = f"images/{k:04d}_{j}.jpg"; s.images.append(f"shards/{final.name}/{rel}")
             pending.append(writer.submit(write_image, tmp / rel, im, quality))
         s.pixels, s.id = [], f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
-        lines.append(json.dumps(s.to_json(), ensure_ascii=False, sort_keys=True))
+        lines.append(s.to_json_line(sort_keys=True))
         while len(pending) > 24: pending.pop(0).result()            # at most 24 images wait in memory; errors surface here
     try:
         if pool_idx:
