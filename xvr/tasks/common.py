@@ -182,7 +182,11 @@ def check_trajectory(traj, min_cameras:int=3):
 def is_fixed_camera(traj, camera:str, tol:float=1e-6)->bool:
     "True when `camera` is calibrated and does not move during `traj` (wrist cameras move)."
     P = traj.poses.get(camera)
-    return P is not None and np.abs(P - P[0]).max() <= tol
+    if P is None: return False
+    cache = traj.__dict__.setdefault("_fixed", {})        # computed once per loaded trajectory and pose array
+    hit = cache.get((camera, tol))
+    if hit is None or hit[0] is not P: hit = cache[(camera, tol)] = (P, bool(np.abs(P - P[0]).max() <= tol))
+    return hit[1]
 
 def describe(traj, camera:str)->str|None:
     "The trajectory's one-sentence description of `camera`, if any."
