@@ -31,6 +31,11 @@ def _arrow_ok(p, d, cam, L, min_len, margin):
     ok = np.isfinite(e).all() and in_image(np.stack([s, e]), cam, margin).all() and np.hypot(*(e - s)) >= min_len
     return ok, s, e
 
+def _arrows_ok(p, D, cam, L, min_len, margin, s):
+    "`_arrow_ok` of many unit directions `D` (N, 3) at once, given the arrows' common start pixel `s` (inside the image): (ok, ends)."
+    e = project(p + L * D, cam)[0]
+    with np.errstate(invalid="ignore"): return np.isfinite(e).all(1) & in_image(e, cam, margin) & (np.hypot(*(e - s).T) >= min_len), e
+
 # %% ../../nbs/22_tasks_directional.ipynb #e45d4b7b
 def directional_correspondence(scene:Scene, rng:np.random.Generator,
                                min_angle:float=35.0,    # degrees between candidate directions in 3D
@@ -55,9 +60,11 @@ def directional_correspondence(scene:Scene, rng:np.random.Generator,
         ok_t, ts, te = _arrow_ok(p, d, tv.camera, L, min_len, margin)
         if not ok_t or not all(r[1] for r in refs): continue
         dirs, ends = [d], [te]
-        for _ in range(300):
-            c = _unit(rng); okc, _, ce = _arrow_ok(p, c, tv.camera, L, min_len, margin)
-            if okc and all(_angle(c, x) >= min_angle for x in dirs) and all(_angle(ce - ts, e - ts) >= min_angle_2d for e in ends):
+        C = rng.normal(size=(300, 3)); C /= np.linalg.norm(C, axis=1, keepdims=True)   # candidate directions, tested at once
+        okc, E = _arrows_ok(p, C, tv.camera, L, min_len, margin, ts)
+        for j in np.flatnonzero(okc):
+            c, ce = C[j], E[j]
+            if all(_angle(c, x) >= min_angle for x in dirs) and all(_angle(ce - ts, e - ts) >= min_angle_2d for e in ends):
                 dirs.append(c); ends.append(ce)
             if len(dirs) == 4: break
         if len(dirs) == 4: break
