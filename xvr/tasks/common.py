@@ -145,8 +145,8 @@ def show_sample(sample:Sample, cols:int=4, size:float=3.2):
 # %% ../../nbs/20_tasks_common.ipynb #480da21d
 def visibility_matrix(scene, points:np.ndarray, tol:float=0.01, margin:float=0)->np.ndarray:
     "(V, N) bool: point n is visible (z-buffer test) in view v of `scene` (or of a list of views)."
-    from xvr.projection import visible
-    return np.stack([visible(points, v, tol=tol, margin=margin) for v in getattr(scene, "views", scene)])
+    from xvr.projection import visible_many
+    return visible_many(points, list(getattr(scene, "views", scene)), tol=tol, margin=margin)   # one batched projection
 
 def derived(scene, key:str, make):
     "`make()`, a quantity derived from `scene` (bounds, centroid, depth check), computed once per loaded scene object."
