@@ -6,14 +6,22 @@ thread, in memory: a generator cannot be faster than encoding its output. All nu
 - setup: scanning the source once per split (loading every scene and episode, the source rules, tau_act); paid
   once per run, whatever the number of samples;
 - steady state per task, in rounds: `run_unit` on the prepared source, then the floor of exactly the images that
-  unit wrote, straight after (the shared machine's noise then hits both alike); medians over rounds.
-  Two ratios: *wall*, floor time / generation time, where generation runs in one process whose second thread
-  encodes and writes the JPEGs; and *CPU*, floor CPU time / generation CPU time (all threads): the work done,
-  whatever the parallelism. The CPU ratio is the one-core efficiency; the wall ratio is what one process gives.
+  unit wrote, straight after (the shared machine's noise then hits both alike); medians over rounds. One untimed
+  unit per task first loads the scenes and episodes (loading is measured by the end-to-end runs below and by
+  `bench_scale.py`). Two ratios: *wall*, floor time / generation time, where generation runs in one process whose
+  writer threads (one per core) encode and write the JPEGs; and *CPU*, floor CPU time / generation CPU time (all
+  threads): the work done, whatever the parallelism. The CPU ratio is the one-core efficiency; the wall ratio is what one process gives.
 - the file tax: writing the floor's JPEG bytes to files in the output's file system, per image, next to encoding;
 - end to end: `generate` for the whole dataset (setup included), with 1 and with 2 worker processes.
 
-Usage: python bench/bench_generate.py [--per-task 64] [--rounds 5] [--scenes 10] [--episodes 6] [--source-dir DIR] [--writers N] [--e2e-per-task 256]
+Everything the bench writes goes to a temporary folder inside `--work-dir` (default: the current folder, where the
+README writes its dataset), removed at the end. Creating a file is part of generating: it is measured there before
+the rounds (and after, as the file tax). On our 2-core VM's ext4 it cost 0.04 ms in some folders and 0.6-0.8 ms in
+others (more than encoding the JPEG), depending on the block group a new folder lands in. Where it is that slow,
+the ratios measure the file system as much as the generator: `--work-dir /dev/shm` (tmpfs) shows the generator's own.
+
+Usage: python bench/bench_generate.py [--per-task 64] [--rounds 5] [--scenes 10] [--episodes 6] [--source-dir DIR]
+       [--writers N] [--e2e-per-task 256] [--work-dir DIR]
 """
 import argparse, os, shutil, tempfile, time
 from pathlib import Path
@@ -35,6 +43,15 @@ def floor(images):
     return w2 - w, c2 - c, out
 
 
+def file_cost(d, n=500):
+    "Seconds to create and write one 30 KB file in a new folder `d` (n files, then the folder is removed)."
+    d.mkdir(); b = os.urandom(30_000); t = time.perf_counter()
+    for i in range(n):
+        with open(d / f"{i:04d}.jpg", "wb") as f: f.write(b)
+    t = (time.perf_counter() - t) / n; shutil.rmtree(d)
+    return t
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--per-task", type=int, default=64); ap.add_argument("--scenes", type=int, default=10)
@@ -42,8 +59,10 @@ def main():
     ap.add_argument("--source-dir", default=None, help="reuse a rendered source folder (rendered there if missing)")
     ap.add_argument("--writers", type=int, default=None, help="JPEG writer threads per process (default: one per core)")
     ap.add_argument("--e2e-per-task", type=int, default=256, help="samples per task of the end-to-end runs")
+    ap.add_argument("--work-dir", default=".", help="folder for the bench's outputs (a temporary folder inside it)")
     a = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp())
+    tmp = Path(tempfile.mkdtemp(dir=a.work_dir, prefix=".bench_generate-"))
+    print(f"creating a file in {tmp}: {file_cost(tmp / 'probe') * 1e3:.3f} ms (before the rounds)")
     src_dir = Path(a.source_dir) if a.source_dir else tmp / "src"
     render_dataset(src_dir, scenes=a.scenes, episodes=a.episodes, views=10, duration=20, progress=False)
     src = FolderSource(src_dir)
@@ -53,7 +72,7 @@ def main():
     m = {t: {k: [] for k in keys} for t in TASK_NAMES}
     for task in TASK_NAMES:
         out = tmp / "units" / task; (out / "shards").mkdir(parents=True)
-        run_unit(src, prep, "train", task, 10_000, 4, 1, out)          # warm the per-process caches (not timed)
+        run_unit(src, prep, "train", task, 10_000, a.per_task, 1, out)  # warm the per-process caches (not timed)
     encoded = []
     for rnd in range(a.rounds):
         for task in TASK_NAMES:
