@@ -54,11 +54,9 @@ def to_gray(img:np.ndarray)->np.ndarray:
     "Grayscale of a uint8 RGB image: ITU-R 601 luma (OpenCV), rounded to uint8."
     return img if img.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
 
-def ssim(a:np.ndarray, b:np.ndarray, data_range:float=255.0)->float:
-    "Mean SSIM of two images (RGB converted to grayscale), Gaussian window sigma 1.5 (matches skimage)."
-    a, b = to_gray(a).astype(np.float64), to_gray(b).astype(np.float64)
-    if a.shape != b.shape: raise ValueError(f"SSIM of images of different shapes {a.shape} and {b.shape}")
-    C1, C2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+def _ssim_map(a:np.ndarray, b:np.ndarray, C1:float, C2:float)->np.ndarray:
+    "Per-pixel SSIM of two uint8 grayscale images of one shape (borders reflected, as skimage does)."
+    a, b = a.astype(np.float64), b.astype(np.float64)
     mu_a, mu_b = _blur(a), _blur(b)
     ab = a * b; a *= a; b *= b; a += b                  # the denominator needs only saa + sbb: blur a^2 + b^2 at once
     s2, sab = _blur(a), _blur(ab)                       # 4 blurs instead of 5; below, in place: no temporaries
@@ -69,7 +67,26 @@ def ssim(a:np.ndarray, b:np.ndarray, data_range:float=255.0)->float:
     s2 -= mu_a; s2 += C2                                # sigma_a^2 + sigma_b^2 + C2
     mu_a += C1; mu_a *= s2                              # denominator
     mab /= mu_a
-    return float(mab[5:-5, 5:-5].mean())
+    return mab
+
+def ssim(a:np.ndarray, b:np.ndarray, data_range:float=255.0)->float:
+    "Mean SSIM of two images (RGB converted to grayscale), Gaussian window sigma 1.5 (matches skimage)."
+    a, b = to_gray(a), to_gray(b)
+    if a.shape != b.shape: raise ValueError(f"SSIM of images of different shapes {a.shape} and {b.shape}")
+    C1, C2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    H, W = a.shape
+    if H <= 10 or W <= 10: return float(_ssim_map(a, b, C1, C2)[5:-5, 5:-5].mean())
+    changed = a != b
+    rows = np.flatnonzero(changed.any(1))
+    if not len(rows): return 1.0
+    cols = np.flatnonzero(changed.any(0))
+    # a pixel's SSIM is exactly 1 unless its window holds a changed pixel: compute it only in the changed pixels'
+    # box grown by the window radius (5), from the box grown by 10 (the pixels those windows read)
+    r0, r1, c0, c1 = max(0, rows[0] - 10), min(H, rows[-1] + 11), max(0, cols[0] - 10), min(W, cols[-1] + 11)
+    p0, p1, q0, q1 = max(5, rows[0] - 5), min(H - 5, rows[-1] + 6), max(5, cols[0] - 5), min(W - 5, cols[-1] + 6)
+    S = _ssim_map(a[r0:r1, c0:c1], b[r0:r1, c0:c1], C1, C2)[p0 - r0:p1 - r0, q0 - c0:q1 - c0]
+    n = (H - 10) * (W - 10)                             # the pixels whose window lies inside the image
+    return float((n - S.size + S.sum()) / n)
 
 # %% ../nbs/30_filtering.ipynb #eed9f7a7
 def pair_filter(traj:Trajectory, camera:str, t_ref:int, t_other:int, tau_act:float|None,
