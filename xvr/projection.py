@@ -126,18 +126,18 @@ def _voxel_downsample_np(points, colors, voxel):
     return P, np.round(C).astype(np.uint8)
 
 # %% ../nbs/01_projection.ipynb #17ac55ff
-def _zbuffer(uv, z, view:View, tol, margin)->np.ndarray:
-    "Visibility of projected points (`uv` (N, 2), `z` (N,)) against `view.depth`."
-    cam = view.camera
-    if view.depth is None: raise DataError(f"visibility needs depth; view of camera {cam.name!r} has none")
-    ok = (z > 0) & in_image(uv, cam, margin)
-    out = np.zeros(len(z), bool)
-    if ok.any():
-        r = np.clip((uv[ok, 1] + 0.5).astype(np.intp), 0, cam.height - 1)   # nearest pixel (coordinates >= -0.5 here)
-        c = np.clip((uv[ok, 0] + 0.5).astype(np.intp), 0, cam.width - 1)
-        d = view.depth[r, c]; zk = z[ok]
-        out[ok] = (d > 0) & (zk <= d + tol * np.maximum(1.0, zk))
-    return out
+def _zbuffer(uv, z, views:Sequence[View], tol, margin)->np.ndarray:
+    "(C, N) visibility of points projected into `views` (`uv` (C, N, 2), `z` (C, N)) against each view's depth."
+    for v in views:
+        if v.depth is None: raise DataError(f"visibility needs depth; view of camera {v.camera.name!r} has none")
+    W = np.array([v.camera.width for v in views], float)[:, None]; H = np.array([v.camera.height for v in views], float)[:, None]
+    u, vv = uv[..., 0], uv[..., 1]
+    with np.errstate(invalid="ignore"):                # NaN pixels (behind the camera) are outside, and masked below
+        ok = (z > 0) & (u >= margin - .5) & (u <= W - .5 - margin) & (vv >= margin - .5) & (vv <= H - .5 - margin)
+        r = np.clip((vv + 0.5).astype(np.intp), 0, H.astype(np.intp) - 1)   # nearest pixel (coordinates >= -0.5 where ok)
+        c = np.clip((u + 0.5).astype(np.intp), 0, W.astype(np.intp) - 1)
+    d = np.stack([v.depth[r[i], c[i]] for i, v in enumerate(views)])       # one gather per view
+    return ok & (d > 0) & (z <= d + tol * np.maximum(1.0, z))
 
 def visible(points:np.ndarray, # (N, 3) world points
             view:View,
@@ -145,15 +145,15 @@ def visible(points:np.ndarray, # (N, 3) world points
             margin:float=0, # pixels to keep away from the border
            )->np.ndarray:
     "(N,) bool: in front of the camera, inside the image and not occluded according to `view.depth`."
-    return _zbuffer(*project(points, view.camera), view, tol, margin)
+    return visible_many(points, [view], tol, margin)[0]
 
 def visible_many(points:np.ndarray, # (N, 3) world points
                  views:Sequence[View],
                  tol:float=0.02, margin:float=0)->np.ndarray:
-    "(C, N) bool: `visible` of every point in every view, with one batched projection."
+    "(C, N) bool: `visible` of every point in every view, with one batched projection and one batched depth test."
     if not len(views): return np.zeros((0, len(np.asarray(points).reshape(-1, 3))), bool)
     uv, z = project_many(points, [v.camera for v in views])
-    return np.stack([_zbuffer(uv[i], z[i], v, tol, margin) for i, v in enumerate(views)]).reshape(len(views), -1)
+    return _zbuffer(uv, z, views, tol, margin)
 
 # %% ../nbs/01_projection.ipynb #ee6984f6
 def relative_pose(cam_ref:Camera, cam_other:Camera)->np.ndarray:
