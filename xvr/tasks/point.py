@@ -27,7 +27,7 @@ FREE_NOTE = ("Note: The marked point represents a 3D location in space that may 
 
 # %% ../../nbs/21_tasks_point.ipynb #3a674f1b
 def _free_points(scene, rng, n):
-    lo, hi = derived(scene, "bounds_2_98", lambda: (np.percentile(scene.points, 2, 0), np.percentile(scene.points, 98, 0)))
+    lo, hi = derived(scene, "bounds_2_98", lambda: np.percentile(scene.points, [2, 98], 0))   # one partition for both
     return rng.uniform(lo, hi, (n, 3))
 
 def _in_front_and_inside(views, P, margin):
