@@ -56,12 +56,17 @@ def check_rotation(R:np.ndarray, # (3, 3) matrix
     _check(abs(np.linalg.det(R) - 1) < tol, f"{what} has determinant {np.linalg.det(R):.3f}, not +1 (a reflection?)", path)
 
 # %% ../nbs/00_core.ipynb #228a0e1a
+def _k_fault(K:np.ndarray)->str|None:
+    "What is wrong with intrinsics `K` (the first fault found), or None."
+    if K.shape != (3, 3): return f"K must be 3x3, got {K.shape}"
+    if not np.isfinite(K).all(): return "K has non-finite values"
+    if not (K[0, 0] > 0 and K[1, 1] > 0): return "K focal lengths must be positive"
+    if not np.allclose(K[2], [0, 0, 1]): return "K last row must be [0, 0, 1]"
+    return None
+
 def _validate_camera(self:Camera, path=None):
     K, T = self.K, self.cam_from_world
-    _check(K.shape == (3, 3), f"K must be 3x3, got {K.shape}", path)
-    _check(np.isfinite(K).all(), "K has non-finite values", path)
-    _check(K[0, 0] > 0 and K[1, 1] > 0, "K focal lengths must be positive", path)
-    _check(np.allclose(K[2], [0, 0, 1]), "K last row must be [0, 0, 1]", path)
+    fault = _k_fault(K); _check(fault is None, fault, path)
     _check(T.shape == (4, 4), f"cam_from_world must be 4x4, got {T.shape}", path)
     _check(np.isfinite(T).all(), "cam_from_world has non-finite values", path)
     _check(np.allclose(T[3], [0, 0, 0, 1]), "cam_from_world last row must be [0, 0, 0, 1]", path)
@@ -298,8 +303,8 @@ class Trajectory:
             _check(bad is None, f"trajectory {self.id!r}: pose of camera {k!r} at step {bad}: not a finite rigid transform (rotation orthonormal, det +1, last row 0 0 0 1)")
         for k, K in self.intrinsics.items():
             K = self.intrinsics[k] = np.asarray(K, dtype=np.float64)
-            _check(K.shape == (3, 3) and np.isfinite(K).all() and K[0, 0] > 0 and K[1, 1] > 0 and np.allclose(K[2], [0, 0, 1]),
-                   f"trajectory {self.id!r}: intrinsics of camera {k!r} must be a finite 3x3 K with positive focal lengths and last row 0 0 1")
+            fault = _k_fault(K)                                              # the checks a `Camera` makes of its K
+            _check(fault is None, f"trajectory {self.id!r}: intrinsics of camera {k!r}: {fault}")
 
     @property
     def cameras(self)->list[str]: return list(self.frames)
