@@ -148,12 +148,14 @@ def visibility_matrix(scene, points:np.ndarray, tol:float=0.01, margin:float=0)-
     from xvr.projection import visible_many
     return visible_many(points, list(getattr(scene, "views", scene)), tol=tol, margin=margin)   # one batched projection
 
-def derived(scene, key:str, make):
-    "`make()`, a quantity derived from `scene` (bounds, centroid, depth check), computed once per loaded scene object."
-    cache = scene.__dict__.setdefault("_derived", {})
-    k = (key, id(scene.points), id(scene.views))           # a scene given new points or views is not served stale values
-    if k not in cache: cache[k] = make()
-    return cache[k]
+def derived(obj, key, make, inputs:tuple|None=None):
+    "`make()`, a quantity derived from `obj` (a scene's bounds, a camera's fixedness), computed once per loaded object and `inputs` (default: a scene's points and views)."
+    inputs = (obj.points, obj.views) if inputs is None else tuple(inputs)
+    cache = obj.__dict__.setdefault("_derived", {})
+    hit = cache.get(key)
+    if hit is None or any(a is not b for a, b in zip(hit[0], inputs)):  # new points, views or poses: not served stale values
+        hit = cache[key] = (inputs, make())
+    return hit[1]
 
 def min_separation(h:int, w:int, frac:float=0.06)->float:
     "Minimum distance in pixels between markers in an `h`x`w` image (`frac` of the diagonal, at least 3 dot radii)."
@@ -182,11 +184,7 @@ def check_trajectory(traj, min_cameras:int=3):
 def is_fixed_camera(traj, camera:str, tol:float=1e-6)->bool:
     "True when `camera` is calibrated and does not move during `traj` (wrist cameras move)."
     P = traj.poses.get(camera)
-    if P is None: return False
-    cache = traj.__dict__.setdefault("_fixed", {})        # computed once per loaded trajectory and pose array
-    hit = cache.get((camera, tol))
-    if hit is None or hit[0] is not P: hit = cache[(camera, tol)] = (P, bool(np.abs(P - P[0]).max() <= tol))
-    return hit[1]
+    return P is not None and derived(traj, ("fixed", camera, tol), lambda: bool(np.abs(P - P[0]).max() <= tol), inputs=(P,))
 
 def describe(traj, camera:str)->str|None:
     "The trajectory's one-sentence description of `camera`, if any."
