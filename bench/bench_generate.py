@@ -10,15 +10,17 @@ thread, in memory: a generator cannot be faster than encoding its output. All nu
   unit per task first loads the scenes and episodes (loading is measured by the end-to-end runs below and by
   `bench_scale.py`). Two ratios: *wall*, floor time / generation time, where generation runs in one process whose
   writer threads (one per core) encode and write the JPEGs; and *CPU*, floor CPU time / generation CPU time (all
-  threads): the work done, whatever the parallelism. The CPU ratio is the one-core efficiency; the wall ratio is what one process gives.
+  threads): the work done, whatever the parallelism. The CPU ratio is the one-core efficiency; the wall ratio is
+  what one process gives.
 - the file tax: writing the floor's JPEG bytes to files in the output's file system, per image, next to encoding;
 - end to end: `generate` for the whole dataset (setup included), with 1 and with 2 worker processes.
 
 Everything the bench writes goes to a temporary folder inside `--work-dir` (default: the current folder, where the
 README writes its dataset), removed at the end. Creating a file is part of generating: it is measured there before
-the rounds (and after, as the file tax). On our 2-core VM's ext4 it cost 0.04 ms in some folders and 0.6-0.8 ms in
-others (more than encoding the JPEG), depending on the block group a new folder lands in. Where it is that slow,
-the ratios measure the file system as much as the generator: `--work-dir /dev/shm` (tmpfs) shows the generator's own.
+the rounds (and after, as the file tax). On our 2-core VM's ext4 it cost 0.04 ms in most folders, but 0.2-0.8 ms
+(more than encoding the JPEG) for minutes in a folder where thousands of files had just been deleted. Where it is
+that slow, the ratios measure the file system as much as the generator: `--work-dir /dev/shm` (tmpfs) shows the
+generator's own.
 
 Usage: python bench/bench_generate.py [--per-task 64] [--rounds 5] [--scenes 10] [--episodes 6] [--source-dir DIR]
        [--writers N] [--e2e-per-task 256] [--work-dir DIR]
@@ -43,12 +45,12 @@ def floor(images):
     return w2 - w, c2 - c, out
 
 
-def file_cost(d, n=500):
-    "Seconds to create and write one 30 KB file in a new folder `d` (n files, then the folder is removed)."
-    d.mkdir(); b = os.urandom(30_000); t = time.perf_counter()
-    for i in range(n):
-        with open(d / f"{i:04d}.jpg", "wb") as f: f.write(b)
-    t = (time.perf_counter() - t) / n; shutil.rmtree(d)
+def file_cost(d, blobs):
+    "Seconds per file to create and write each of `blobs` as a file in a new folder `d` (removed afterwards)."
+    d.mkdir(); t = time.perf_counter()
+    for i, b in enumerate(blobs):
+        with open(d / f"{i:06d}.jpg", "wb") as f: f.write(b)
+    t = (time.perf_counter() - t) / len(blobs); shutil.rmtree(d)
     return t
 
 
@@ -62,7 +64,7 @@ def main():
     ap.add_argument("--work-dir", default=".", help="folder for the bench's outputs (a temporary folder inside it)")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(dir=a.work_dir, prefix=".bench_generate-"))
-    print(f"creating a file in {tmp}: {file_cost(tmp / 'probe') * 1e3:.3f} ms (before the rounds)")
+    print(f"creating a file in {tmp}: {file_cost(tmp / 'probe', [os.urandom(30_000)] * 500) * 1e3:.3f} ms (before the rounds)")
     src_dir = Path(a.source_dir) if a.source_dir else tmp / "src"
     render_dataset(src_dir, scenes=a.scenes, episodes=a.episodes, views=10, duration=20, progress=False)
     src = FolderSource(src_dir)
@@ -92,10 +94,7 @@ def main():
     print(f"{'all tasks (steady state)':36s} {n / gw:9.1f} {n / fw:8.1f} {med(rw):5.2f} {med(rc):5.2f}   {min(rw):.2f}-{max(rw):.2f}")
 
     # the file tax: creating and writing the same JPEG bytes as files, where the dataset is written
-    d = tmp / "filetax"; d.mkdir(); t = time.perf_counter()
-    for i, b in enumerate(encoded):
-        with open(d / f"{i:06d}.jpg", "wb") as f: f.write(b)
-    tax = (time.perf_counter() - t) / len(encoded); enc = sum(sum(m[t]["fw"]) for t in TASK_NAMES) / len(encoded)
+    tax = file_cost(tmp / "filetax", encoded); enc = sum(sum(m[t]["fw"]) for t in TASK_NAMES) / len(encoded)
     print(f"per image: JPEG encoding {enc * 1e3:.3f} ms, creating + writing its file {tax * 1e3:.3f} ms "
           f"({tax / enc:.2f}x the encoding) on {tmp}")
 
@@ -103,8 +102,8 @@ def main():
         outd = tmp / f"out{workers}"; t = time.perf_counter()
         generate(src_dir, outd, per_task=a.e2e_per_task, eval_per_task=1, validate=False, progress=False, workers=workers)
         t_all = time.perf_counter() - t
-        samples = [s for sp in ("train", "eval") for s in read_jsonl(outd / sp / "samples.jsonl")]
-        imgs = [read_image(outd / sp / p) for sp in ("train", "eval") for s in read_jsonl(outd / sp / "samples.jsonl") for p in s.images]
+        samples = [(sp, s) for sp in ("train", "eval") for s in read_jsonl(outd / sp / "samples.jsonl")]
+        imgs = [read_image(outd / sp / p) for sp, s in samples for p in s.images]
         fwall = floor(imgs)[0]
         print(f"end to end, {workers} worker{'s' if workers > 1 else ''}: {len(samples)} samples in {t_all:.1f} s = {len(samples) / t_all:.1f} samples/s, "
               f"wall ratio to the one-thread floor {fwall / t_all:.2f} (setup included)")
