@@ -21,8 +21,9 @@ def main():
     assert pages, f"no processed notebooks in {proc}"
     for nb in pages:
         body, _ = exporter.from_notebook_node(nbformat.read(nb, as_version=4))
-        (out / (nb.stem + ".html")).write_text(body)
-        print(f"{nb.name} -> {out / (nb.stem + '.html')}")
+        page = out / nb.relative_to(proc).with_suffix(".html")
+        page.parent.mkdir(parents=True, exist_ok=True); page.write_text(body)
+        print(f"{nb.relative_to(proc)} -> {page}")
     print(f"{len(pages)} pages converted")
 
 

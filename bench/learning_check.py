@@ -1,4 +1,4 @@
-"""CPU learning check: generate a train and an eval set, train the tiny Qwen3-VL with `xvr.sft`, evaluate before/after.
+"""CPU learning check: generate a train and an eval set, train the tiny Qwen3-VL with `xvr.vlm.training`, evaluate before/after.
 
 Proves that the SFT loop and the evaluation harness are connected end to end: the same prompts, labels and answer
 extraction; a model that learns shows it in the per-task table. Runs in well under 30 minutes on a 2-core CPU.
@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 from xvr.core import Camera, Sample, look_at, intrinsics_from_fov, write_image, write_jsonl, read_jsonl
-from xvr import evaluation as ev
+from xvr.vlm import evaluation as ev
 
 COLOURS = {"blue": (30, 90, 255), "green": (40, 200, 60), "purple": (150, 60, 220), "red": (230, 30, 30),
            "yellow": (250, 220, 0)}
@@ -232,7 +232,7 @@ def main(argv=None):
     ap.add_argument("--camera-jitter", type=float, default=0.0, help="with --generate: per-episode robot camera offsets, m")
     a = ap.parse_args(argv)
     import torch; torch.set_num_threads(a.threads)
-    from xvr.sft import SFTConfig, train
+    from xvr.vlm.training import SFTConfig, train
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True); t0 = time.time()
     if a.generate:
         from xvr.dataset import xvr_generate_cli
@@ -257,7 +257,7 @@ def main(argv=None):
                     warmup_ratio=0.05, per_device_batch=a.batch, grad_accum=1, num_workers=1, save_steps=10**9,
                     gradient_checkpointing=False, min_pixels=32 * 32, max_pixels=a.max_pixels, resume=False,
                     tiny_kwargs=dict(hidden=a.hidden, layers=a.layers, vision_depth=a.vision_depth, vision_hidden=a.vision_hidden, vocab_size=512))
-    from xvr.qwen import tiny_qwen3_vl
+    from xvr.vlm.qwen import tiny_qwen3_vl
     m0, p0 = tiny_qwen3_vl([s.question for s in train_s], min_pixels=32 * 32, max_pixels=a.max_pixels, **cfg.tiny_kwargs)
     import shutil; shutil.rmtree(out / "sft", ignore_errors=True)
     rows, t1 = {}, time.time()
@@ -282,7 +282,7 @@ def main(argv=None):
     df = ev.results_table(rows, random_row=False)
     ev.write_tables(df, out, "learning_check")
     import matplotlib; matplotlib.use("Agg"); import matplotlib.pyplot as plt
-    from xvr.sft import plot_loss
+    from xvr.vlm.training import plot_loss
     ax = ev.plot_results(df, title="learning check (" + ("simulated XVR data" if a.data else "synthetic XVR-format tasks") + ")"); ax.figure.tight_layout(); ax.figure.savefig(out / "learning_check.png", dpi=110)
     ax = plot_loss(res["history"]); ax.figure.tight_layout(); ax.figure.savefig(out / "loss.png", dpi=110)
     print(ev.to_markdown(df.round(1)))

@@ -15,9 +15,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    from xvr.vla_data import record_demos, evaluate_policy, ExpertChunkPolicy
-    from xvr.vla_train import VLATrainConfig, train, build_policy, load_episodes, evaluate_tasks, policy_from_dir, ChunkDataset
-    from xvr.vla import VLAPolicy
+    from xvr.vla.demos import record_demos, evaluate_policy, ExpertChunkPolicy
+    from xvr.vla.training import VLATrainConfig, train, build_policy, load_episodes, evaluate_tasks, policy_from_dir, ChunkDataset
+    from xvr.vla.policy import VLAPolicy
     t0 = time.time()
     summ = record_demos(f"{a.out}/demos", a.task, episodes=a.demos, height=a.size, width=a.size, progress=False)
     print(f"demos: {summ['per_task']} ({time.time() - t0:.0f}s)", flush=True)

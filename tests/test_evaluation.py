@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from xvr.core import Sample, write_jsonl, write_image
-from xvr import evaluation as ev
-from xvr.evaluation import (TASKS, PAPER_TABLE2, XVR_EVAL_COUNTS, extract_answer, overall_from_tasks, OpenAIAdapter,
+from xvr.vlm import evaluation as ev
+from xvr.vlm.evaluation import (TASKS, PAPER_TABLE2, XVR_EVAL_COUNTS, extract_answer, overall_from_tasks, OpenAIAdapter,
                             GeometryAdapter, planar_point_fixture, palette, xvr_eval_cli, read_predictions)
 
 COLS, NUMS, LET = ["blue", "green", "purple", "red", "yellow"], ["1", "2", "3", "4", "5", "6"], list("ABCD")
@@ -183,7 +183,7 @@ def test_geometry_spatial_verification():
 
 
 def test_benchmark_loaders_scored(tmp_path):
-    from xvr.benchmarks import load_mindcube, load_robospatial, write_mindcube_fixture, write_robospatial_fixture, benchmark_scores
+    from xvr.vlm.benchmarks import load_mindcube, load_robospatial, write_mindcube_fixture, write_robospatial_fixture, benchmark_scores
     mc, mroot = load_mindcube(write_mindcube_fixture(tmp_path / "mc", n=3))
     rs, rroot = load_robospatial(write_robospatial_fixture(tmp_path / "rs", n=4))
     assert len(mc) == 9 and len(rs) == 8 and all(len(s.images) >= 2 for s in mc)
@@ -194,7 +194,7 @@ def test_benchmark_loaders_scored(tmp_path):
 
 
 def test_transformers_adapter_tiny(tmp_path):
-    from xvr.qwen import tiny_qwen3_vl
+    from xvr.vlm.qwen import tiny_qwen3_vl
     model, proc = tiny_qwen3_vl(min_pixels=1024, max_pixels=4096)
     data = _eval_set(tmp_path / "data", 1)
     ad = ev.TransformersAdapter(model, proc, name="tiny", max_new_tokens=3)
@@ -207,7 +207,7 @@ def test_eval_reads_an_xvr_generate_split(tmp_path):
     from xvr.core import save_scene, save_trajectory, read_jsonl
     from xvr.toy import toy_scene, toy_trajectory
     from xvr.dataset import generate
-    from xvr.evaluation import load_eval_samples
+    from xvr.vlm.evaluation import load_eval_samples
     save_scene(toy_scene(seed=0, category="mug"), tmp_path / "src" / "general" / "0")
     for i in range(3): save_trajectory(toy_trajectory(n_steps=30, seed=i), tmp_path / "src" / "robotic" / f"{i}")
     generate(tmp_path / "src", tmp_path / "out", per_task=2, eval_per_task=1, chunk=1, min_points=100, min_duration=5, progress=False, validate=False)

@@ -5,7 +5,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / "nbs"
-TF_NOTEBOOKS = ["12_sources_rlds.ipynb"]  # TensorFlow and MuJoCo EGL must not share a process
+TF_NOTEBOOKS = ["sources/12_rlds.ipynb"]  # TensorFlow and MuJoCo EGL must not share a process
 
 
 def run(cmd, timeout=1800, **kw):
@@ -29,7 +29,7 @@ def test_export_in_sync(tmp_path):
 def test_notebooks_clean():
     "Notebooks are committed clean (nbdev_clean: no execution counts, no metadata noise); their outputs (figures) stay for the docs."
     import json
-    for nb in sorted(NBS.glob("*.ipynb")):
+    for nb in sorted(NBS.rglob("*.ipynb")):
         cells = json.loads(nb.read_text())["cells"]
         assert all(c.get("execution_count") is None for c in cells if c["cell_type"] == "code"), f"{nb.name} has execution counts: run nbdev_clean"
         outs = [o for c in cells if c["cell_type"] == "code" for o in c.get("outputs", [])]
@@ -38,7 +38,7 @@ def test_notebooks_clean():
 
 def test_nbdev_test():
     "The tests that live in the notebooks (all but the TensorFlow notebook, which runs in its own process)."
-    skip = "|".join(n.replace(".", r"\.") for n in TF_NOTEBOOKS)
+    skip = "|".join(Path(n).name.replace(".", r"\.") for n in TF_NOTEBOOKS)
     run([bin_("nbdev_test"), "--n_workers", "2", "--timing", "--skip_file_re", f"^({skip})$"], timeout=2400)
 
 
@@ -53,12 +53,12 @@ def test_nbdev_test_tensorflow(nb):
 def test_docs_process_and_convert(tmp_path):
     "Docs: `nbdev_proc_nbs` (without Quarto, which cannot be installed offline) succeeds and every page converts to HTML."
     run([sys.executable, str(ROOT / ".ci" / "docs.py"), str(tmp_path)], timeout=1800)
-    pages = sorted(tmp_path.glob("*.html"))
-    nbs = sorted(NBS.glob("*.ipynb"))
+    pages = sorted(tmp_path.rglob("*.html"))
+    nbs = sorted(NBS.rglob("*.ipynb"))
     assert len(pages) == len(nbs), f"{len(pages)} HTML pages for {len(nbs)} notebooks"
     # the committed outputs carry the figures into the pages: every task page shows its example sample
     for p in pages:
-        if "_tasks_" in p.name and "common" not in p.name: assert "<img" in p.read_text(), f"{p.name} has no figure"
+        if p.parent.name == "tasks" and "common" not in p.name: assert "<img" in p.read_text(), f"{p.name} has no figure"
     assert "plotly" in (tmp_path / "01_projection.html").read_text()
 
 

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from xvr.core import Sample
-from xvr.qwen import tiny_qwen3_vl, encode_example, collate
-from xvr.sft import SFTConfig, train, write_toy_sft_data, latest_checkpoint, read_log, xvr_sft_cli
+from xvr.vlm.qwen import tiny_qwen3_vl, encode_example, collate
+from xvr.vlm.training import SFTConfig, train, write_toy_sft_data, latest_checkpoint, read_log, xvr_sft_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = dict(min_pixels=1024, max_pixels=4096)
@@ -65,7 +65,7 @@ class _Crash(Exception): pass
 
 
 def test_resume_continues_step_count(tmp_path, monkeypatch):
-    import xvr.sft as sft
+    import xvr.vlm.training as sft
     orig = sft.save_checkpoint
     def crash_after_2(acc, model, processor, state, cfg):
         orig(acc, model, processor, state, cfg)
@@ -89,10 +89,10 @@ def test_resume_continues_step_count(tmp_path, monkeypatch):
 
 
 def test_worker_entry_point(tmp_path):
-    "`python -m xvr.sft --config` (what accelerate launch starts in each process) trains from a saved config."
+    "`python -m xvr.vlm.training --config` (what accelerate launch starts in each process) trains from a saved config."
     cfg = _cfg(tmp_path, max_steps=1, save_final=False)
     p = tmp_path / "cfg.json"; p.write_text(cfg.to_json())
-    r = subprocess.run([sys.executable, "-m", "xvr.sft", "--config", str(p)], capture_output=True, text=True, timeout=300)
+    r = subprocess.run([sys.executable, "-m", "xvr.vlm.training", "--config", str(p)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-3000:]
     assert [h["step"] for h in read_log(cfg.output_dir)] == [1]
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-from xvr.qwen import tiny_qwen3_vl
-from xvr.vla import VLA, VLAConfig, VLBackbone, encode_observation, make_batch, param_groups, sample_time
-from xvr.vla_train import VLATrainConfig, train, toy_episodes, read_log, xvr_vla_train_cli
+from xvr.vlm.qwen import tiny_qwen3_vl
+from xvr.vla.policy import VLA, VLAConfig, VLBackbone, encode_observation, make_batch, param_groups, sample_time
+from xvr.vla.training import VLATrainConfig, train, toy_episodes, read_log, xvr_vla_train_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 torch.set_num_threads(1)  # tiny tensors: OpenMP spin-waiting on a busy 2-core box is ~100x slower than one thread
@@ -95,7 +95,7 @@ def test_papermill_run(tmp_path):
     out = tmp_path / "run"
     params = dict(tiny=True, toy_data=True, output_dir=str(out), max_steps=3, per_device_batch=4, save_steps=3,
                   num_workers=0, min_pixels=1024, max_pixels=1024, n_episodes=0, label="tiny")
-    pm.execute_notebook(str(ROOT / "nbs" / "54_vla_run.ipynb"), str(tmp_path / "vla_run.ipynb"), parameters=params,
+    pm.execute_notebook(str(ROOT / "nbs" / "vla/54_vla_run.ipynb"), str(tmp_path / "vla_run.ipynb"), parameters=params,
                         cwd=str(tmp_path), progress_bar=False, kernel_name="python3", language="python")
     assert len(read_log(out)) >= 1
     assert (out / "final" / "head.pt").exists()
@@ -118,13 +118,13 @@ def test_papermill_end_to_end_on_sim_demos(tmp_path, monkeypatch):
     pm = pytest.importorskip("papermill")
     pytest.importorskip("mujoco")
     monkeypatch.setenv("MUJOCO_GL", "egl")
-    from xvr.vla_data import record_demos
+    from xvr.vla.demos import record_demos
     data = tmp_path / "demos"
     record_demos(data, "press_button", episodes=2, height=32, width=32, progress=False)
     out = tmp_path / "run"
     params = dict(tiny=True, data_dir=[str(data)], tasks=["press_button"], output_dir=str(out), max_steps=3, per_device_batch=4,
                   save_steps=3, num_workers=0, min_pixels=1024, max_pixels=1024, n_episodes=1, image_size=32, label="tiny")
-    pm.execute_notebook(str(ROOT / "nbs" / "54_vla_run.ipynb"), str(tmp_path / "vla_run.ipynb"), parameters=params,
+    pm.execute_notebook(str(ROOT / "nbs" / "vla/54_vla_run.ipynb"), str(tmp_path / "vla_run.ipynb"), parameters=params,
                         cwd=str(tmp_path), progress_bar=False, kernel_name="python3", language="python")
     rows = (out / "table7.csv").read_text().splitlines()
     assert rows[0].startswith("policy,task,successes,episodes,rate") and rows[1].startswith("tiny,press_button,")

@@ -16,14 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xvr.vla_data import load_lerobot, iter_chunks, evaluate_policy, ExpertChunkPolicy, zero_policy, EVAL_SEED_OFFSET
-from xvr.vla_sim import ACTION_DIM, STATE_DIM, CAMERAS
+from xvr.vla.demos import load_lerobot, iter_chunks, evaluate_policy, ExpertChunkPolicy, zero_policy, EVAL_SEED_OFFSET
+from xvr.vla.envs import ACTION_DIM, STATE_DIM, CAMERAS
 
 SMALL = ["--task", "press_button", "--height", "32", "--width", "32"]
 
 
 def cli(*args, **kw):
-    return subprocess.run([sys.executable, "-c", "from xvr.vla_data import xvr_vla_demos_cli; xvr_vla_demos_cli()", *args],
+    return subprocess.run([sys.executable, "-c", "from xvr.vla.demos import xvr_vla_demos_cli; xvr_vla_demos_cli()", *args],
                           capture_output=True, text=True, timeout=300, **kw)
 
 
@@ -65,7 +65,7 @@ def test_cli_end_to_end_and_rerun(tmp_path):
 def test_killed_run_resumes_to_the_same_dataset(tmp_path):
     ref, cut = tmp_path / "ref", tmp_path / "cut"
     assert cli("--out", str(ref), "--episodes", "3", *SMALL).returncode == 0
-    p = subprocess.Popen([sys.executable, "-c", "from xvr.vla_data import xvr_vla_demos_cli; xvr_vla_demos_cli()",
+    p = subprocess.Popen([sys.executable, "-c", "from xvr.vla.demos import xvr_vla_demos_cli; xvr_vla_demos_cli()",
                           "--out", str(cut), "--episodes", "3", *SMALL], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = cut / "meta/episodes/chunk-000/file-000.parquet"
     t0 = time.time()

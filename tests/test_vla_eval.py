@@ -1,4 +1,4 @@
-"""Integration tests of the rollout evaluation (`xvr.vla_eval`, `xvr_vla_eval`): parallel determinism, resume, the
+"""Integration tests of the rollout evaluation (`xvr.vla.rollouts`, `xvr_vla_eval`): parallel determinism, resume, the
 reference policies, Table 7 files, and the CLI end to end on a tiny trained checkpoint (a few optimizer steps)."""
 import json, os, subprocess, sys
 from pathlib import Path
@@ -7,16 +7,16 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-from xvr.vla_eval import evaluate, read_records, table7, write_table7, REFERENCES, ROW_NAMES
-from xvr.vla_data import EVAL_SEED_OFFSET
-from xvr.vla_sim import TASKS, CAMERAS
+from xvr.vla.rollouts import evaluate, read_records, table7, write_table7, REFERENCES, ROW_NAMES
+from xvr.vla.demos import EVAL_SEED_OFFSET
+from xvr.vla.envs import TASKS, CAMERAS
 
 SMALL = dict(height=32, width=32, progress=False)
 
 
 def cli(*args, **kw):
     env = os.environ | {"OMP_NUM_THREADS": "1", "MUJOCO_GL": "egl"}
-    return subprocess.run([sys.executable, "-c", "from xvr.vla_eval import xvr_vla_eval_cli; xvr_vla_eval_cli()", *args],
+    return subprocess.run([sys.executable, "-c", "from xvr.vla.rollouts import xvr_vla_eval_cli; xvr_vla_eval_cli()", *args],
                           capture_output=True, text=True, timeout=300, env=env, **kw)
 
 
@@ -25,7 +25,7 @@ def tiny_policy(tmp_path_factory):
     "A tiny-backbone VLA trained for 3 optimizer steps on toy episodes with the simulator's cameras and dimensions."
     import torch
     torch.set_num_threads(1)
-    from xvr.vla_train import VLATrainConfig, train, toy_episodes
+    from xvr.vla.training import VLATrainConfig, train, toy_episodes
     out = tmp_path_factory.mktemp("vla") / "run"
     cfg = VLATrainConfig(model="tiny", output_dir=str(out), max_steps=3, per_device_batch=4, lr=1e-3, num_workers=0,
                          save_steps=3, logging_steps=1, min_pixels=1024, max_pixels=1024)
