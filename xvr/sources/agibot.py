@@ -190,10 +190,13 @@ def agibot_episodes(root, tasks:Sequence|None=None)->list[tuple[str, str, dict]]
     return out
 
 def iter_agibot(root, tasks:Sequence|None=None, counts:Counter|None=None, progress:bool=True, max_episodes:int|None=None,
-                min_cameras:int=3, min_duration:float=20.0, min_motion:float=0.05, **kw)->Iterator[Trajectory]:
+                min_cameras:int=3, min_duration:float=20.0, min_motion:float=0.05,
+                start:int=0, # first episode read, in task-file order (one engine job, one episode)
+                **kw)->Iterator[Trajectory]:
     "Yield the AgiBot-World episodes under `root` that pass the source rules; outcomes are counted in `counts`."
     counts = Counter() if counts is None else counts
-    for tid, eid, rec in tqdm(agibot_episodes(root, tasks)[:max_episodes], desc="agibot", disable=not progress):
+    eps = agibot_episodes(root, tasks)[start:None if max_episodes is None else start + max_episodes]
+    for tid, eid, rec in tqdm(eps, desc="agibot", disable=not progress):
         if not (Path(root)/"observations"/tid/eid).is_dir(): counts["not_downloaded"] += 1; continue
         try: traj = load_agibot_episode(root, tid, eid, record=rec, **kw)
         except DataError as e: counts["bad_file"] += 1; log.warning("skip %s/%s: %s", tid, eid, e); continue

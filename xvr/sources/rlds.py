@@ -243,16 +243,18 @@ def iter_rlds(name:str, data_dir, split:str="train",
               stride:int|None=None, # keep every `stride`-th step (default: the spec's)
               max_episodes:int|None=None, counts:Counter|None=None, progress:bool=True,
               rules:bool=True, min_cameras:int=3, min_duration:float=20.0, min_motion:float=0.01,
+              start:int=0, # first episode read (episode ids keep their index in the split: one engine job, one episode)
              )->Iterator[Trajectory]:
     "Stream the episodes of an OXE RLDS dataset as `Trajectory`s that pass the source rules (outcomes in `counts`)."
     spec = RLDS_DATASETS[name]; stride = stride or spec.stride
     counts = Counter() if counts is None else counts
     tf, tfds = _tf(); b = rlds_builder(name, data_dir)
-    try: ds = b.as_dataset(split=split if max_episodes is None else f"{split}[:{max_episodes}]")
+    stop = "" if max_episodes is None else start + max_episodes
+    try: ds = b.as_dataset(split=split if (start, stop) == (0, "") else f"{split}[{start}:{stop}]")
     except Exception as e: raise DataError(f"cannot read split {split!r} ({e})", b.data_dir)
     total = b.info.splits[split].num_examples if split in b.info.splits else None
-    if total is not None and max_episodes is not None: total = min(total, max_episodes)
-    for i, ep in enumerate(tqdm(ds, desc=name, total=total, disable=not progress)):
+    if total is not None: total = max(0, min(total, start + max_episodes) if max_episodes is not None else total) - start
+    for i, ep in enumerate(tqdm(ds, desc=name, total=total, disable=not progress), start):
         steps = stack_steps(list(ep["steps"].shard(stride, 0).as_numpy_iterator()))
         md = tf.nest.map_structure(lambda x: x.numpy(), ep.get("episode_metadata", {}))
         try: traj = steps_to_trajectory(steps, spec, f"{name}_{i:06d}", stride, md, where=b.data_dir)

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/sources/10_sim.ipynb #eb2d2431
 from __future__ import annotations
-import argparse, json, os, sys, time
+import argparse, json, os, shutil, sys, time
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -270,10 +270,17 @@ def robot_episode(index:int, seed:int=0, duration:float=20.0, fps:float=5.0, hei
 def _item_dir(out:Path, domain:str, index:int, seed:int)->Path:
     return out / domain / f"{index:05d}"
 
+def _clean_debris(folder:Path)->int:
+    "Remove the temporary folders (`.<name>.tmp*`) a killed save of `folder` left beside it; how many."
+    old = list(folder.parent.glob(f".{folder.name}.tmp*")) if folder.parent.is_dir() else []
+    for d in old: shutil.rmtree(d, ignore_errors=True)
+    return len(old)
+
 def _render_item(args):
     domain, index, kw, out, image_format = args
     folder = _item_dir(Path(out), domain, index, kw["seed"])
     if folder.exists(): return domain, index, 0, True
+    _clean_debris(folder)                                           # a killed earlier run of this item
     if domain == "general":
         item = general_scene(index, seed=kw["seed"], n_views=kw["views"], height=kw["height"], width=kw["width"])
         save_scene(item, folder, depth_format=image_format, image_format=image_format); n = len(item.views)
@@ -283,10 +290,20 @@ def _render_item(args):
         save_trajectory(item, folder, image_format=image_format); n = len(item) * len(item.cameras)
     return domain, index, n, False
 
-def render_dataset(out, scenes:int=8, episodes:int=8, seed:int=0, views:int=10, height:int=480, width:int=640,
-                   robot_height:int=240, robot_width:int=424, duration:float=20.0, fps:float=5.0, workers:int=1,
-                   progress:bool=True, camera_jitter:float=0.0,
+def render_dataset(out, # the source folder: `general/<index>/`, `robotic/<index>/`, `render_manifest.json`
+                   scenes:int=8, # general-domain scenes
+                   episodes:int=8, # robot episodes
+                   seed:int=0, # seed of every scene and episode (with its index)
+                   views:int=10, # cameras per scene
+                   height:int=480, width:int=640, # scene image size, pixels
+                   robot_height:int=240, robot_width:int=424, # robot frame size, pixels
+                   duration:float=20.0, # episode length, s
+                   fps:float=5.0, # robot control frequency, Hz
+                   workers:int=1, # local worker processes (or CPUs of a local Ray instance)
+                   progress:bool=True, # show a progress bar
+                   camera_jitter:float=0.0, # std (m) of a per-episode offset of each fixed robot camera
                    image_format:str="npy", # 'npy': robot frames and scene depth uncompressed, fast to read; 'png': 5x smaller
+                   engine=None, # an `xvr.engine.Engine` to render on (default: local with `workers`); one job per item
                   )->dict:
     "Render `scenes` general scenes and `episodes` robot episodes into `out` (resumable); returns a summary."
     out = Path(out); kw = dict(seed=seed, views=views, height=height, width=width, robot_height=robot_height,
@@ -300,18 +317,17 @@ def render_dataset(out, scenes:int=8, episodes:int=8, seed:int=0, views:int=10, 
     # the frame format is storage, not content: a folder may mix both, and `load_trajectory` reads either
     atomic_write_text(man, json.dumps(dict(params=kw, scenes=scenes, episodes=episodes, image_format=image_format), indent=1))
     jobs = [(dom, i, kw, str(out), image_format) for dom, n in (("general", scenes), ("robotic", episodes)) for i in range(n)]
-    t0, views_done, skipped = time.time(), 0, 0
-    if workers > 1:
-        import multiprocessing as mp
-        with mp.get_context("spawn").Pool(workers) as pool:
-            it = pool.imap_unordered(_render_item, jobs)
-            for _, _, n, skip in tqdm(it, total=len(jobs), desc="render", disable=not progress): views_done += n; skipped += skip
-    else:
-        for job in tqdm(jobs, desc="render", disable=not progress):
-            _, _, n, skip = _render_item(job); views_done += n; skipped += skip
+    debris = sum(_clean_debris(_item_dir(out, dom, i, seed)) for dom, i, *_ in jobs)
+    t0, views_done, skipped, failed = time.time(), 0, 0, {}
+    from xvr.engine import Engine, Failure
+    for k, r in (engine or Engine(workers=workers)).map(_render_item, jobs, "render", progress):
+        if isinstance(r, Failure): failed[f"{jobs[k][0]}/{jobs[k][1]:05d}"] = r.reason; continue
+        views_done += r[2]; skipped += r[3]
+    if failed: raise DataError(f"{len(failed)} items failed to render (the others are kept; a rerun retries them): "
+                               + "; ".join(f"{k}: {v}" for k, v in failed.items()), out)
     dt = time.time() - t0
     return dict(out=str(out), scenes=scenes, episodes=episodes, skipped=skipped, views=views_done, seconds=round(dt, 2),
-                views_per_s=round(views_done / dt, 2) if dt > 0 else None)
+                views_per_s=round(views_done / dt, 2) if dt > 0 else None, debris_removed=debris)
 
 # %% ../../nbs/sources/10_sim.ipynb #07207df8
 def load_sim(data_dir, domain:str="general")->Iterator[Scene|Trajectory]:
@@ -336,6 +352,8 @@ def xvr_render_cli(argv=None):
     p.add_argument("--duration", type=float, default=20.0, help="episode length in seconds (default 20, as the paper keeps)")
     p.add_argument("--fps", type=float, default=5.0, help="control frequency, Hz")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--backend", choices=["local", "ray"], default="local", help="'ray': one Ray task per scene or episode")
+    p.add_argument("--ray-address", default=None, help="with --backend ray: 'auto' or HOST:PORT (default: a local Ray instance)")
     p.add_argument("--image-format", choices=["npy", "png"], default="npy",
                    help="robot frames and scene depth: 'npy' uncompressed, read without decoding (default), or 'png' (about 5x less disk)")
     a = p.parse_args(argv)
@@ -344,7 +362,10 @@ def xvr_render_cli(argv=None):
             if getattr(a, k) < (0 if k in ("scenes", "episodes") else 1): raise DataError(f"--{k.replace('_', '-')} must be positive")
         if a.views < 3: raise DataError("--views must be at least 3")
         if a.duration <= 0 or a.fps <= 0: raise DataError("--duration and --fps must be positive")
-        s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height, a.robot_width, a.duration, a.fps, a.workers, image_format=a.image_format)
+        from xvr.engine import Engine
+        engine = Engine(a.backend, a.workers, a.ray_address)
+        s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height, a.robot_width,
+                           a.duration, a.fps, a.workers, image_format=a.image_format, engine=engine)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     print(f"rendered {s['scenes']} scenes and {s['episodes']} episodes into {s['out']} "

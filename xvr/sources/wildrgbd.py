@@ -139,11 +139,14 @@ def wildrgbd_scene_dirs(root, categories:Sequence[str]|None=None)->list[Path]:
     return [s for c in cats for s in sorted((c/"scenes").iterdir()) if s.is_dir() and s.name.startswith("scenes_")]
 
 def iter_wildrgbd(root, categories:Sequence[str]|None=None, counts:Counter|None=None, progress:bool=True,
-                  max_scenes:int|None=None, **kw)->Iterator[Scene]:
+                  max_scenes:int|None=None,
+                  start:int=0, # first scene read, in sorted order (one engine job, one scene)
+                  **kw)->Iterator[Scene]:
     "Yield the scenes of a WildRGB-D root that pass the density rule; outcomes are counted in `counts`."
     counts = Counter() if counts is None else counts
-    dirs = wildrgbd_scene_dirs(root, categories)[:max_scenes]
+    dirs = wildrgbd_scene_dirs(root, categories)
     if not dirs: raise DataError(f"no `<category>/scenes/scenes_<id>` folders; download categories from {WILDRGBD_URL}", root)
+    dirs = dirs[start:None if max_scenes is None else start + max_scenes]
     for d in tqdm(dirs, desc="wildrgbd", disable=not progress):
         try: s = load_wildrgbd_scene(d, **kw)
         except SkipScene as e: counts[e.reason] += 1; log.info("skip %s", e); continue
