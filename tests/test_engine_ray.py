@@ -30,7 +30,8 @@ def cluster():
 def toy(tmp_path_factory):
     "A toy source (3 scenes, 5 episodes) and the dataset `--backend local` makes of it with one process."
     root = tmp_path_factory.mktemp("toy")
-    for i, cat in enumerate(["mug", "mug", "boat"]): save_scene(toy_scene(seed=i, category=cat), root / "src" / "general" / f"{i:05d}")
+    for i, cat in enumerate(["mug", "mug", "boat"]):
+        save_scene(toy_scene(seed=i, category=cat), root / "src" / "general" / f"{i:05d}")
     for i, emb in enumerate(["sim_arm_a", "sim_arm_a", "sim_arm_a", "sim_arm_b", "sim_arm_b"]):
         save_trajectory(toy_trajectory(n_steps=30, seed=i, embodiment=emb), root / "src" / "robotic" / f"{i:05d}")
     generate(root / "src", root / "local", **KW)

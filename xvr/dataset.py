@@ -212,7 +212,7 @@ def _run_units(engine:Engine, jobs:list, desc:str, progress:bool)->dict:
 def generate(data_dir, # a source folder: `general/<scene>/` and `robotic/<episode>/` (xvr.core layout)
              out, # the dataset folder (resumable: finished units are kept)
              per_task:int=8, # train samples per task
-             eval_per_task:int|None=None, # mean XVR-Eval samples per task (default per_task // 4), in the paper's proportions
+             eval_per_task:int|None=None, # mean XVR-Eval samples per task (default per_task // 4), paper's proportions
              tasks=None, # a subset of `TASK_NAMES` (default: all 8)
              seed:int=0, # the run's seed: every unit's generator is seeded from it
              shard:tuple=(0, 1), # (i, n): this process does every n-th unit
@@ -285,7 +285,7 @@ def print_summary(s:dict):
             print(f"{split}: {len(r['failed'])} units failed (a rerun tries them again): "
                   + "; ".join(f"{k}: {v}" for k, v in r["failed"].items()))
         if not r["complete"]:
-            if not r.get("failed"): print(f"{split}: units of this shard done; other shards still missing, merge pending")
+            if not r.get("failed"): print(f"{split}: units of this shard done; other shards missing, merge pending")
             continue
         print(f"{split}: {r['samples']} samples  " + "  ".join(f"{t}={n}" for t, n in sorted(r["per_task"].items(), key=lambda x: TASK_NAMES.index(x[0]))))
         if r["rejects"]: print(f"  rejected candidates: " + ", ".join(f"{k}={v}" for k, v in sorted(r["rejects"].items())))
@@ -329,7 +329,7 @@ def xvr_generate_cli(argv=None):
     p.add_argument("--shard", default="0/1", help="i/n: this process does every n-th unit of work")
     p.add_argument("--workers", type=int, default=1); p.add_argument("--chunk", type=int, default=16, help="samples per unit of work")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
-                   help="'local': this process or --workers spawned processes; 'ray': one Ray task per unit, scene, episode")
+                   help="'local': this process or --workers spawned processes; 'ray': Ray tasks (unit, scene, episode)")
     p.add_argument("--ray-address", default=None,
                    help="with --backend ray: 'auto' or HOST:PORT of a running cluster (default: a local Ray instance)")
     p.add_argument("--holdout-category", default="boat", help="scene categories held out for XVR-Eval, comma-separated")
@@ -364,7 +364,8 @@ def xvr_generate_cli(argv=None):
             if "sim" in names:
                 from xvr.sources.sim import render_dataset
                 r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height, width=a.width,
-                                   robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration, engine=engine,
+                                   robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration,
+                                   engine=engine,
                                    camera_jitter=a.camera_jitter, image_format=a.image_format or "npy")
                 print(f"source: {r['scenes']} scenes, {r['episodes']} episodes in {data} ({r['views_per_s']} views/s)")
             if reals:

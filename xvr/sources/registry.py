@@ -119,7 +119,7 @@ def count_items(name:str, # a key of `SOURCES`
                 data_dir, # the source's folder
                 max_items:int|None=None, # at most this many
                 **kw)->int:
-    "How many scenes or episodes source `name` lists (read from its index files: RLDS `dataset_info.json`, no TensorFlow)."
+    "How many scenes or episodes source `name` lists (from its index files: RLDS `dataset_info.json`, no TensorFlow)."
     d = check_data_dir(name, data_dir)
     if name == "wildrgbd":
         from xvr.sources.wildrgbd import wildrgbd_scene_dirs
@@ -147,7 +147,8 @@ def _convert_item(job)->dict:
     out, counts, rec = Path(out), Counter(), dict(start=start, written=0)
     done = out / ".convert" / name / f"{start:07d}.json"
     if done.exists(): return dict(json.loads(done.read_text()), written=0)     # converted by an earlier run
-    kw = dict(kw, counts=counts, progress=False, start=start, **{"max_scenes" if name == "wildrgbd" else "max_episodes": 1})
+    one = {"max_scenes" if name == "wildrgbd" else "max_episodes": 1}
+    kw = dict(kw, counts=counts, progress=False, start=start, **one)
     for item in load_source(name, d, **kw):
         dom = "general" if isinstance(item, Scene) else "robotic"
         dest, rec["id"] = out / dom / item.id, item.id
@@ -173,12 +174,14 @@ def convert_source(name:str, # a key of `SOURCES`
     from xvr.engine import Engine, Failure
     d, s, out, t0 = check_data_dir(name, data_dir), SOURCES[name], Path(out), time.time()
     if image_format not in (None, "npy"): raise DataError(f"image format must be None (compact) or 'npy', got {image_format!r}")
-    fast = dict(image_format="npy", depth_format="npy") if image_format else dict(image_format="jpg" if s.needs_tf else "png")
+    compact = dict(image_format="jpg" if s.needs_tf else "png")
+    fast = dict(image_format="npy", depth_format="npy") if image_format else compact
     n = count_items(name, d, max_items, **kw)
     jobs = [(name, str(d), str(out), i, fast, kw) for i in range(n)]
     counts, written, failed = Counter(), 0, {}
     # TensorFlow reads RLDS in workers of their own, which never render (TF and MuJoCo's EGL cannot share a process)
-    for k, r in (engine or Engine()).map(_convert_item, jobs, f"convert {name}", progress, "tf" if s.needs_tf else None):
+    pool = "tf" if s.needs_tf else None
+    for k, r in (engine or Engine()).map(_convert_item, jobs, f"convert {name}", progress, pool):
         if isinstance(r, Failure): failed[k] = r.reason; print(f"{name} item {k} failed: {r.reason}", file=sys.stderr)
         else: counts.update(r["counts"]); written += r["written"]
     summary = dict(source=name, data_dir=str(d), out=str(out), items=n, written=written, counts=dict(counts),

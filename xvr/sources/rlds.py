@@ -253,7 +253,7 @@ def iter_rlds(name:str, data_dir, split:str="train",
     try: ds = b.as_dataset(split=split if (start, stop) == (0, "") else f"{split}[{start}:{stop}]")
     except Exception as e: raise DataError(f"cannot read split {split!r} ({e})", b.data_dir)
     total = b.info.splits[split].num_examples if split in b.info.splits else None
-    if total is not None: total = max(0, min(total, start + max_episodes) if max_episodes is not None else total) - start
+    if total is not None: total = max(0, (total if max_episodes is None else min(total, start + max_episodes)) - start)
     for i, ep in enumerate(tqdm(ds, desc=name, total=total, disable=not progress), start):
         steps = stack_steps(list(ep["steps"].shard(stride, 0).as_numpy_iterator()))
         md = tf.nest.map_structure(lambda x: x.numpy(), ep.get("episode_metadata", {}))

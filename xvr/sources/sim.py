@@ -352,8 +352,8 @@ def xvr_render_cli(argv=None):
     p.add_argument("--duration", type=float, default=20.0, help="episode length in seconds (default 20, as the paper keeps)")
     p.add_argument("--fps", type=float, default=5.0, help="control frequency, Hz")
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--backend", choices=["local", "ray"], default="local", help="'ray': one Ray task per scene or episode")
-    p.add_argument("--ray-address", default=None, help="with --backend ray: 'auto' or HOST:PORT (default: a local Ray instance)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local", help="'ray': Ray tasks, one per item")
+    p.add_argument("--ray-address", default=None, help="with --backend ray: 'auto' or HOST:PORT (default: local Ray)")
     p.add_argument("--image-format", choices=["npy", "png"], default="npy",
                    help="robot frames and scene depth: 'npy' uncompressed, read without decoding (default), or 'png' (about 5x less disk)")
     a = p.parse_args(argv)
@@ -364,8 +364,8 @@ def xvr_render_cli(argv=None):
         if a.duration <= 0 or a.fps <= 0: raise DataError("--duration and --fps must be positive")
         from xvr.engine import Engine
         engine = Engine(a.backend, a.workers, a.ray_address)
-        s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height, a.robot_width,
-                           a.duration, a.fps, a.workers, image_format=a.image_format, engine=engine)
+        s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height,
+                           a.robot_width, a.duration, a.fps, a.workers, image_format=a.image_format, engine=engine)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     print(f"rendered {s['scenes']} scenes and {s['episodes']} episodes into {s['out']} "
