@@ -16,10 +16,11 @@ from tqdm.auto import tqdm
 from ..core import Trajectory, DataError, invert_rigid, read_depth, write_depth
 from ..filtering import trajectory_rule, m1sec
 from .registry import ROBOTIC_TASKS
+from ..video import read_video, write_video
 
 # %% auto #0
-__all__ = ['AGIBOT_CAMERAS', 'AGIBOT_FPS', 'AGIBOT_URL', 'DEFAULT_CAMERAS', 'AGIBOT_LAYOUT', 'STATE_KEYS', 'ACTION_KEYS', 'log',
-           'read_proprio', 'read_video', 'count_frames', 'read_intrinsics', 'read_extrinsics', 'episode_paths',
+__all__ = ['AGIBOT_CAMERAS', 'AGIBOT_FPS', 'AGIBOT_URL', 'DEFAULT_CAMERAS', 'AGIBOT_LAYOUT', 'STATE_KEYS', 'ACTION_KEYS',
+           'AGIBOT_CODEC', 'log', 'read_proprio', 'read_intrinsics', 'read_extrinsics', 'episode_paths',
            'read_task_info', 'load_agibot_episode', 'agibot_episodes', 'iter_agibot', 'write_agibot_fixture']
 
 # %% ../../nbs/sources/13_agibot.ipynb #1711a32d
@@ -64,29 +65,7 @@ def read_proprio(path, state_keys:Sequence[str]=STATE_KEYS, action_keys:Sequence
     return states, actions, extras
 
 # %% ../../nbs/sources/13_agibot.ipynb #ab1fe773
-def read_video(path, stride:int=1, max_frames:int|None=None)->np.ndarray:
-    "Every `stride`-th frame of a video as uint8 RGB (T, H, W, 3); `DataError` naming the file if it cannot be decoded."
-    cap = cv2.VideoCapture(str(path))
-    if not Path(path).exists(): raise DataError("video is missing", path)
-    frames, i = [], 0
-    try:
-        while max_frames is None or len(frames) < max_frames:
-            if not cap.grab(): break
-            if i % stride == 0:
-                ok, f = cap.retrieve()
-                if not ok: break
-                frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))
-            i += 1
-    finally: cap.release()
-    if not frames: raise DataError("cannot decode video: no frames (AV1 needs an OpenCV/FFmpeg build with an AV1 decoder such as "
-                                   "libdav1d; or transcode once: ffmpeg -i IN.mp4 -c:v libx264 -crf 18 OUT.mp4)", path)
-    return np.stack(frames)
-
-def count_frames(path)->int:
-    "Number of decodable frames of a video (decodes headers only)."
-    cap = cv2.VideoCapture(str(path)); n = 0
-    while cap.grab(): n += 1
-    cap.release(); return n
+AGIBOT_CODEC = "av1"       # the release's video codec; `write_agibot_fixture` writes it too
 
 # %% ../../nbs/sources/13_agibot.ipynb #c95b22f0
 def read_intrinsics(path)->np.ndarray:
@@ -136,13 +115,16 @@ def read_task_info(path)->list[dict]:
     return d
 
 # %% ../../nbs/sources/13_agibot.ipynb #edb73766
-def load_agibot_episode(root, task_id, episode_id,
+def load_agibot_episode(root, # the release folder (holds task_info/, observations/, ...)
+                        task_id, # e.g. 327
+                        episode_id, # e.g. 648642
                         cameras:Sequence[str]=DEFAULT_CAMERAS, # camera names (keys of `AGIBOT_CAMERAS`)
                         stride:int=6, # keep every `stride`-th frame (30 Hz / 6 = 5 Hz)
                         depth:bool=False, # also read the head depth frames
                         calibration:bool=True, # attach the head camera's intrinsics and per-frame poses when present
                         record:dict|None=None, # the episode's task_info record (read from the task file if None)
-                        max_frames:int|None=None)->Trajectory:
+                        max_frames:int|None=None, # at most this many frames (after the stride)
+                       )->Trajectory:
     "One AgiBot-World episode as a `Trajectory` (frames subsampled by `stride`)."
     p = episode_paths(root, task_id, episode_id)
     if record is None:
@@ -178,7 +160,9 @@ def load_agibot_episode(root, task_id, episode_id,
     except DataError as e: raise DataError(str(e), p["videos"])
 
 # %% ../../nbs/sources/13_agibot.ipynb #b07f1413
-def agibot_episodes(root, tasks:Sequence|None=None)->list[tuple[str, str, dict]]:
+def agibot_episodes(root, # the release folder
+                    tasks:Sequence|None=None, # task ids to keep (default all)
+                   )->list[tuple[str, str, dict]]:
     "(task_id, episode_id, record) of every episode listed in `root/task_info/task_*.json`."
     root = Path(root)
     if not (root/"task_info").is_dir(): raise DataError(f"no task_info/ folder; download AgiBot-World from {AGIBOT_URL}", root)
@@ -189,8 +173,15 @@ def agibot_episodes(root, tasks:Sequence|None=None)->list[tuple[str, str, dict]]
         out += [(tid, str(r["episode_id"]), r) for r in read_task_info(f) if "episode_id" in r]
     return out
 
-def iter_agibot(root, tasks:Sequence|None=None, counts:Counter|None=None, progress:bool=True, max_episodes:int|None=None,
-                min_cameras:int=3, min_duration:float=20.0, min_motion:float=0.05, **kw)->Iterator[Trajectory]:
+def iter_agibot(root, # the release folder
+                tasks:Sequence|None=None, # task ids to read (default all)
+                counts:Counter|None=None, # outcomes are added here: ok, bad_file, not_downloaded, too_short, ...
+                progress:bool=True, # show a progress bar
+                max_episodes:int|None=None, # read at most this many listed episodes
+                min_cameras:int=3, # source rule: distinct cameras
+                min_duration:float=20.0, # source rule: seconds
+                min_motion:float=0.05, # source rule: M1sec of the 14 arm joints, radians
+                **kw)->Iterator[Trajectory]: # `**kw` go to `load_agibot_episode` (cameras, stride, depth, ...)
     "Yield the AgiBot-World episodes under `root` that pass the source rules; outcomes are counted in `counts`."
     counts = Counter() if counts is None else counts
     for tid, eid, rec in tqdm(agibot_episodes(root, tasks)[:max_episodes], desc="agibot", disable=not progress):
@@ -202,43 +193,70 @@ def iter_agibot(root, tasks:Sequence|None=None, counts:Counter|None=None, progre
         counts[r] += 1
         if r == "ok": yield traj
 
-# %% ../../nbs/sources/13_agibot.ipynb #5adc874e
-def write_agibot_fixture(root, task_id:int=327, episode_ids:Sequence[int]=(648642,), n_frames:int=60,
-                         height:int=240, width:int=320, seed:int=0)->list[Path]:
-    "Write toy episodes in AgiBot-World's raw layout under `root`; returns the episode observation folders."
-    import h5py
+# %% ../../nbs/sources/13_agibot.ipynb #497b292e
+def _fixture_toy(n_frames:int, hold:int, height:int, width:int, seed:int)->dict:
+    "The toy episode behind a fixture episode, rendered every `hold` frames at a quarter of the size, each render held."
     from xvr.toy import toy_trajectory
+    toy = toy_trajectory(n_steps=-(-n_frames // hold), fps=AGIBOT_FPS / hold, height=height // 4, width=width // 4,
+                         seed=seed, cameras=("fix_center", "fix_left", "fix_right"))
+    held = lambda a: np.repeat(np.asarray(a), hold, 0)[:n_frames]
+    return dict(frames={c: held(v) for c, v in toy.frames.items()}, depth=held(toy.depth["fix_center"]),
+                poses=held(toy.poses["fix_center"]), states=held(toy.states), actions=held(toy.actions),
+                K=toy.intrinsics["fix_center"], instruction=toy.instruction)
+
+def _write_fixture_proprio(path:Path, toy:dict, rng:np.random.Generator):
+    "`proprio_stats.h5` with the converter's keys and shapes, from the toy gripper's path."
+    import h5py
+    st, T = toy["states"], len(toy["states"]); z2 = np.zeros((T, 2))
+    joints = np.zeros((T, 14)); joints[:, :3] = st[:, :3] * 5; joints[:, 7:10] = -st[:, :3] * 5
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with h5py.File(path, "w") as f:
+        f["timestamp"] = (np.arange(T) * 1e9 / AGIBOT_FPS).astype(np.int64)
+        f["state/joint/position"], f["state/joint/current_value"] = joints, rng.normal(0, .1, (T, 14))
+        f["state/effector/position"] = np.repeat(st[:, 7:8], 2, 1) * 120
+        f["state/end/position"] = np.stack([st[:, :3], st[:, :3] * [1, -1, 1]], 1)
+        f["state/end/orientation"] = np.stack([st[:, 3:7]] * 2, 1)
+        f["state/head/position"], f["state/waist/position"] = z2, z2
+        f["action/joint/position"] = np.roll(joints, -1, 0)
+        f["action/effector/position"] = np.repeat(toy["actions"][:, 6:7], 2, 1)
+        f["action/head/position"], f["action/waist/position"], f["action/robot/velocity"] = z2, z2, z2
+
+# %% ../../nbs/sources/13_agibot.ipynb #fec8d210
+def _write_fixture_camera(p:dict, toy:dict, height:int, width:int):
+    "Head depth PNGs (mm), head intrinsics (scaled to the video size) and per-frame camera-to-world extrinsics."
+    up = lambda a: cv2.resize(a, (width, height), interpolation=cv2.INTER_NEAREST)
+    for t, d in enumerate(toy["depth"]): write_depth(p["depth"]/f"head_depth_{t:06d}.png", up(d))
+    s, K = 4.0, toy["K"]   # pixel (u, v) of the small image covers [4u - 1.5, 4u + 2.5] in the large one
+    intr = dict(fx=K[0, 0] * s, fy=K[1, 1] * s, ppx=(K[0, 2] + .5) * s - .5, ppy=(K[1, 2] + .5) * s - .5,
+                k1=0., k2=0., p1=0., p2=0., k3=0.)
+    p["intrinsics"].parent.mkdir(parents=True, exist_ok=True)
+    p["intrinsics"].write_text(json.dumps({"intrinsic": intr}))
+    ext = [{"extrinsic": {"rotation_matrix": T[:3, :3].tolist(), "translation_vector": T[:3, 3].tolist()}}
+           for T in invert_rigid(toy["poses"])]
+    p["extrinsics"].write_text(json.dumps(ext))
+
+# %% ../../nbs/sources/13_agibot.ipynb #a4c84090
+def write_agibot_fixture(root, # release folder to write (created)
+                         task_id:int=327, # the task of every episode
+                         episode_ids:Sequence[int]=(648642,), # one episode each, toy seeds `seed`, `seed + 1`, ...
+                         n_frames:int=60, # frames per episode at 30 fps (600 = the 20 s of the source rules)
+                         height:int=480, width:int=640, # video size, multiples of 4 (the release's: 480x640)
+                         seed:int=0, # toy seed of the first episode
+                         hold:int=1, # render the toy every `hold` frames and hold each render (cheap long episodes)
+                         codec:str=AGIBOT_CODEC, # video codec (see `xvr.video.ENCODERS`)
+                        )->list[Path]:
+    "Write toy episodes in AgiBot-World's raw layout under `root`; returns the episode observation folders."
     root, out, recs = Path(root), [], []
     for k, eid in enumerate(episode_ids):
-        toy = toy_trajectory(n_steps=n_frames, fps=AGIBOT_FPS, height=height // 4, width=width // 4, seed=seed + k,
-                             cameras=("fix_center", "fix_left", "fix_right"))
-        p = episode_paths(root, task_id, eid); p["videos"].mkdir(parents=True, exist_ok=True)
+        toy, p = _fixture_toy(n_frames, hold, height, width, seed + k), episode_paths(root, task_id, eid)
         for cam, src in zip(DEFAULT_CAMERAS, ("fix_center", "fix_left", "fix_right")):
-            w = cv2.VideoWriter(str(p["videos"]/AGIBOT_CAMERAS[cam][0]), cv2.VideoWriter_fourcc(*"mp4v"), AGIBOT_FPS, (width, height))
-            for f in toy.frames[src]: w.write(cv2.cvtColor(cv2.resize(f, (width, height), interpolation=cv2.INTER_NEAREST), cv2.COLOR_RGB2BGR))
-            w.release()
-        for t in range(n_frames):
-            write_depth(p["depth"]/f"head_depth_{t:06d}.png", cv2.resize(toy.depth["fix_center"][t], (width, height), interpolation=cv2.INTER_NEAREST))
-        s = 4.0; K = toy.intrinsics["fix_center"]   # pixel (u, v) of the small image covers [4u - 1.5, 4u + 2.5] in the large one
-        intr = dict(fx=K[0, 0] * s, fy=K[1, 1] * s, ppx=(K[0, 2] + .5) * s - .5, ppy=(K[1, 2] + .5) * s - .5, k1=0., k2=0., p1=0., p2=0., k3=0.)
-        p["intrinsics"].parent.mkdir(parents=True, exist_ok=True)
-        p["intrinsics"].write_text(json.dumps({"intrinsic": intr}))
-        c2w = invert_rigid(toy.poses["fix_center"])
-        p["extrinsics"].write_text(json.dumps([{"extrinsic": {"rotation_matrix": T[:3, :3].tolist(), "translation_vector": T[:3, 3].tolist()}} for T in c2w]))
-        p["proprio"].parent.mkdir(parents=True, exist_ok=True)
-        rng = np.random.default_rng(seed + k); T = n_frames
-        joints = np.zeros((T, 14)); joints[:, :3] = toy.states[:, :3] * 5; joints[:, 7:10] = -toy.states[:, :3] * 5
-        with h5py.File(p["proprio"], "w") as f:
-            f["timestamp"] = (np.arange(T) * 1e9 / AGIBOT_FPS).astype(np.int64)
-            f["state/joint/position"] = joints; f["state/joint/current_value"] = rng.normal(0, .1, (T, 14))
-            f["state/effector/position"] = np.repeat(toy.states[:, 7:8], 2, 1) * 120
-            f["state/end/position"] = np.stack([toy.states[:, :3], toy.states[:, :3] * [1, -1, 1]], 1)
-            f["state/end/orientation"] = np.stack([toy.states[:, 3:7]] * 2, 1)
-            f["state/head/position"] = np.zeros((T, 2)); f["state/waist/position"] = np.zeros((T, 2))
-            f["action/joint/position"] = np.roll(joints, -1, 0); f["action/effector/position"] = np.repeat(toy.actions[:, 6:7], 2, 1)
-            f["action/head/position"] = np.zeros((T, 2)); f["action/waist/position"] = np.zeros((T, 2)); f["action/robot/velocity"] = np.zeros((T, 2))
-        recs.append(dict(episode_id=int(eid), task_id=int(task_id), task_name=toy.instruction, init_scene_text="A table with a red cube and a blue plate.",
-                         label_info=dict(action_config=[dict(start_frame=0, end_frame=T - 1, action_text=toy.instruction, skill="Pick")])))
+            up = (cv2.resize(f, (width, height), interpolation=cv2.INTER_NEAREST) for f in toy["frames"][src])
+            write_video(p["videos"]/AGIBOT_CAMERAS[cam][0], up, AGIBOT_FPS, codec)
+        _write_fixture_camera(p, toy, height, width)
+        _write_fixture_proprio(p["proprio"], toy, np.random.default_rng(seed + k))
+        act = dict(start_frame=0, end_frame=n_frames - 1, action_text=toy["instruction"], skill="Pick")
+        recs.append(dict(episode_id=int(eid), task_id=int(task_id), task_name=toy["instruction"],
+                         init_scene_text="A table with a red cube and a blue plate.", label_info=dict(action_config=[act])))
         out.append(p["videos"].parent)
     (root/"task_info").mkdir(parents=True, exist_ok=True)
     (root/"task_info"/f"task_{task_id}.json").write_text(json.dumps(recs, indent=1))
