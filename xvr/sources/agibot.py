@@ -200,9 +200,15 @@ def _fixture_toy(n_frames:int, hold:int, height:int, width:int, seed:int)->dict:
     toy = toy_trajectory(n_steps=-(-n_frames // hold), fps=AGIBOT_FPS / hold, height=height // 4, width=width // 4,
                          seed=seed, cameras=("fix_center", "fix_left", "fix_right"))
     held = lambda a: np.repeat(np.asarray(a), hold, 0)[:n_frames]
-    return dict(frames={c: held(v) for c, v in toy.frames.items()}, depth=held(toy.depth["fix_center"]),
+    return dict(frames=toy.frames, depth=toy.depth["fix_center"], hold=hold, n_frames=n_frames,   # renders, not held
                 poses=held(toy.poses["fix_center"]), states=held(toy.states), actions=held(toy.actions),
                 K=toy.intrinsics["fix_center"], instruction=toy.instruction)
+
+def _held(renders, toy:dict, height:int, width:int)->Iterator[np.ndarray]:
+    "The fixture's frames at 30 fps: each render upscaled to (height, width) once and repeated `hold` times."
+    for t in range(toy["n_frames"]):
+        if t % toy["hold"] == 0: up = cv2.resize(renders[t // toy["hold"]], (width, height), interpolation=cv2.INTER_NEAREST)
+        yield up
 
 def _write_fixture_proprio(path:Path, toy:dict, rng:np.random.Generator):
     "`proprio_stats.h5` with the converter's keys and shapes, from the toy gripper's path."
@@ -224,8 +230,11 @@ def _write_fixture_proprio(path:Path, toy:dict, rng:np.random.Generator):
 # %% ../../nbs/sources/13_agibot.ipynb #fec8d210
 def _write_fixture_camera(p:dict, toy:dict, height:int, width:int):
     "Head depth PNGs (mm), head intrinsics (scaled to the video size) and per-frame camera-to-world extrinsics."
-    up = lambda a: cv2.resize(a, (width, height), interpolation=cv2.INTER_NEAREST)
-    for t, d in enumerate(toy["depth"]): write_depth(p["depth"]/f"head_depth_{t:06d}.png", up(d))
+    import shutil
+    for t, d in enumerate(_held(toy["depth"], toy, height, width)):       # a held render's PNG is copied
+        f = p["depth"]/f"head_depth_{t:06d}.png"
+        if t % toy["hold"]: shutil.copyfile(last, f)
+        else: write_depth(f, d); last = f
     s, K = 4.0, toy["K"]   # pixel (u, v) of the small image covers [4u - 1.5, 4u + 2.5] in the large one
     intr = dict(fx=K[0, 0] * s, fy=K[1, 1] * s, ppx=(K[0, 2] + .5) * s - .5, ppy=(K[1, 2] + .5) * s - .5,
                 k1=0., k2=0., p1=0., p2=0., k3=0.)
@@ -250,8 +259,7 @@ def write_agibot_fixture(root, # release folder to write (created)
     for k, eid in enumerate(episode_ids):
         toy, p = _fixture_toy(n_frames, hold, height, width, seed + k), episode_paths(root, task_id, eid)
         for cam, src in zip(DEFAULT_CAMERAS, ("fix_center", "fix_left", "fix_right")):
-            up = (cv2.resize(f, (width, height), interpolation=cv2.INTER_NEAREST) for f in toy["frames"][src])
-            write_video(p["videos"]/AGIBOT_CAMERAS[cam][0], up, AGIBOT_FPS, codec)
+            write_video(p["videos"]/AGIBOT_CAMERAS[cam][0], _held(toy["frames"][src], toy, height, width), AGIBOT_FPS, codec)
         _write_fixture_camera(p, toy, height, width)
         _write_fixture_proprio(p["proprio"], toy, np.random.default_rng(seed + k))
         act = dict(start_frame=0, end_frame=n_frames - 1, action_text=toy["instruction"], skill="Pick")
