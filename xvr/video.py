@@ -150,16 +150,19 @@ def _segments(keyframes:np.ndarray, # sorted keyframe indices
     return segs
 
 # %% ../nbs/04_video.ipynb #d75768b7
-def _decode_runs(c, s, info:VideoInfo, segs:list, out:dict):
-    at, pos = {int(p): i for i, p in enumerate(info.pts)}, -1
+def _decode_runs(c, s, info:VideoInfo, segs:list, slots:dict, out:np.ndarray)->set:
+    "Decode the runs `segs`, writing frame i to `out[slots[i]]`; returns the frames decoded."
+    at, pos, got = {int(p): i for i, p in enumerate(info.pts)}, -1, set()
     for k, ws in segs:
         if k > pos + 1: c.seek(int(info.pts[k]), stream=s, backward=True, any_frame=False); pos = k - 1
-        need, last = set(ws), ws[-1]
+        last = ws[-1]
         for f in c.decode(s):
             i = at.get(f.pts, -1) if f.pts is not None else -1
-            if i in need: out[i] = f.to_ndarray(format="rgb24")        # only wanted frames are converted to RGB
+            if i in slots and i not in got:                      # only wanted frames are converted to RGB
+                j = slots[i]; out[j[0]] = f.to_ndarray(format="rgb24"); out[j[1:]] = out[j[0]]; got.add(i)
             pos = max(pos, i)
             if i >= last: break
+    return got
 
 def read_frames(path, # a video file
                 indices:Sequence[int], # frame indices (any order, repeats allowed)
@@ -170,15 +173,18 @@ def read_frames(path, # a video file
     info = info or video_info(path); idx = np.asarray(indices, np.int64).reshape(-1)
     bad = idx[(idx < 0) | (idx >= info.n_frames)]
     if len(bad): raise DataError(f"frames {bad[:5].tolist()} out of range: the video has {info.n_frames}", path)
-    if not len(idx): return np.zeros((0, info.height, info.width, 3), np.uint8)
-    want, out, (c, s) = np.unique(idx), {}, _open(path)
+    out = np.empty((len(idx), info.height, info.width, 3), np.uint8)
+    if not len(idx): return out
+    slots = {}
+    for j, i in enumerate(idx.tolist()): slots.setdefault(i, []).append(j)
+    want, (c, s) = np.unique(idx), _open(path)
     s.codec_context.thread_count = threads
     with c:
-        try: _decode_runs(c, s, info, _segments(info.keyframes, want), out)
+        try: got = _decode_runs(c, s, info, _segments(info.keyframes, want), slots, out)
         except _av().FFmpegError as e: raise DataError(f"cannot decode the video ({info.codec}, {e})", path)
-    miss = [i for i in want.tolist() if i not in out]
-    if miss: raise DataError(f"decoded {len(want) - len(miss)} of {len(want)} frames (not {miss[:5]}): truncated or corrupt", path)
-    return np.stack([out[i] for i in idx.tolist()])
+    miss = [i for i in want.tolist() if i not in got]
+    if miss: raise DataError(f"decoded {len(got)} of {len(want)} frames (not {miss[:5]}): truncated or corrupt", path)
+    return out
 
 # %% ../nbs/04_video.ipynb #edd4b3d7
 def read_video(path, # a video file
