@@ -28,6 +28,8 @@ def _av():
     except ImportError: raise DataError("reading and writing video needs PyAV: pip install av")
     return av
 
+def _why(e:Exception)->str: return getattr(e, "strerror", None) or str(e)     # FFmpeg's reason, without the path
+
 def encoder_options(codec:str, # one of `ENCODERS`
                     crf:int|None=None, # quality (lower is better); the quantiser scale for MPEG-4
                     preset:str|int|None=None, # encoder speed preset (SVT-AV1 0-13, x264/x265 names)
@@ -108,7 +110,7 @@ def _open(path):
     if not p.exists(): raise DataError("video is missing", p)
     if p.stat().st_size == 0: raise DataError("video is empty (0 bytes)", p)
     try: c = av.open(str(p))
-    except av.FFmpegError as e: raise DataError(f"cannot open video: not a video container, or an MP4 cut short ({e})", p)
+    except av.FFmpegError as e: raise DataError(f"cannot open video: not a video container, or an MP4 cut short ({_why(e)})", p)
     if not c.streams.video:
         c.close(); raise DataError("holds no video stream", p)
     return c, c.streams.video[0]
@@ -120,7 +122,7 @@ def _packets(c, s, path)->tuple[list, list]:
             if pk.size == 0: continue
             if pk.pts is None: raise DataError("a packet has no timestamp; remux it: ffmpeg -i IN -c copy OUT.mp4", path)
             pts.append(pk.pts); key.append(pk.is_keyframe)
-    except _av().FFmpegError as e: raise DataError(f"cannot read the video's packets: truncated or corrupt ({e})", path)
+    except _av().FFmpegError as e: raise DataError(f"cannot read the video's packets: truncated or corrupt ({_why(e)})", path)
     return pts, key
 
 def video_info(path, # a video file
@@ -181,7 +183,7 @@ def read_frames(path, # a video file
     s.codec_context.thread_count = threads
     with c:
         try: got = _decode_runs(c, s, info, _segments(info.keyframes, want), slots, out)
-        except _av().FFmpegError as e: raise DataError(f"cannot decode the video ({info.codec}, {e})", path)
+        except _av().FFmpegError as e: raise DataError(f"cannot decode the video ({info.codec}: {_why(e)})", path)
     miss = [i for i in want.tolist() if i not in got]
     if miss: raise DataError(f"decoded {len(got)} of {len(want)} frames (not {miss[:5]}): truncated or corrupt", path)
     return out
