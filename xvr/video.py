@@ -19,9 +19,10 @@ __all__ = ['ENCODERS', 'encoder_options', 'write_video', 'VideoInfo', 'video_inf
            'frames_at']
 
 # %% ../nbs/04_video.ipynb #44392b86
-ENCODERS = {"av1": "libsvtav1", "h264": "libx264", "hevc": "libx265", "mpeg4": "mpeg4"}   # codec -> PyAV encoder
+ENCODERS = {"av1": "libsvtav1", "h264": "libx264", "hevc": "libx265", "mpeg4": "mpeg4"}  # codec -> encoder
 _DEFAULTS = {"av1": dict(crf="30", preset="12"), "h264": dict(crf="18", preset="veryfast"),
-             "hevc": dict(crf="22", preset="ultrafast", **{"x265-params": "log-level=error"}), "mpeg4": dict(qscale="3")}
+             "hevc": dict(crf="22", preset="ultrafast", **{"x265-params": "log-level=error"}),
+             "mpeg4": dict(qscale="3")}
 
 def _av():
     try: import av
@@ -63,7 +64,8 @@ def write_video(path, # the .mp4 to write (its folder is created)
     av, path, shape = _av(), Path(path), None
     opts = encoder_options(codec, crf, preset, gop)
     os.environ.setdefault("SVT_LOG", "1")        # SVT-AV1 prints its configuration to stderr unless told otherwise
-    path.parent.mkdir(parents=True, exist_ok=True); tmp = path.with_name(f".{path.name}.tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
     try:
         with av.open(str(tmp), "w", format="mp4") as c:
             s = None
@@ -73,13 +75,15 @@ def write_video(path, # the .mp4 to write (its folder is created)
                     if s is None:
                         shape, rate = f.shape, Fraction(fps).limit_denominator(1001)
                         s = c.add_stream(ENCODERS[codec], rate=rate, options=opts)
-                        s.width, s.height, s.pix_fmt, s.codec_context.thread_count = shape[1], shape[0], "yuv420p", threads
+                        s.width, s.height, s.pix_fmt = shape[1], shape[0], "yuv420p"
+                        s.codec_context.thread_count = threads
                     c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
             finally:
                 if s is not None: c.mux(s.encode())               # flush the encoder, also after a bad frame
             if s is None: raise ValueError(f"{path}: no frames to write")
     except BaseException:
-        tmp.unlink(missing_ok=True); raise
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
     return path
 
@@ -110,9 +114,11 @@ def _open(path):
     if not p.exists(): raise DataError("video is missing", p)
     if p.stat().st_size == 0: raise DataError("video is empty (0 bytes)", p)
     try: c = av.open(str(p))
-    except av.FFmpegError as e: raise DataError(f"cannot open video: not a video container, or an MP4 cut short ({_why(e)})", p)
+    except av.FFmpegError as e:
+        raise DataError(f"cannot open video: not a video container, or an MP4 cut short ({_why(e)})", p)
     if not c.streams.video:
-        c.close(); raise DataError("holds no video stream", p)
+        c.close()
+        raise DataError("holds no video stream", p)
     return c, c.streams.video[0]
 
 def _packets(c, s, path)->tuple[list, list]:
@@ -120,9 +126,11 @@ def _packets(c, s, path)->tuple[list, list]:
     try:
         for pk in c.demux(s):
             if pk.size == 0: continue
-            if pk.pts is None: raise DataError("a packet has no timestamp; remux it: ffmpeg -i IN -c copy OUT.mp4", path)
-            pts.append(pk.pts); key.append(pk.is_keyframe)
-    except _av().FFmpegError as e: raise DataError(f"cannot read the video's packets: truncated or corrupt ({_why(e)})", path)
+            if pk.pts is None: raise DataError("a packet has no timestamp; remux: ffmpeg -i IN -c copy OUT.mp4", path)
+            pts.append(pk.pts)
+            key.append(pk.is_keyframe)
+    except _av().FFmpegError as e:
+        raise DataError(f"cannot read the video's packets: truncated or corrupt ({_why(e)})", path)
     return pts, key
 
 def video_info(path, # a video file
@@ -130,12 +138,15 @@ def video_info(path, # a video file
     "Codec, size, frame rate, frame timestamps and keyframes of a video, from its packets (nothing is decoded)."
     c, s = _open(path)
     with c:
-        pts, key = _packets(c, s, path); n_head, cc = s.frames, s.codec_context
+        pts, key = _packets(c, s, path)
+        n_head, cc = s.frames, s.codec_context
         info = dict(codec=cc.codec.canonical_name, decoder=cc.codec.name, width=cc.width, height=cc.height,
                     fps=float(s.average_rate or s.base_rate or 0), time_base=float(s.time_base))
     if not pts: raise DataError("video has no frames", path)
-    if n_head and n_head != len(pts): raise DataError(f"container says {n_head} frames but holds {len(pts)}: truncated", path)
-    order = np.argsort(pts, kind="stable"); keys = np.flatnonzero(np.asarray(key)[order])
+    if n_head and n_head != len(pts):
+        raise DataError(f"container says {n_head} frames but holds {len(pts)}: truncated", path)
+    order = np.argsort(pts, kind="stable")
+    keys = np.flatnonzero(np.asarray(key)[order])
     if not len(keys) or keys[0] != 0: raise DataError("video does not start with a keyframe", path)
     return VideoInfo(str(path), pts=np.asarray(pts, np.int64)[order], keyframes=keys, **info)
 
@@ -156,12 +167,15 @@ def _decode_runs(c, s, info:VideoInfo, segs:list, slots:dict, out:np.ndarray)->s
     "Decode the runs `segs`, writing frame i to `out[slots[i]]`; returns the frames decoded."
     at, pos, got = {int(p): i for i, p in enumerate(info.pts)}, -1, set()
     for k, ws in segs:
-        if k > pos + 1: c.seek(int(info.pts[k]), stream=s, backward=True, any_frame=False); pos = k - 1
+        if k > pos + 1:                                          # seeking skips frames
+            c.seek(int(info.pts[k]), stream=s, backward=True, any_frame=False)
+            pos = k - 1
         last = ws[-1]
         for f in c.decode(s):
             i = at.get(f.pts, -1) if f.pts is not None else -1
             if i in slots and i not in got:                      # only wanted frames are converted to RGB
-                j = slots[i]; out[j[0]] = f.to_ndarray(format="rgb24"); out[j[1:]] = out[j[0]]; got.add(i)
+                out[slots[i]] = f.to_ndarray(format="rgb24")
+                got.add(i)
             pos = max(pos, i)
             if i >= last: break
     return got
@@ -172,7 +186,8 @@ def read_frames(path, # a video file
                 info:VideoInfo|None=None, # `video_info(path)`, if already read
                )->np.ndarray:
     "Frames `indices` of a video as uint8 RGB (N, H, W, 3), decoded from the nearest keyframes."
-    info = info or video_info(path); idx = np.asarray(indices, np.int64).reshape(-1)
+    info = info or video_info(path)
+    idx = np.asarray(indices, np.int64).reshape(-1)
     bad = idx[(idx < 0) | (idx >= info.n_frames)]
     if len(bad): raise DataError(f"frames {bad[:5].tolist()} out of range: the video has {info.n_frames}", path)
     out = np.empty((len(idx), info.height, info.width, 3), np.uint8)
@@ -185,7 +200,8 @@ def read_frames(path, # a video file
         try: got = _decode_runs(c, s, info, _segments(info.keyframes, want), slots, out)
         except _av().FFmpegError as e: raise DataError(f"cannot decode the video ({info.codec}: {_why(e)})", path)
     miss = [i for i in want.tolist() if i not in got]
-    if miss: raise DataError(f"decoded {len(got)} of {len(want)} frames (not {miss[:5]}): truncated or corrupt", path)
+    if miss: raise DataError(f"decoded {len(got)} of {len(want)} frames (not {miss[:5]}): truncated or corrupt",
+                             path)
     return out
 
 # %% ../nbs/04_video.ipynb #edd4b3d7
@@ -225,9 +241,10 @@ def frames_at(info:VideoInfo, # from `video_info`
              )->np.ndarray:
     "Indices of the frames shown at `times`; `DataError` naming the video if a time is further than `tolerance`."
     t, ts = np.asarray(times, np.float64).reshape(-1), info.timestamps
-    j = np.clip(np.searchsorted(ts, t), 1, max(len(ts) - 1, 1))
-    j = np.where(np.abs(ts[j - 1] - t) <= np.abs(ts[np.minimum(j, len(ts) - 1)] - t), j - 1, np.minimum(j, len(ts) - 1))
+    j = np.clip(np.searchsorted(ts, t), 0, len(ts) - 1)              # the first frame at or after t, or the last
+    prev = np.maximum(j - 1, 0)
+    j = np.where(np.abs(ts[prev] - t) < np.abs(ts[j] - t), prev, j)   # or the one before, if nearer
     far = np.abs(ts[j] - t) > tolerance
-    if far.any(): raise DataError(f"no frame within {tolerance} s of t = {t[far][:3].tolist()} s ({info.n_frames} frames, "
-                                  f"{ts[0]:.4f}..{ts[-1]:.4f} s)", info.path)
+    if far.any(): raise DataError(f"no frame within {tolerance} s of t = {t[far][:3].tolist()} s "
+                                  f"({info.n_frames} frames, {ts[0]:.4f}..{ts[-1]:.4f} s)", info.path)
     return j.astype(np.int64)

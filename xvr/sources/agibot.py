@@ -207,14 +207,16 @@ def _fixture_toy(n_frames:int, hold:int, height:int, width:int, seed:int)->dict:
 def _held(renders, toy:dict, height:int, width:int)->Iterator[np.ndarray]:
     "The fixture's frames at 30 fps: each render upscaled to (height, width) once and repeated `hold` times."
     for t in range(toy["n_frames"]):
-        if t % toy["hold"] == 0: up = cv2.resize(renders[t // toy["hold"]], (width, height), interpolation=cv2.INTER_NEAREST)
+        if t % toy["hold"] == 0:
+            up = cv2.resize(renders[t // toy["hold"]], (width, height), interpolation=cv2.INTER_NEAREST)
         yield up
 
 def _write_fixture_proprio(path:Path, toy:dict, rng:np.random.Generator):
     "`proprio_stats.h5` with the converter's keys and shapes, from the toy gripper's path."
     import h5py
-    st, T = toy["states"], len(toy["states"]); z2 = np.zeros((T, 2))
-    joints = np.zeros((T, 14)); joints[:, :3] = st[:, :3] * 5; joints[:, 7:10] = -st[:, :3] * 5
+    st, T = toy["states"], len(toy["states"])
+    z2, joints = np.zeros((T, 2)), np.zeros((T, 14))
+    joints[:, :3], joints[:, 7:10] = st[:, :3] * 5, -st[:, :3] * 5
     path.parent.mkdir(parents=True, exist_ok=True)
     with h5py.File(path, "w") as f:
         f["timestamp"] = (np.arange(T) * 1e9 / AGIBOT_FPS).astype(np.int64)
@@ -234,7 +236,9 @@ def _write_fixture_camera(p:dict, toy:dict, height:int, width:int):
     for t, d in enumerate(_held(toy["depth"], toy, height, width)):       # a held render's PNG is copied
         f = p["depth"]/f"head_depth_{t:06d}.png"
         if t % toy["hold"]: shutil.copyfile(last, f)
-        else: write_depth(f, d); last = f
+        else:
+            write_depth(f, d)
+            last = f
     s, K = 4.0, toy["K"]   # pixel (u, v) of the small image covers [4u - 1.5, 4u + 2.5] in the large one
     intr = dict(fx=K[0, 0] * s, fy=K[1, 1] * s, ppx=(K[0, 2] + .5) * s - .5, ppy=(K[1, 2] + .5) * s - .5,
                 k1=0., k2=0., p1=0., p2=0., k3=0.)
@@ -259,12 +263,14 @@ def write_agibot_fixture(root, # release folder to write (created)
     for k, eid in enumerate(episode_ids):
         toy, p = _fixture_toy(n_frames, hold, height, width, seed + k), episode_paths(root, task_id, eid)
         for cam, src in zip(DEFAULT_CAMERAS, ("fix_center", "fix_left", "fix_right")):
-            write_video(p["videos"]/AGIBOT_CAMERAS[cam][0], _held(toy["frames"][src], toy, height, width), AGIBOT_FPS, codec)
+            frames = _held(toy["frames"][src], toy, height, width)
+            write_video(p["videos"]/AGIBOT_CAMERAS[cam][0], frames, AGIBOT_FPS, codec)
         _write_fixture_camera(p, toy, height, width)
         _write_fixture_proprio(p["proprio"], toy, np.random.default_rng(seed + k))
         act = dict(start_frame=0, end_frame=n_frames - 1, action_text=toy["instruction"], skill="Pick")
         recs.append(dict(episode_id=int(eid), task_id=int(task_id), task_name=toy["instruction"],
-                         init_scene_text="A table with a red cube and a blue plate.", label_info=dict(action_config=[act])))
+                         init_scene_text="A table with a red cube and a blue plate.",
+                         label_info=dict(action_config=[act])))
         out.append(p["videos"].parent)
     (root/"task_info").mkdir(parents=True, exist_ok=True)
     (root/"task_info"/f"task_{task_id}.json").write_text(json.dumps(recs, indent=1))

@@ -131,7 +131,7 @@ class LeRobotWriter:
     "Append episodes to a LeRobot v3.0 dataset folder (one data and one metadata file per episode)."
     def __init__(self, root, cameras:Sequence[str]=CAMERAS, height:int=128, width:int=128, fps:int=CONTROL_HZ,
                  extra:dict|None=None,
-                 video:str|None=None): # None: PNG images in the parquet; "av1" or "h264": one MP4 per camera and episode
+                 video:str|None=None): # None: PNG images in the parquet; "av1"/"h264": MP4 per camera, episode
         self.root, self.cameras, self.fps, self.video = Path(root), tuple(cameras), int(fps), video
         self.features = lerobot_features(self.cameras, height, width, video, self.fps)
         self.extra = dict(extra or {}, cameras=list(self.cameras), height=height, width=width)
@@ -190,7 +190,8 @@ def write_meta(self:LeRobotWriter):
     info = dict(codebase_version=CODEBASE_VERSION, robot_type=ROBOT_TYPE, total_episodes=len(self.episodes),
                 total_frames=n_frames, total_tasks=len(tasks), chunks_size=1000, data_files_size_in_mb=100,
                 video_files_size_in_mb=200, fps=self.fps, splits={"train": f"0:{len(self.episodes)}"},
-                data_path=DATA_PATH, video_path=VIDEO_PATH if self.video else None, features=self.features, xvr=self.extra)
+                data_path=DATA_PATH, video_path=VIDEO_PATH if self.video else None, features=self.features,
+                xvr=self.extra)
     p = self.root / "meta/tasks.parquet"; p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(".tasks.parquet.tmp"); pd.DataFrame({"task_index": range(len(tasks))}, index=pd.Index(tasks, name="task")).to_parquet(tmp); os.replace(tmp, p)
     if self.episodes: atomic_write_text(self.root / "meta/stats.json", json.dumps(aggregate_stats([json.loads(r["xvr/stats"]) for r in self.episodes]), indent=1))
@@ -202,7 +203,8 @@ def _write_videos(self:LeRobotWriter, ep:dict, chunk:int, file:int)->dict:
     "Encode each camera's frames of `ep` as its MP4 (LeRobot's settings); the episode row's `videos/...` columns."
     row, T = {}, len(ep["action"])
     for c in self.cameras:
-        key = f"observation.images.{c}"; p = self.root / VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file)
+        key = f"observation.images.{c}"
+        p = self.root / VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file)
         write_video(p, ep["images"][c], self.fps, self.video, gop=2)
         row.update({f"videos/{key}/chunk_index": chunk, f"videos/{key}/file_index": file,
                     f"videos/{key}/from_timestamp": 0.0, f"videos/{key}/to_timestamp": T / self.fps})
@@ -227,7 +229,8 @@ def record_demos(out, # dataset folder (created or resumed)
     if bad: raise DataError(f"unknown task(s) {bad}; expected some of {list(TASKS)}")
     if episodes < 0 or seed < 0 or seed + 3 * episodes + 10 >= EVAL_SEED_OFFSET:
         raise DataError(f"need episodes >= 0 and 0 <= seed < {EVAL_SEED_OFFSET} - 3 * episodes (seeds above are for evaluation)")
-    root = Path(out); w = LeRobotWriter(root, cameras, height, width, extra=dict(seed=seed, noise=noise), video=video)
+    root = Path(out)
+    w = LeRobotWriter(root, cameras, height, width, extra=dict(seed=seed, noise=noise), video=video)
     att_p = root / "meta/xvr_attempts.json"; att = json.loads(att_p.read_text()) if att_p.exists() else {}
     have = {t: sum(r["xvr/task"] == t for r in w.episodes) for t in tasks}
     run = dict(kept=0, attempted=0, frames=0); t0 = time.time()
@@ -268,7 +271,8 @@ def _episode_frames(root:Path, info:dict, r:dict, tab, key:str, videos:dict):
     if info["features"][key]["dtype"] != "video": return PNGFrames(tab[key].combine_chunks().field("bytes").to_pylist())
     cols = [f"videos/{key}/{k}" for k in ("chunk_index", "file_index", "from_timestamp")]
     if any(c not in r for c in cols) or not info.get("video_path"):
-        raise DataError(f"episode {r['episode_index']}: video feature {key} needs video_path and columns {cols}", root / "meta")
+        raise DataError(f"episode {r['episode_index']}: video feature {key} needs video_path and columns {cols}",
+                        root / "meta")
     p = root / info["video_path"].format(video_key=key, chunk_index=r[cols[0]], file_index=r[cols[1]])
     if p not in videos: videos[p] = video_info(p)
     times = r[cols[2]] + tab["timestamp"].to_numpy().astype(np.float64)
@@ -278,7 +282,7 @@ def load_lerobot(folder, # LeRobot v3.0 dataset folder
                  decode:bool=True, # decode images to arrays now (else `PNGFrames`/`VideoFrames`, decoded on access)
                  episodes:Sequence[int]|None=None, # episode indices to load (default all)
                 )->dict:
-    "Episodes of a LeRobot v3.0 folder (image or video features) as arrays: images per camera, state, action, success, ..."
+    "Episodes of a LeRobot v3.0 folder (image or video features) as arrays: images per camera, state, action, ..."
     import pyarrow.parquet as pq, pyarrow.compute as pc
     root = Path(folder); ip = root / "meta/info.json"
     if not ip.exists(): raise DataError("no meta/info.json: not a LeRobot dataset folder", root)
@@ -393,7 +397,7 @@ def xvr_vla_demos_cli(argv=None):
     p.add_argument("--height", type=int, default=128); p.add_argument("--width", type=int, default=128)
     p.add_argument("--cameras", default=",".join(CAMERAS), help="comma list (default all three)")
     p.add_argument("--noise", type=float, default=0.0, help="DART noise std on executed actions (default 0)")
-    p.add_argument("--video", choices=["av1", "h264"], help="store cameras as LeRobot video features (MP4) in this codec")
+    p.add_argument("--video", choices=["av1", "h264"], help="store the cameras as LeRobot video (MP4) in this codec")
     a = p.parse_args(argv)
     tasks = list(TASKS) if a.task == "all" else [t.strip() for t in a.task.split(",") if t.strip()]
     try:
