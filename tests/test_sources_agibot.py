@@ -115,3 +115,19 @@ def test_frame_count_mismatch(release, tmp_path):
     r = tmp_path / "rel"; shutil.copytree(root, r)
     write_video(episode_paths(r, 327, 648642)["videos"] / "head_color.mp4", np.zeros((30, 120, 160, 3), np.uint8))
     with pytest.raises(DataError, match=r"videos have 10 frames \(stride 3\) but proprio_stats has 30"): load_agibot_episode(r, 327, 648642, stride=3)
+
+
+def test_cut_av1_video_is_a_counted_bad_file(release, tmp_path, caplog):
+    "An AV1 video cut short (a partial download) names itself and its episode is skipped and counted, not misread."
+    import shutil
+    root, _ = release
+    r = tmp_path / "rel"
+    shutil.copytree(root, r)
+    v = episode_paths(r, 327, 648643)["videos"] / "head_color.mp4"
+    v.write_bytes(v.read_bytes()[: v.stat().st_size // 2])
+    with pytest.raises(DataError, match=r"648643/videos/head_color.mp4: cannot open video: .*MP4 cut short"):
+        load_agibot_episode(r, 327, 648643)
+    c = Counter()
+    got = list(iter_agibot(r, counts=c, progress=False, min_duration=1.0))
+    assert [t.id for t in got] == ["agibot_327_648642"] and c == Counter(ok=1, bad_file=1)
+    assert any("head_color.mp4" in m for m in caplog.messages)
