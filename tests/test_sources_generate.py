@@ -10,11 +10,8 @@ from xvr.core import read_jsonl
 from xvr.dataset import xvr_generate_cli
 from xvr.sources.agibot import write_agibot_fixture
 from xvr.sources.wildrgbd import write_wildrgbd_fixture
-from xvr.tasks.common import TASK_NAMES
+from xvr.core import TASK_NAMES, ROBOTIC_TASKS
 from xvr.video import video_info
-
-ROBOTIC = ["temporal_verification", "directional_view_localization", "cross_scenario_localization",
-           "language_conditioned_localization"]
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +50,7 @@ def test_agibot_alone_generates_the_four_robotic_tasks_from_av1(tmp_path, capsys
     s = json.loads((out / "summary.json").read_text())
     assert s["validation"]["bad"] == 0 and s["source"] == "agibot"
     train = read_jsonl(out / "train" / "samples.jsonl")
-    assert {x.task for x in train} == set(ROBOTIC), s["splits"]["train"]
+    assert {x.task for x in train} == set(ROBOTIC_TASKS), s["splits"]["train"]
     assert {x.source for x in train} == {"agibot"}
 
 
