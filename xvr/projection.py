@@ -17,12 +17,13 @@ __all__ = ['project_many', 'to_camera', 'project', 'in_image', 'unproject', 'bac
            'epipolar_distance', 'plot_views', 'on_surface', 'frustum_lines', 'plot_scene_3d']
 
 # %% ../nbs/01_projection.ipynb #366d40b4
-def project_many(points:np.ndarray, # (N, 3) world points
-                 cams:Sequence[Camera],
-                )->tuple[np.ndarray, np.ndarray]:
+def project_many(points:np.ndarray, # (N, 3) world points, metres
+                 cams:Sequence[Camera], # C cameras to project into
+                )->tuple[np.ndarray, np.ndarray]: # `uv` (C, N, 2) pixels and `z` (C, N) depths, metres
     "Project `points` into every camera: `uv` (C, N, 2) (NaN where z <= 0) and `z` (C, N)."
     X, Y, Z = np.ascontiguousarray(np.asarray(points, dtype=np.float64).reshape(-1, 3).T)
-    uv = np.empty((len(cams), len(X), 2)); zs = np.empty((len(cams), len(X)))
+    uv = np.empty((len(cams), len(X), 2))
+    zs = np.empty((len(cams), len(X)))
     for i, cam in enumerate(cams):
         M, m = cam.K @ cam.R, cam.K @ cam.t           # pixels_h = K (R X + t); K's last row is (0, 0, 1)
         z = M[2, 0] * X + M[2, 1] * Y + M[2, 2] * Z + m[2]
@@ -35,44 +36,48 @@ def project_many(points:np.ndarray, # (N, 3) world points
 
 # %% ../nbs/01_projection.ipynb #f4e30f56
 def to_camera(points:np.ndarray, # (N, 3) world points, metres
-              cam:Camera)->np.ndarray:
+              cam:Camera, # the camera whose frame the points go to
+             )->np.ndarray: # (N, 3) points in `cam`'s frame (OpenCV axes), metres
     "(N, 3) points in the camera frame."
     P = np.asarray(points, dtype=np.float64).reshape(-1, 3)
     return P @ cam.R.T + cam.t
 
 def project(points:np.ndarray, # (N, 3) world points, metres
-            cam:Camera,
-           )->tuple[np.ndarray, np.ndarray]:
+            cam:Camera, # the camera to project into
+           )->tuple[np.ndarray, np.ndarray]: # `uv` (N, 2) pixels and `z` (N,) depths, metres
     "Pixels `uv` (N, 2) and depths `z` (N,) of world points in `cam` (no distortion). `uv` is NaN where z <= 0."
     uv, z = project_many(points, [cam])
     return uv[0], z[0]
 
 # %% ../nbs/01_projection.ipynb #bc184172
-def in_image(uv:np.ndarray, # (N, 2) pixels
-             cam:Camera,
+def in_image(uv:np.ndarray, # (N, 2) pixels (u, v); NaN counts as outside
+             cam:Camera, # the camera whose image bounds are tested
              margin:float=0, # pixels to keep away from the border
-            )->np.ndarray:
+            )->np.ndarray: # (N,) bool
     "(N,) bool: pixel centres inside the image (at least `margin` px from the border); NaN is outside."
     u, v = uv[..., 0], uv[..., 1]
     with np.errstate(invalid="ignore"):
-        return (u >= margin - .5) & (u <= cam.width - .5 - margin) & (v >= margin - .5) & (v <= cam.height - .5 - margin)
+        return ((u >= margin - .5) & (u <= cam.width - .5 - margin)
+                & (v >= margin - .5) & (v <= cam.height - .5 - margin))
 
 # %% ../nbs/01_projection.ipynb #2c1a4d19
 def unproject(pixels:np.ndarray, # (N, 2) pixels (u, v)
               z:np.ndarray, # (N,) depth along the camera z axis, metres
-              cam:Camera)->np.ndarray:
+              cam:Camera, # the camera the pixels belong to
+             )->np.ndarray: # (N, 3) world points, metres
     "World points (N, 3) at `pixels` with depths `z`: the exact inverse of `project`."
-    px = np.asarray(pixels, dtype=np.float64).reshape(-1, 2); z = np.asarray(z, dtype=np.float64).reshape(-1)
+    px = np.asarray(pixels, dtype=np.float64).reshape(-1, 2)
+    z = np.asarray(z, dtype=np.float64).reshape(-1)
     K = cam.K
     y = (px[:, 1] - K[1, 2]) / K[1, 1]
     x = (px[:, 0] - K[0, 2] - K[0, 1] * y) / K[0, 0]
     return (np.stack([x * z, y * z, z], -1) - cam.t) @ cam.R
 
 def backproject(depth:np.ndarray, # (H, W) metres along z, 0 = invalid
-                cam:Camera,
-                pixels:np.ndarray|None=None, # (M, 2) pixels to lift (depth read at the nearest pixel); None: every valid pixel
+                cam:Camera, # the camera that saw `depth`
+                pixels:np.ndarray|None=None, # (M, 2) pixels to lift (depth at the nearest pixel); None: all valid ones
                 stride:int=1, # with `pixels=None`, take every `stride`-th row and column
-               )->np.ndarray:
+               )->np.ndarray: # (N, 3) world points, metres
     "World points (N, 3) of valid depth pixels (all of them), or of the given `pixels` (invalid depth gives z = 0)."
     depth = np.asarray(depth)
     if pixels is None:
@@ -85,11 +90,11 @@ def backproject(depth:np.ndarray, # (H, W) metres along z, 0 = invalid
     return unproject(px, depth[r, c], cam)
 
 # %% ../nbs/01_projection.ipynb #7d0ea5ad
-def fuse_views(views:Sequence[View],
+def fuse_views(views:Sequence[View], # views with depth (views without depth are skipped)
                voxel:float=0.005, # voxel size, metres (0 = no downsampling)
                max_points:int|None=None, # keep at most this many (deterministic subsample)
                stride:int=1, # pixel stride when back-projecting each view
-              )->tuple[np.ndarray, np.ndarray]:
+              )->tuple[np.ndarray, np.ndarray]: # `points` (N, 3) metres, `colors` (N, 3) uint8
     "Fuse the depth of `views` into one coloured world point cloud: `points` (N, 3), `colors` (N, 3) uint8."
     pts, cols = [], []
     for v in views:
@@ -102,11 +107,15 @@ def fuse_views(views:Sequence[View],
     P, C = np.concatenate(pts), np.concatenate(cols)
     if voxel > 0 and len(P): P, C = voxel_downsample(P, C, voxel)
     if max_points is not None and len(P) > max_points:
-        idx = np.sort(np.random.default_rng(0).choice(len(P), max_points, replace=False)); P, C = P[idx], C[idx]
+        idx = np.sort(np.random.default_rng(0).choice(len(P), max_points, replace=False))
+        P, C = P[idx], C[idx]
     return P, C
 
 # %% ../nbs/01_projection.ipynb #ef0eebec
-def voxel_downsample(points:np.ndarray, colors:np.ndarray, voxel:float)->tuple[np.ndarray, np.ndarray]:
+def voxel_downsample(points:np.ndarray, # (N, 3) points, metres
+                     colors:np.ndarray, # (N, 3) uint8 colours of `points`
+                     voxel:float, # voxel edge length, metres
+                    )->tuple[np.ndarray, np.ndarray]: # (M, 3) centroids, (M, 3) uint8 mean colours
     "Centroid (and mean colour) of the points in each occupied voxel of size `voxel`."
     try:
         os.environ.setdefault("OPEN3D_DISABLE_WEB_VISUALIZER", "true")   # no Jupyter widget banner on import
@@ -121,8 +130,12 @@ def _voxel_downsample_np(points, colors, voxel):
     keys = np.floor((points - (points.min(0) - voxel / 2)) / voxel).astype(np.int64)  # open3d's grid anchor
     _, inv, counts = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
     inv = inv.ravel()
-    P = np.zeros((len(counts), 3)); np.add.at(P, inv, points); P /= counts[:, None]
-    C = np.zeros((len(counts), 3)); np.add.at(C, inv, colors.astype(np.float64)); C /= counts[:, None]
+    P = np.zeros((len(counts), 3))
+    np.add.at(P, inv, points)
+    P /= counts[:, None]
+    C = np.zeros((len(counts), 3))
+    np.add.at(C, inv, colors.astype(np.float64))
+    C /= counts[:, None]
     return P, np.round(C).astype(np.uint8)
 
 # %% ../nbs/01_projection.ipynb #17ac55ff
@@ -130,37 +143,44 @@ def _zbuffer(uv, z, views:Sequence[View], tol, margin)->np.ndarray:
     "(C, N) visibility of points projected into `views` (`uv` (C, N, 2), `z` (C, N)) against each view's depth."
     for v in views:
         if v.depth is None: raise DataError(f"visibility needs depth; view of camera {v.camera.name!r} has none")
-    W = np.array([v.camera.width for v in views], float)[:, None]; H = np.array([v.camera.height for v in views], float)[:, None]
+    W = np.array([v.camera.width for v in views], float)[:, None]
+    H = np.array([v.camera.height for v in views], float)[:, None]
     u, vv = uv[..., 0], uv[..., 1]
     with np.errstate(invalid="ignore"):                # NaN pixels (behind the camera) are outside, and masked below
         ok = (z > 0) & (u >= margin - .5) & (u <= W - .5 - margin) & (vv >= margin - .5) & (vv <= H - .5 - margin)
-        r = np.clip((vv + 0.5).astype(np.intp), 0, H.astype(np.intp) - 1)   # nearest pixel (coordinates >= -0.5 where ok)
+        r = np.clip((vv + 0.5).astype(np.intp), 0, H.astype(np.intp) - 1)   # nearest pixel (>= -0.5 where ok)
         c = np.clip((u + 0.5).astype(np.intp), 0, W.astype(np.intp) - 1)
     d = np.stack([v.depth[r[i], c[i]] for i, v in enumerate(views)])       # one gather per view
     return ok & (d > 0) & (z <= d + tol * np.maximum(1.0, z))
 
-def visible(points:np.ndarray, # (N, 3) world points
-            view:View,
+def visible(points:np.ndarray, # (N, 3) world points, metres
+            view:View, # a view with depth (a `DataError` otherwise)
             tol:float=0.02, # metres (relative beyond 1 m): allowed depth excess before a point counts as hidden
             margin:float=0, # pixels to keep away from the border
-           )->np.ndarray:
+           )->np.ndarray: # (N,) bool
     "(N,) bool: in front of the camera, inside the image and not occluded according to `view.depth`."
     return visible_many(points, [view], tol, margin)[0]
 
-def visible_many(points:np.ndarray, # (N, 3) world points
-                 views:Sequence[View],
-                 tol:float=0.02, margin:float=0)->np.ndarray:
+def visible_many(points:np.ndarray, # (N, 3) world points, metres
+                 views:Sequence[View], # C views with depth (a `DataError` otherwise)
+                 tol:float=0.02, # metres (relative beyond 1 m): allowed depth excess before a point counts as hidden
+                 margin:float=0, # pixels to keep away from the border
+                )->np.ndarray: # (C, N) bool
     "(C, N) bool: `visible` of every point in every view, with one batched projection and one batched depth test."
     if not len(views): return np.zeros((0, len(np.asarray(points).reshape(-1, 3))), bool)
     uv, z = project_many(points, [v.camera for v in views])
     return _zbuffer(uv, z, views, tol, margin)
 
 # %% ../nbs/01_projection.ipynb #ee6984f6
-def relative_pose(cam_ref:Camera, cam_other:Camera)->np.ndarray:
+def relative_pose(cam_ref:Camera, # the reference camera (the frame of the result)
+                  cam_other:Camera, # the camera whose pose is expressed
+                 )->np.ndarray: # (4, 4) `ref_from_other`, metres
     "(4, 4) pose of `cam_other` in `cam_ref`'s frame (`ref_from_other`)."
     return cam_ref.cam_from_world @ cam_other.world_from_cam
 
-def camera_direction(cam_ref:Camera, cam_other:Camera)->str:
+def camera_direction(cam_ref:Camera, # the camera that looks
+                     cam_other:Camera, # the camera whose centre is located
+                    )->str: # 'left', 'right', 'front' or 'back'
     "'left', 'right', 'front' or 'back': where `cam_other`'s centre lies as seen from `cam_ref`."
     x, _, z = relative_pose(cam_ref, cam_other)[:3, 3]
     if abs(x) >= abs(z): return "left" if x < 0 else "right"
@@ -169,49 +189,57 @@ def camera_direction(cam_ref:Camera, cam_other:Camera)->str:
 # %% ../nbs/01_projection.ipynb #b05189a7
 def project_direction(point:np.ndarray, # (3,) base point, world
                       direction:np.ndarray, # (3,) direction, world (normalised here)
-                      cam:Camera,
+                      cam:Camera, # the camera to draw in
                       length:float=0.1, # metres along the direction
-                     )->tuple[np.ndarray, np.ndarray]:
+                     )->tuple[np.ndarray, np.ndarray]: # start and end pixels, (2,) each (NaN behind the camera)
     "Start and end pixels (2,), (2,) of the arrow showing `direction` at `point` in `cam`."
-    d = np.asarray(direction, float); d = d / np.linalg.norm(d)
+    d = np.asarray(direction, float)
+    d = d / np.linalg.norm(d)
     uv, _ = project(np.stack([np.asarray(point, float), np.asarray(point, float) + length * d]), cam)
     return uv[0], uv[1]
 
 # %% ../nbs/01_projection.ipynb #d9f7582c
 def angle_between(a:np.ndarray, # (..., D) directions (any length)
                   b:np.ndarray, # (..., D) directions, broadcast against `a`
-                 )->np.ndarray:
+                 )->np.ndarray: # (...,) degrees
     "Angle in degrees between directions `a` and `b` (0-180)."
     a, b = np.asarray(a, float), np.asarray(b, float)
     cos = (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
     return np.degrees(np.arccos(np.clip(cos, -1, 1)))
 
 # %% ../nbs/01_projection.ipynb #80d7d4b5
-def epipolar_distance(Q:np.ndarray, # (M, 3) candidate points
-                      p:np.ndarray,  # (3,) the true point
+def epipolar_distance(Q:np.ndarray, # (M, 3) candidate points, world, metres
+                      p:np.ndarray,  # (3,) the true point, world, metres
                       cams:list,     # the other views' cameras
                       cam:Camera,    # the view whose marker is displaced
-                     )->np.ndarray:
-    "(M,) smallest pixel distance in `cam` from each candidate's projection to the epipolar lines of `p` seen by `cams`."
+                     )->np.ndarray: # (M,) pixels
+    "(M,) least pixel distance in `cam` from each candidate's projection to the epipolar lines of `p` in `cams`."
     quv = project(Q, cam)[0]
     out = np.full(len(Q), np.inf)
     for c in cams:
         d = (p - c.center) / np.linalg.norm(p - c.center)
         a, b = project(np.stack([p, p + 0.05 * d]), cam)[0]           # two points of c's viewing ray through p
-        n = np.array([-(b - a)[1], (b - a)[0]]); n /= max(np.linalg.norm(n), 1e-12)
+        n = np.array([-(b - a)[1], (b - a)[0]])
+        n /= max(np.linalg.norm(n), 1e-12)
         out = np.minimum(out, np.abs((quv - a) @ n))
     return out
 
 
 # %% ../nbs/01_projection.ipynb #07a0ba65
-def plot_views(views:Sequence[View], point:np.ndarray|None=None, cols:int=4, size:float=3.0, tol:float=0.02):
+def plot_views(views:Sequence[View], # the views to show, one panel each
+               point:np.ndarray|None=None, # (3,) world point to mark, metres; None: images only
+               cols:int=4, # panels per row
+               size:float=3.0, # panel width, inches (height 0.8 of it)
+               tol:float=0.02, # visibility depth tolerance, metres (as `visible`)
+              )->"matplotlib.figure.Figure": # the grid
     "Matplotlib grid of `views`; with `point` (3,), its projection (dot: visible, cross: hidden)."
     import matplotlib.pyplot as plt
     rows = int(np.ceil(len(views) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size * 0.8), squeeze=False)
     for ax in axes.ravel(): ax.axis("off")
     for ax, v in zip(axes.ravel(), views):
-        ax.imshow(v.image); ax.set_title(v.camera.name, fontsize=9)
+        ax.imshow(v.image)
+        ax.set_title(v.camera.name, fontsize=9)
         if point is None: continue
         uv, z = project(np.asarray(point)[None], v.camera)
         if not in_image(uv, v.camera)[0]: continue
@@ -221,11 +249,11 @@ def plot_views(views:Sequence[View], point:np.ndarray|None=None, cols:int=4, siz
     return fig
 
 # %% ../nbs/01_projection.ipynb #15bbae4c
-def on_surface(points:np.ndarray, # (N, 3) world points
-               view:View,
+def on_surface(points:np.ndarray, # (N, 3) world points, metres
+               view:View, # a view with depth
                radius:float=1.5, # pixels searched around each projection
                tol:float=0.002,  # metres of depth tolerance
-              )->np.ndarray:
+              )->np.ndarray: # (N,) bool
     "(N,) bool: the depth map of `view` passes through each point's depth within `radius` px of its projection."
     uv, z = project(points, view.camera)
     lo, hi = np.full(len(z), np.inf), np.full(len(z), -np.inf)
@@ -236,11 +264,14 @@ def on_surface(points:np.ndarray, # (N, 3) world points
             ok = (np.hypot(*(q - uv).T) <= radius) & in_image(q, view.camera) & (z > 0)
             d = view.depth[q[ok, 1].astype(int), q[ok, 0].astype(int)]
             diff = np.where(d > 0, d - z[ok], np.nan)
-            lo[ok] = np.fmin(lo[ok], diff); hi[ok] = np.fmax(hi[ok], diff)
+            lo[ok] = np.fmin(lo[ok], diff)
+            hi[ok] = np.fmax(hi[ok], diff)
     return (lo <= tol) & (hi >= -tol)
 
 # %% ../nbs/01_projection.ipynb #f91ebf46
-def frustum_lines(cam:Camera, scale:float=0.15)->np.ndarray:
+def frustum_lines(cam:Camera, # the camera to trace
+                  scale:float=0.15, # depth of the drawn image plane, metres
+                 )->np.ndarray: # (16, 3) world polyline, metres
     "(16, 3) world polyline tracing `cam`'s frustum (apex to the four image corners at depth `scale`)."
     w, h = cam.width - 1, cam.height - 1
     c0, c1, c2, c3 = unproject(np.array([[0, 0], [w, 0], [w, h], [0, h]], float), np.full(4, scale), cam)
@@ -251,11 +282,11 @@ def _scatter3d(P, **kw):
     import plotly.graph_objects as go
     return go.Scatter3d(x=P[:, 0], y=P[:, 1], z=P[:, 2], **kw)
 
-def plot_scene_3d(scene:Scene,
+def plot_scene_3d(scene:Scene, # its cloud (fused from the views' depth when it has none) and cameras are drawn
                   points:np.ndarray|None=None, # (M, 3) world points to mark
                   max_points:int=20000, # subsample the cloud for a light page
                   frustum:float=0.15, # frustum depth drawn, metres
-                 ):
+                 )->"plotly.graph_objects.Figure": # rotatable 3D figure
     "Interactive plotly figure: the scene's point cloud (coloured), camera frusta and optional marked `points`."
     import plotly.graph_objects as go
     P, C = (scene.points, scene.colors) if scene.points is not None else fuse_views(scene.views, voxel=0.01)
