@@ -4,11 +4,11 @@
 
 # %% ../../nbs/tasks/20_common.ipynb #fc26c5e5
 from __future__ import annotations
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from ..core import Camera, Sample, DataError, TASK_NAMES, TASK_INFO
+from ..core import Camera, Sample, Scene, Trajectory, View, DataError, TASK_NAMES, TASK_INFO
 from ..draw import PALETTE, PAPER_COLORS, draw_dot, draw_arrow, marker_radius
 
 # %% auto #0
@@ -18,16 +18,22 @@ __all__ = ['IMAGE_TOKEN', 'PREAMBLE_GENERAL', 'PREAMBLE_ROBOTIC', 'REFERENCE_COL
            'traj_view_meta', 'traj_frame', 'check_trajectory', 'is_fixed_camera', 'describe']
 
 # %% ../../nbs/tasks/20_common.ipynb #e9a7892d
-def task_generator(task:str):
+def task_generator(task:str, # one of `TASK_NAMES`
+                  )->Callable: # the generator, e.g. `xvr.tasks.point.point_correspondence`
     "The generator function of `task` (imported on demand)."
     import importlib
-    if task not in TASK_INFO: raise DataError(f"unknown task {task!r}; known: {', '.join(TASK_NAMES)}")
+    if task not in TASK_INFO:
+        raise DataError(f"unknown task {task!r}; known: {', '.join(TASK_NAMES)}")
     return getattr(importlib.import_module(f"xvr.tasks.{TASK_INFO[task]['module']}"), task)
 
 # %% ../../nbs/tasks/20_common.ipynb #d98996be
 class Reject(Exception):
     "This input cannot give a valid sample of the task; `reason` is a short slug counted by the dataset writer."
-    def __init__(self, reason:str): self.reason = reason; super().__init__(reason)
+    def __init__(self,
+                 reason:str, # short slug such as "too_few_views", counted per task
+                ):
+        self.reason = reason
+        super().__init__(reason)
 
 # %% ../../nbs/tasks/20_common.ipynb #07d287d2
 IMAGE_TOKEN = "<image>"
@@ -45,26 +51,39 @@ def image_line(k:int, # 1-based image number
     head = f"Image {k}" + (f" ({label})" if label else "") + ":"
     return head + (f" {description}" if description else "") + "\n" + IMAGE_TOKEN
 
-def pick(rng, options:Sequence[str])->str:
+def pick(rng:np.random.Generator, # the generator's seeded rng
+         options:Sequence[str], # paraphrases of one sentence
+        )->str: # one of `options`
     "One of several paraphrases, chosen by the seeded `rng`."
     return options[int(rng.integers(len(options)))]
 
-def assemble(preamble:str, lines:Sequence[str], question:str, options:Sequence[str]|None=None)->str:
+def assemble(preamble:str, # `PREAMBLE_GENERAL` or `PREAMBLE_ROBOTIC`
+             lines:Sequence[str], # one `image_line` per image, in image order
+             question:str, # the question (surrounding whitespace is stripped)
+             options:Sequence[str]|None=None, # colour answers: listed sorted on an `Options:` line
+            )->str: # the prompt with one `IMAGE_TOKEN` per image
     "The full prompt: preamble, image lines, question and (for colour answers) the options line."
     text = preamble + "\n\n" + "\n\n".join(lines) + "\n\n" + question.strip()
     if options: text += "\nOptions: " + ", ".join(sorted(options)) + "."
     return text
 
 # %% ../../nbs/tasks/20_common.ipynb #c8281b9e
-def dot(color:str, uv)->dict:
+def dot(color:str, # palette name
+        uv:Sequence[float], # (2,) pixel centre (u, v)
+       )->dict: # {"color", "uv"}
     "Metadata of a dot marker."
     return {"color": color, "uv": [float(uv[0]), float(uv[1])]}
 
-def arrow(color:str, start, end)->dict:
+def arrow(color:str, # palette name
+          start:Sequence[float], # (2,) tail pixel (u, v)
+          end:Sequence[float], # (2,) head pixel (u, v)
+         )->dict: # {"color", "start", "end"}
     "Metadata of an arrow marker."
     return {"color": color, "start": [float(start[0]), float(start[1])], "end": [float(end[0]), float(end[1])]}
 
-def draw_markers(img:np.ndarray, markers:Sequence[dict])->np.ndarray:
+def draw_markers(img:np.ndarray, # (H, W, 3) uint8 RGB
+                 markers:Sequence[dict], # `dot` and `arrow` records
+                )->np.ndarray: # (H, W, 3) uint8 RGB, a copy
     "Draw recorded markers (dots and arrows) on a copy of `img` (one copy, however many markers)."
     out = np.ascontiguousarray(img).copy()
     for m in markers:
@@ -72,33 +91,53 @@ def draw_markers(img:np.ndarray, markers:Sequence[dict])->np.ndarray:
         else: draw_arrow(out, m["start"], m["end"], m["color"], copy=False)
     return out
 
-def view_meta(camera:Camera|None, role:str, markers:Sequence[dict]=(), timestamp:float=0.0,
-              camera_id:str|None=None, episode:str="", step:int|None=None)->dict:
+def view_meta(camera:Camera|None, # the image's calibrated camera; None when the source has no calibration
+              role:str, # what the image is to the question, e.g. "reference", "target", "candidate"
+              markers:Sequence[dict]=(), # `dot` and `arrow` records drawn on the image
+              timestamp:float=0.0, # seconds within the episode or capture
+              camera_id:str|None=None, # camera name; default `camera.name` (or "" without a camera)
+              episode:str="", # trajectory id, robotic tasks
+              step:int|None=None, # time step within the episode, robotic tasks
+             )->dict: # JSON-ready
     "The `meta['views']` entry of one image."
     return {"camera": None if camera is None else camera.to_dict(), "timestamp": float(timestamp), "role": role,
             "camera_id": camera_id if camera_id is not None else (camera.name if camera is not None else ""),
             "episode": episode, "step": None if step is None else int(step), "markers": list(markers)}
 
 # %% ../../nbs/tasks/20_common.ipynb #1e4cfcae
-def choose_colors(rng, n:int)->list[str]:
+def choose_colors(rng:np.random.Generator, # the generator's seeded rng
+                  n:int, # how many colours (at most 5)
+                 )->list[str]: # palette names
     "`n` distinct option colours from the paper's palette, in random order (the first is not special)."
     return [str(c) for c in rng.permutation(PAPER_COLORS)[:n]]
 
 REFERENCE_COLORS = [c for c in PALETTE if c not in PAPER_COLORS]
 
 # %% ../../nbs/tasks/20_common.ipynb #7de39dd0
-def make_sample(task:str, source:str, scene:str, question:str, options:Sequence[str], answer:str,
-                pixels:Sequence[np.ndarray], views:Sequence[dict], **meta)->Sample:
-    "A `Sample` of `task` with images in `pixels`, the views' metadata and task-specific `meta` (`answer_index` indexes `options`)."
+def make_sample(task:str, # one of `TASK_NAMES`
+                source:str, # source name, e.g. "wildrgbd"
+                scene:str, # scene or episode id
+                question:str, # the prompt, with one `IMAGE_TOKEN` per image
+                options:Sequence[str], # answer options (colours or image numbers)
+                answer:str, # the correct option
+                pixels:Sequence[np.ndarray], # (H, W, 3) uint8 RGB images, markers drawn, in prompt order
+                views:Sequence[dict], # one `view_meta` per image
+                **meta, # task-specific metadata the validator needs (NumPy values become JSON types)
+               )->Sample: # its `meta` has "views" and "answer_index" (index of `answer` in `options`)
+    "A `Sample` of `task` with images `pixels`, the views' metadata and task-specific `meta`."
     info = TASK_INFO[task]
-    if len(pixels) != len(views): raise DataError(f"{task}: {len(pixels)} images but {len(views)} view records")
-    if question.count(IMAGE_TOKEN) != len(pixels): raise DataError(f"{task}: question has {question.count(IMAGE_TOKEN)} image placeholders for {len(pixels)} images")
+    if len(pixels) != len(views):
+        raise DataError(f"{task}: {len(pixels)} images but {len(views)} view records")
+    if question.count(IMAGE_TOKEN) != len(pixels):
+        raise DataError(f"{task}: question has {question.count(IMAGE_TOKEN)} image placeholders "
+                        f"for {len(pixels)} images")
     options = [str(o) for o in options]
     meta = {"views": list(views), "answer_index": options.index(str(answer)), **meta}
     return Sample(f"{task}/{source}/{scene}/0", task, info["category"], info["domain"], source, scene, question,
                   options, str(answer), [], _jsonable(meta), [np.ascontiguousarray(p) for p in pixels])
 
 def _jsonable(o):
+    "`o` with NumPy arrays and scalars turned into lists and Python numbers (recursively)."
     if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
     if isinstance(o, (list, tuple)): return [_jsonable(v) for v in o]
     if isinstance(o, np.ndarray): return _jsonable(o.tolist())
@@ -106,72 +145,118 @@ def _jsonable(o):
     return o
 
 # %% ../../nbs/tasks/20_common.ipynb #97f4f745
-def shuffled(rng, items:Sequence, correct:int)->tuple[list, int]:
+def shuffled(rng:np.random.Generator, # the generator's seeded rng
+             items:Sequence, # candidates (images, cameras, ...)
+             correct:int, # index of the correct item in `items`
+            )->tuple[list, int]: # the shuffled items, and the correct item's new index
     "`items` in a random order, and the new index of `items[correct]`."
     order = rng.permutation(len(items))
     return [items[i] for i in order], int(np.where(order == correct)[0][0])
 
-def far_enough(uv:np.ndarray, others:Sequence[np.ndarray], min_sep:float)->bool:
+def far_enough(uv:np.ndarray, # (2,) pixel
+               others:Sequence[np.ndarray], # (2,) pixels already used
+               min_sep:float, # pixels
+              )->bool:
     "True when pixel `uv` is at least `min_sep` px from every pixel in `others`."
     return all(np.hypot(*(np.asarray(uv) - o)) >= min_sep for o in others)
 
 # %% ../../nbs/tasks/20_common.ipynb #14cb42f6
-def show_sample(sample:Sample, cols:int=4, size:float=3.2):
+def show_sample(sample:Sample, # a generated sample
+                cols:int=4, # panels per row
+                size:float=3.2, # panel width, inches
+               )->"matplotlib.figure.Figure": # the images; the question and answer are printed
     "Plot a generated sample's images with the question and the answer."
     import matplotlib.pyplot as plt
-    n = len(sample.pixels); rows = int(np.ceil(n / cols))
+    n = len(sample.pixels)
+    rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size * 0.8 + 0.6), squeeze=False)
     for ax in axes.ravel(): ax.axis("off")
     for k, (ax, im) in enumerate(zip(axes.ravel(), sample.pixels), 1):
-        role = sample.meta["views"][k - 1]["role"]; ax.imshow(im); ax.set_title(f"Image {k} ({role})", fontsize=9)
-    fig.suptitle(f"{sample.task} - answer: {sample.answer}", fontsize=11); fig.tight_layout()
-    print(sample.question.replace("<image>", "[image]")); print("Answer:", sample.answer)
+        role = sample.meta["views"][k - 1]["role"]
+        ax.imshow(im)
+        ax.set_title(f"Image {k} ({role})", fontsize=9)
+    fig.suptitle(f"{sample.task} - answer: {sample.answer}", fontsize=11)
+    fig.tight_layout()
+    print(sample.question.replace("<image>", "[image]"))
+    print("Answer:", sample.answer)
     return fig
 
 # %% ../../nbs/tasks/20_common.ipynb #480da21d
-def visibility_matrix(scene, points:np.ndarray, tol:float=0.01, margin:float=0)->np.ndarray:
+def visibility_matrix(scene:Scene|Sequence[View], # a scene, or a list of its views (all with depth)
+                      points:np.ndarray, # (N, 3) world points, metres
+                      tol:float=0.01, # depth tolerance, metres (relative beyond 1 m), as `visible`
+                      margin:float=0, # pixels to keep away from the border
+                     )->np.ndarray: # (V, N) bool
     "(V, N) bool: point n is visible (z-buffer test) in view v of `scene` (or of a list of views)."
     from xvr.projection import visible_many
-    return visible_many(points, list(getattr(scene, "views", scene)), tol=tol, margin=margin)   # one batched projection
+    return visible_many(points, list(getattr(scene, "views", scene)), tol=tol, margin=margin)   # one projection
 
-def derived(obj, key, make, inputs:tuple|None=None):
-    "`make()`, a quantity derived from `obj` (a scene's bounds, a camera's fixedness), computed once per loaded object and `inputs` (default: a scene's points and views)."
+def derived(obj:Scene|Trajectory, # the loaded object the quantity belongs to (cached in its `__dict__`)
+            key:object, # hashable name of the quantity
+            make:Callable[[], object], # computes it
+            inputs:tuple|None=None, # the arrays it depends on (default: a scene's points and views)
+           )->object: # `make()`, cached until an input is replaced
+    "`make()`, a quantity derived from `obj` (a scene's bounds, a camera's fixedness), computed once per `inputs`."
     inputs = (obj.points, obj.views) if inputs is None else tuple(inputs)
     cache = obj.__dict__.setdefault("_derived", {})
     hit = cache.get(key)
-    if hit is None or any(a is not b for a, b in zip(hit[0], inputs)):  # new points, views or poses: not served stale values
+    if hit is None or any(a is not b for a, b in zip(hit[0], inputs)):  # new points, views or poses: recompute
         hit = cache[key] = (inputs, make())
     return hit[1]
 
-def min_separation(h:int, w:int, frac:float=0.06)->float:
+# %% ../../nbs/tasks/20_common.ipynb #e126f6b0
+def min_separation(h:int, # image height, pixels
+                   w:int, # image width, pixels
+                   frac:float=0.06, # share of the image diagonal
+                  )->float: # pixels
     "Minimum distance in pixels between markers in an `h`x`w` image (`frac` of the diagonal, at least 3 dot radii)."
     return float(max(frac * np.hypot(h, w), 3 * marker_radius(h, w)))
 
-def check_general_scene(scene, min_views:int=3):
+def _has_valid_depth(scene):
+    "True when some view has valid depth on more than 5% of its pixels."
+    return any(v.depth is not None and np.count_nonzero(v.depth > 0) > 0.05 * v.depth.size for v in scene.views)
+
+def check_general_scene(scene:Scene, # the candidate scene
+                        min_views:int=3, # fewest views a geometric task needs
+                       )->None:
     "Raise `Reject` when a scene cannot support geometric tasks (too few views, no depth or no points)."
     if len(scene.views) < min_views: raise Reject("too_few_views")
     if scene.points is None or len(scene.points) < 50: raise Reject("too_few_points")
-    if not derived(scene, "valid_depth", lambda: any(v.depth is not None and np.count_nonzero(v.depth > 0) > 0.05 * v.depth.size
-                                                     for v in scene.views)): raise Reject("no_valid_depth")
+    if not derived(scene, "valid_depth", lambda: _has_valid_depth(scene)): raise Reject("no_valid_depth")
 
 # %% ../../nbs/tasks/20_common.ipynb #c83aeb5f
-def traj_view_meta(traj, camera:str, t:int, role:str)->dict:
+def traj_view_meta(traj:Trajectory, # the episode
+                   camera:str, # camera name
+                   t:int, # time step
+                   role:str, # what the image is to the question (as `view_meta`)
+                  )->dict: # JSON-ready
     "The `meta['views']` entry of frame `t` of `camera` in `traj`."
     return view_meta(traj.camera(camera, t), role, (), float(traj.timestamps[t]), camera, traj.id, t)
 
-def traj_frame(traj, camera:str, t:int)->np.ndarray:
+def traj_frame(traj:Trajectory, # the episode
+               camera:str, # camera name
+               t:int, # time step
+              )->np.ndarray: # (H, W, 3) uint8 RGB, C-contiguous
     "Frame `t` of `camera` as a uint8 RGB array."
     return np.ascontiguousarray(np.asarray(traj.frames[camera][t]))
 
-def check_trajectory(traj, min_cameras:int=3):
+def check_trajectory(traj:Trajectory, # the candidate episode
+                     min_cameras:int=3, # fewest distinct cameras the task needs
+                    )->None:
     "Raise `Reject` unless `traj` has at least `min_cameras` distinct cameras."
     if len(set(traj.cameras)) < min_cameras: raise Reject("too_few_cameras")
 
-def is_fixed_camera(traj, camera:str, tol:float=1e-6)->bool:
+def is_fixed_camera(traj:Trajectory, # the episode
+                    camera:str, # camera name
+                    tol:float=1e-6, # largest change of any `cam_from_world` entry over the episode (metres for t)
+                   )->bool:
     "True when `camera` is calibrated and does not move during `traj` (wrist cameras move)."
     P = traj.poses.get(camera)
-    return P is not None and derived(traj, ("fixed", camera, tol), lambda: bool(np.abs(P - P[0]).max() <= tol), inputs=(P,))
+    if P is None: return False
+    return derived(traj, ("fixed", camera, tol), lambda: bool(np.abs(P - P[0]).max() <= tol), inputs=(P,))
 
-def describe(traj, camera:str)->str|None:
+def describe(traj:Trajectory, # the episode
+             camera:str, # camera name
+            )->str|None: # None when the source gives no description
     "The trajectory's one-sentence description of `camera`, if any."
     return traj.descriptions.get(camera) or None
