@@ -15,16 +15,26 @@ __all__ = ['QUESTIONS', 'cross_scenario_localization']
 
 # %% ../../nbs/tasks/27_cross_scenario.ipynb #8cc64064
 QUESTIONS = [
-    "Two different scenarios show similar robotic manipulation tasks from various camera angles. Scenario 1's Image {k} demonstrates the {cam} camera view. Your challenge is to identify the equivalent image in Scenario 2 that captures the identical viewpoint. Analyze the camera positioning and visual perspective in each Scenario 2 image.\nSelect the image number in Scenario 2 that matches the {cam} view from Scenario 1.",
+    ("Two different scenarios show similar robotic manipulation tasks from various camera angles. Scenario 1's Image "
+     "{k} demonstrates the {cam} camera view. Your challenge is to identify the equivalent image in Scenario 2 that "
+     "captures the identical viewpoint. Analyze the camera positioning and visual perspective in each Scenario 2 "
+     "image.\n"
+     "Select the image number in Scenario 2 that matches the {cam} view from Scenario 1."),
     "In Scenario 2, choose the image that shows the same {cam} camera view as Image {k} in Scenario 1.",
-    "Image {k} of Scenario 1 was taken by the {cam} camera. Which image of Scenario 2 was taken by the same camera? Answer with the image number.",
+    ("Image {k} of Scenario 1 was taken by the {cam} camera. Which image of Scenario 2 was taken by the same camera? "
+     "Answer with the image number."),
 ]
 
-def cross_scenario_localization(traj:Trajectory, rng:np.random.Generator, pool=(), n_cameras:int=3)->Sample:
+# %% ../../nbs/tasks/27_cross_scenario.ipynb #4de815a1
+def cross_scenario_localization(traj:Trajectory, # scenario 1's episode
+                                rng:np.random.Generator, # seeded per sample: decides episode, cameras, steps, wording
+                                pool=(), # candidate scenario-2 episodes: trajectories or references with `load()`
+                                n_cameras:int=3, # images per scenario (cameras both episodes share)
+                               )->Sample: # options are scenario 2's image numbers
     "A cross-scenario-localization sample from `traj` and another episode of `pool`, or `Reject`."
     check_trajectory(traj)
     others = [o for o in pool if o.id != traj.id and (o.source, o.embodiment) == (traj.source, traj.embodiment)
-              and len(set(o.cameras) & set(traj.cameras)) >= n_cameras]   # a camera id only means something within one rig
+              and len(set(o.cameras) & set(traj.cameras)) >= n_cameras]   # camera ids only mean something in one rig
     if not others: raise Reject("no_other_scenario")
     other = others[int(rng.integers(len(others)))]
     if not isinstance(other, Trajectory): other = other.load()     # a pool of references: only this one is loaded
@@ -34,9 +44,11 @@ def cross_scenario_localization(traj:Trajectory, rng:np.random.Generator, pool=(
     k = int(rng.integers(len(cams)))
     s2, ans = shuffled(rng, cams, k)
     pixels = [traj_frame(traj, c, t1) for c in cams] + [traj_frame(other, c, t2) for c in s2]
-    views = ([traj_view_meta(traj, c, t1, "scenario1") for c in cams] + [traj_view_meta(other, c, t2, "scenario2") for c in s2])
+    views = ([traj_view_meta(traj, c, t1, "scenario1") for c in cams]
+             + [traj_view_meta(other, c, t2, "scenario2") for c in s2])
     n = len(cams)
-    lines = (["Scenario 1:\n" + image_line(1, cams[0], describe(traj, cams[0]))] + [image_line(j + 1, c, describe(traj, c)) for j, c in enumerate(cams) if j]
+    lines = (["Scenario 1:\n" + image_line(1, cams[0], describe(traj, cams[0]))]
+             + [image_line(j + 1, c, describe(traj, c)) for j, c in enumerate(cams) if j]
              + ["Scenario 2:\n" + image_line(n + 1)] + [image_line(n + j + 1) for j in range(1, n)])
     options = [str(n + j + 1) for j in range(n)]
     return make_sample("cross_scenario_localization", traj.source, traj.id,
