@@ -17,13 +17,17 @@ __all__ = ['action_energy', 'prefilter', 'm1sec', 'motion_thresholds', 'to_gray'
            'scene_rule', 'RuleCounter']
 
 # %% ../nbs/30_filtering.ipynb #2982e537
-def action_energy(traj:Trajectory)->float:
+def action_energy(traj:Trajectory, # the episode
+                 )->float: # NaN without actions
     "V(T) = sum_t ||a_t||^2 (Eq. 6); NaN when the trajectory has no actions."
     return float((traj.actions ** 2).sum()) if traj.actions is not None else float("nan")
 
-def prefilter(energies:Sequence[float], drop_frac:float=0.2)->np.ndarray:
+def prefilter(energies:Sequence[float], # (N,) `action_energy` of each trajectory of one dataset
+              drop_frac:float=0.2, # share of the finite energies to drop, lowest first
+             )->np.ndarray: # (N,) bool keep-mask
     "(N,) bool keep-mask dropping the bottom `drop_frac` of trajectories by action energy (NaN energies are kept)."
-    e = np.asarray(energies, float); keep = np.ones(len(e), bool)
+    e = np.asarray(energies, float)
+    keep = np.ones(len(e), bool)
     ok = np.isfinite(e)
     if ok.sum() == 0: return keep
     n_drop = int(np.floor(drop_frac * ok.sum()))
@@ -32,14 +36,17 @@ def prefilter(energies:Sequence[float], drop_frac:float=0.2)->np.ndarray:
     return keep
 
 # %% ../nbs/30_filtering.ipynb #6a4769e9
-def m1sec(traj:Trajectory, state_dims:slice|None=None)->float:
+def m1sec(traj:Trajectory, # the episode
+          state_dims:slice|None=None, # the state columns to measure (e.g. the end-effector position); None: all
+         )->float: # state units (metres for positions)
     "M1sec = max_t ||s_{t+f} - s_t|| with f = round(control frequency) steps (Eq. 7)."
     s = traj.states if state_dims is None else traj.states[:, state_dims]
     f = max(1, int(round(traj.fps)))
     if len(s) <= f: return float(np.linalg.norm(s[-1] - s[0]))
     return float(np.linalg.norm(s[f:] - s[:-f], axis=1).max())
 
-def motion_thresholds(values:Sequence[float])->dict:
+def motion_thresholds(values:Sequence[float], # `m1sec` of each trajectory of one dataset
+                     )->dict: # {"percentiles": {10: .., ..., 90: ..}, "tau_act": the 80th}
     "Percentiles 10..90 of M1sec over a dataset and `tau_act`, the 80th (Appendix 10.2)."
     v = np.asarray(values, float)
     pct = {p: float(np.percentile(v, p)) for p in range(10, 100, 10)}
@@ -48,9 +55,12 @@ def motion_thresholds(values:Sequence[float])->dict:
 # %% ../nbs/30_filtering.ipynb #fcc41177
 _W = cv2.getGaussianKernel(11, 1.5).astype(np.float64)
 
-def _blur(x): return cv2.sepFilter2D(x, cv2.CV_64F, _W, _W, borderType=cv2.BORDER_REFLECT)
+def _blur(x):
+    "The 11x11 Gaussian (sigma 1.5) filter of `x`, borders reflected, in float64."
+    return cv2.sepFilter2D(x, cv2.CV_64F, _W, _W, borderType=cv2.BORDER_REFLECT)
 
-def to_gray(img:np.ndarray)->np.ndarray:
+def to_gray(img:np.ndarray, # (H, W, 3) uint8 RGB, or (H, W) already grayscale (returned as is)
+           )->np.ndarray: # (H, W) uint8
     "Grayscale of a uint8 RGB image: ITU-R 601 luma (OpenCV), rounded to uint8."
     return img if img.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(img), cv2.COLOR_RGB2GRAY)
 
@@ -58,18 +68,33 @@ def _ssim_map(a:np.ndarray, b:np.ndarray, C1:float, C2:float)->np.ndarray:
     "Per-pixel SSIM of two uint8 grayscale images of one shape (borders reflected, as skimage does)."
     a, b = a.astype(np.float64), b.astype(np.float64)
     mu_a, mu_b = _blur(a), _blur(b)
-    ab = a * b; a *= a; b *= b; a += b                  # the denominator needs only saa + sbb: blur a^2 + b^2 at once
+    ab = a * b
+    a *= a                                              # the denominator needs only saa + sbb: blur a^2 + b^2 at once
+    b *= b
+    a += b
     s2, sab = _blur(a), _blur(ab)                       # 4 blurs instead of 5; below, in place: no temporaries
     mab = mu_a * mu_b
-    mu_a *= mu_a; mu_b *= mu_b; mu_a += mu_b            # mu_a^2 + mu_b^2
-    sab -= mab; sab *= 2; sab += C2                     # 2 sigma_ab + C2
-    mab *= 2; mab += C1; mab *= sab                     # numerator
-    s2 -= mu_a; s2 += C2                                # sigma_a^2 + sigma_b^2 + C2
-    mu_a += C1; mu_a *= s2                              # denominator
+    mu_a *= mu_a                                        # mu_a^2 + mu_b^2
+    mu_b *= mu_b
+    mu_a += mu_b
+    sab -= mab                                          # 2 sigma_ab + C2
+    sab *= 2
+    sab += C2
+    mab *= 2                                            # numerator
+    mab += C1
+    mab *= sab
+    s2 -= mu_a                                          # sigma_a^2 + sigma_b^2 + C2
+    s2 += C2
+    mu_a += C1                                          # denominator
+    mu_a *= s2
     mab /= mu_a
     return mab
 
-def ssim(a:np.ndarray, b:np.ndarray, data_range:float=255.0)->float:
+# %% ../nbs/30_filtering.ipynb #7f324a1e
+def ssim(a:np.ndarray, # (H, W, 3) uint8 RGB or (H, W) uint8 grayscale
+         b:np.ndarray, # the other image, same shape as `a`
+         data_range:float=255.0, # L of the constants C1 = (0.01 L)^2, C2 = (0.03 L)^2
+        )->float: # mean SSIM over the pixels whose window lies inside the image
     "Mean SSIM of two images (RGB converted to grayscale), Gaussian window sigma 1.5 (matches skimage)."
     a, b = to_gray(a), to_gray(b)
     if a.shape != b.shape: raise ValueError(f"SSIM of images of different shapes {a.shape} and {b.shape}")
@@ -89,15 +114,21 @@ def ssim(a:np.ndarray, b:np.ndarray, data_range:float=255.0)->float:
     return float((n - S.size + S.sum()) / n)
 
 # %% ../nbs/30_filtering.ipynb #eed9f7a7
-def pair_filter(traj:Trajectory, camera:str, t_ref:int, t_other:int, tau_act:float|None,
-                ssim_with_actions:float=0.9, ssim_without_actions:float=0.8,
+def pair_filter(traj:Trajectory, # the episode
+                camera:str, # the camera whose two frames are compared
+                t_ref:int, # the base time step
+                t_other:int, # the other time step
+                tau_act:float|None, # the dataset's motion threshold (`motion_thresholds`); None: SSIM rule only
+                ssim_with_actions:float=0.9, # highest SSIM kept when the motion rule applies (Eq. 10)
+                ssim_without_actions:float=0.8, # highest SSIM kept for datasets without actions (Eq. 11)
                 lazy:bool=True, # skip the SSIM (reported as None) when the cheap motion rule already rejects the pair
-               )->tuple[bool, str, dict]:
+               )->tuple[bool, str, dict]: # keep, reason slug, {"ssim", "state_displacement", "tau_act"}
     "(keep, reason, numbers) for the frame pair of `camera` at `t_ref`/`t_other` (Appendix 10.3)."
     ds = float(np.linalg.norm(traj.states[t_other] - traj.states[t_ref]))
     motion_rule = traj.actions is not None and tau_act is not None
     small = motion_rule and ds <= tau_act
-    s = None if (small and lazy) else ssim(np.asarray(traj.frames[camera][t_ref]), np.asarray(traj.frames[camera][t_other]))
+    frames = traj.frames[camera]
+    s = None if (small and lazy) else ssim(np.asarray(frames[t_ref]), np.asarray(frames[t_other]))
     nums = dict(ssim=s, state_displacement=ds, tau_act=tau_act)
     if motion_rule:
         if small: return False, "small_motion", nums
@@ -106,16 +137,24 @@ def pair_filter(traj:Trajectory, camera:str, t_ref:int, t_other:int, tau_act:flo
     return True, "ok", nums
 
 # %% ../nbs/30_filtering.ipynb #65d8b693
-def trajectory_rule(traj:Trajectory, min_cameras:int=3, min_duration:float=20.0, min_motion:float=0.0)->str:
+def trajectory_rule(traj:Trajectory, # the candidate episode
+                    min_cameras:int=3, # fewest distinct cameras
+                    min_duration:float=20.0, # shortest episode, seconds
+                    min_motion:float=0.0, # least `m1sec`, state units; 0: no motion rule
+                   )->str: # "ok", "too_few_cameras", "inconsistent_camera_ids", "too_short" or "too_little_motion"
     "'ok' or the first source rule `traj` breaks."
     names = list(traj.cameras)
     if len(set(names)) < min_cameras: return "too_few_cameras"
-    if len(set(names)) != len(names) or any(len(traj.frames[c]) != len(traj) for c in names): return "inconsistent_camera_ids"
+    if len(set(names)) != len(names) or any(len(traj.frames[c]) != len(traj) for c in names):
+        return "inconsistent_camera_ids"
     if traj.duration < min_duration: return "too_short"
     if min_motion > 0 and m1sec(traj) < min_motion: return "too_little_motion"
     return "ok"
 
-def scene_rule(scene:Scene, min_points:int=1_000_000, min_views:int=3)->str:
+def scene_rule(scene:Scene, # the candidate scene
+               min_points:int=1_000_000, # fewest points of the fused cloud
+               min_views:int=3, # fewest views
+              )->str: # "ok", "too_few_views", "no_valid_depth" or "sparse_point_cloud"
     "'ok' or the first source rule `scene` breaks."
     if len(scene.views) < min_views: return "too_few_views"
     if not any(v.depth is not None and (v.depth > 0).any() for v in scene.views): return "no_valid_depth"
@@ -124,4 +163,9 @@ def scene_rule(scene:Scene, min_points:int=1_000_000, min_views:int=3)->str:
 
 class RuleCounter(Counter):
     "Counts rule outcomes; `keep(reason)` records and returns whether the item passes."
-    def keep(self, reason:str)->bool: self[reason] += 1; return reason == "ok"
+    def keep(self,
+             reason:str, # a rule's outcome: "ok" or a reason slug
+            )->bool: # True for "ok"
+        "Count `reason`; True when it is 'ok'."
+        self[reason] += 1
+        return reason == "ok"
