@@ -19,68 +19,109 @@ __all__ = ['dataset_stats', 'stats_markdown', 'plot_stats', 'write_stats', 'xvr_
 
 # %% ../nbs/33_stats.ipynb #3be3cd04
 def _summ(x):
+    "avg (2 decimals), median, min and max of `x`; {} when empty."
     x = np.asarray(x, float)
-    return dict(avg=round(float(x.mean()), 2), median=float(np.median(x)), min=float(x.min()), max=float(x.max())) if len(x) else {}
+    if not len(x): return {}
+    return dict(avg=round(float(x.mean()), 2), median=float(np.median(x)), min=float(x.min()), max=float(x.max()))
 
-def dataset_stats(folder)->dict:
-    "Table 4 / Table 5 / Figure 7 statistics of the `samples.jsonl` in `folder`."
-    folder = Path(folder); samples = read_jsonl(folder / "samples.jsonl")
-    if not samples: raise DataError("no samples", folder / "samples.jsonl")
+def _resolutions(folder, samples):
+    "Counter of 'HxW' over every image of `samples`, read from the image headers."
     res = Counter()
     for s in samples:
         for p in s.images:
             with Image.open(folder / p) as im: res[f"{im.height}x{im.width}"] += 1
+    return res
+
+def _shares(counts, total):
+    "{key: {count, share (percent of `total`)}} in the order of `counts`' items."
+    return {k: dict(count=v, share=round(100 * v / total, 2)) for k, v in counts}
+
+def _chance(samples):
+    "Percent of the random baseline: the mean over `samples` of 1/#options."
+    return round(100 * float(np.mean([1 / len(s.options) for s in samples])), 2)
+
+# %% ../nbs/33_stats.ipynb #45def881
+def dataset_stats(folder:str|Path, # a split folder holding `samples.jsonl` and its images
+                 )->dict: # JSON-ready; the keys `stats_markdown` and `plot_stats` read
+    "Table 4 / Table 5 / Figure 7 statistics of the `samples.jsonl` in `folder`."
+    folder = Path(folder)
+    samples = read_jsonl(folder / "samples.jsonl")
+    if not samples: raise DataError("no samples", folder / "samples.jsonl")
+    res = _resolutions(folder, samples)
     per_task = Counter(s.task for s in samples)
-    rnd = {t: round(100 * float(np.mean([1 / len(s.options) for s in samples if s.task == t])), 2) for t in TASK_NAMES if per_task[t]}
+    rnd = {t: _chance([s for s in samples if s.task == t]) for t in TASK_NAMES if per_task[t]}
     n_img = sum(res.values())
     return dict(samples=len(samples), images=n_img,
                 question_chars=_summ([len(s.question.replace("<image>", "")) for s in samples]),
                 choices=_summ([len(s.options) for s in samples]), views=_summ([len(s.images) for s in samples]),
-                resolutions={k: dict(count=v, share=round(100 * v / n_img, 2)) for k, v in res.most_common()},
-                answers={k: dict(count=v, share=round(100 * v / len(samples), 2)) for k, v in sorted(Counter(s.answer for s in samples).items())},
+                resolutions=_shares(res.most_common(), n_img),
+                answers=_shares(sorted(Counter(s.answer for s in samples).items()), len(samples)),
                 per_task={t: per_task[t] for t in TASK_NAMES if per_task[t]},
-                per_source=dict(Counter(s.source for s in samples)), per_domain=dict(Counter(s.domain for s in samples)),
+                per_source=dict(Counter(s.source for s in samples)),
+                per_domain=dict(Counter(s.domain for s in samples)),
                 per_scene_category=dict(Counter(s.scene.split("_")[0] for s in samples if s.domain == "general")),
                 random_baseline=rnd,
-                random_overall=round(100 * float(np.mean([1 / len(s.options) for s in samples])), 2))
+                random_overall=_chance(samples))
 
 # %% ../nbs/33_stats.ipynb #451996ee
-def stats_markdown(st:dict)->str:
+def stats_markdown(st:dict, # what `dataset_stats` returns
+                  )->str: # Markdown with two tables
     "Table 4 and Table 5 as Markdown."
     q, c, v = st["question_chars"], st["choices"], st["views"]
-    L = [f"## Dataset statistics ({st['samples']:,} samples, {st['images']:,} images)", "", "| Category | Metric | Value |", "|---|---|---|"]
+    L = [f"## Dataset statistics ({st['samples']:,} samples, {st['images']:,} images)", "",
+         "| Category | Metric | Value |", "|---|---|---|"]
     L += [f"| Questions | {k} length (chars) | {q[k]} |" for k in ("avg", "median", "min", "max")]
     L += [f"| Choices | {k} | {c[k]} |" for k in ("avg", "median", "min", "max")]
     L += [f"| Views per QA | {k} | {v[k]} |" for k in ("avg", "median", "min", "max")]
     L += [f"| Resolution | {k} | {r['count']:,} ({r['share']}%) |" for k, r in st["resolutions"].items()]
     L += [f"| Answers | {k} | {r['count']:,} ({r['share']}%) |" for k, r in st["answers"].items()]
     L += ["", "| Task | Samples | Random baseline |", "|---|---|---|"]
-    L += [f"| {t} | {n} ({100 * n / st['samples']:.2f}%) | {st['random_baseline'][t]:.2f}% |" for t, n in st["per_task"].items()]
+    L += [f"| {t} | {n} ({100 * n / st['samples']:.2f}%) | {st['random_baseline'][t]:.2f}% |"
+          for t, n in st["per_task"].items()]
     L += [f"| Total | {st['samples']} | {st['random_overall']:.2f}% |"]
     return "\n".join(L) + "\n"
 
-def plot_stats(st:dict):
+# %% ../nbs/33_stats.ipynb #50d36f36
+def plot_stats(st:dict, # what `dataset_stats` returns
+              )->"matplotlib.figure.Figure": # three bar charts side by side
     "Figure 7-style bars: samples per task, per source/category, and the answer distribution."
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(1, 3, figsize=(15, 3.8))
-    for a, (title, d) in zip(ax, [("samples per task", st["per_task"]), ("samples per source / category", {**st["per_source"], **{f"cat:{k}": v for k, v in st["per_scene_category"].items()}}),
-                                  ("answer distribution", {k: v["count"] for k, v in st["answers"].items()})]):
-        a.bar(range(len(d)), list(d.values())); a.set_xticks(range(len(d))); a.set_xticklabels(list(d), rotation=60, ha="right", fontsize=8); a.set_title(title)
-    fig.tight_layout(); return fig
+    sources = {**st["per_source"], **{f"cat:{k}": v for k, v in st["per_scene_category"].items()}}
+    panels = [("samples per task", st["per_task"]), ("samples per source / category", sources),
+              ("answer distribution", {k: v["count"] for k, v in st["answers"].items()})]
+    for a, (title, d) in zip(ax, panels):
+        a.bar(range(len(d)), list(d.values()))
+        a.set_xticks(range(len(d)))
+        a.set_xticklabels(list(d), rotation=60, ha="right", fontsize=8)
+        a.set_title(title)
+    fig.tight_layout()
+    return fig
 
-def write_stats(folder)->dict:
+# %% ../nbs/33_stats.ipynb #1a88081a
+def write_stats(folder:str|Path, # a split folder holding `samples.jsonl`
+               )->dict: # what `dataset_stats` returns
     "Compute statistics of `folder` and write stats.json, stats.md and stats.png next to the data."
-    folder = Path(folder); st = dataset_stats(folder)
-    atomic_write_text(folder / "stats.json", json.dumps(st, indent=1)); atomic_write_text(folder / "stats.md", stats_markdown(st))
-    import matplotlib; import matplotlib.pyplot as plt
-    fig = plot_stats(st); fig.savefig(folder / "stats.png", dpi=80); plt.close(fig)
+    folder = Path(folder)
+    st = dataset_stats(folder)
+    atomic_write_text(folder / "stats.json", json.dumps(st, indent=1))
+    atomic_write_text(folder / "stats.md", stats_markdown(st))
+    import matplotlib
+    import matplotlib.pyplot as plt
+    fig = plot_stats(st)
+    fig.savefig(folder / "stats.png", dpi=80)
+    plt.close(fig)
     return st
 
-def xvr_stats_cli(argv=None):
+def xvr_stats_cli(argv:list[str]|None=None, # command-line arguments; None: `sys.argv[1:]`
+                 )->None:
     "Print (and write) the statistics of an XVR dataset folder."
-    p = argparse.ArgumentParser(prog="xvr_stats", description="Table 4 / Table 5 statistics of an XVR dataset split folder.")
+    p = argparse.ArgumentParser(prog="xvr_stats",
+                                description="Table 4 / Table 5 statistics of an XVR dataset split folder.")
     p.add_argument("folder", help="a split folder holding samples.jsonl (e.g. OUT/train)")
     a = p.parse_args(argv)
     try: st = write_stats(a.folder)
-    except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     print(stats_markdown(st))
