@@ -24,11 +24,13 @@ __all__ = ['WILDRGBD_URL', 'log', 'read_metadata', 'read_cam_poses', 'wildrgbd_c
 WILDRGBD_URL = "https://huggingface.co/hongchi/wildrgbd"   # official download (see `download.py` of wildrgbd/wildrgbd)
 
 def _load_json(path):
+    "The JSON of `path`; a `DataError` naming the file when it is missing or invalid."
     try: return json.loads(Path(path).read_text())
     except FileNotFoundError: raise DataError("file is missing", path)
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"invalid JSON ({e})", path)
 
-def read_metadata(path)->tuple[np.ndarray, int, int]:
+def read_metadata(path:str|Path, # a scene's `metadata` file (JSON without extension)
+                 )->tuple[np.ndarray, int, int]: # `K` (3, 3) row-major, pixels; width `w`; height `h`
     "Intrinsics `K` (3, 3) and image size `(w, h)` from a scene's `metadata` JSON (`K` stored column-major)."
     m = _load_json(path)
     try: K, w, h = np.asarray(m["K"], dtype=np.float64), int(m["w"]), int(m["h"])
@@ -38,8 +40,9 @@ def read_metadata(path)->tuple[np.ndarray, int, int]:
     return K.reshape(3, 3).T, w, h
 
 # %% ../../nbs/sources/11_wildrgbd.ipynb #1a6401e9
-def read_cam_poses(path)->tuple[np.ndarray, np.ndarray]:
-    "Frame ids (N,) and camera-to-world poses (N, 4, 4) from `cam_poses.txt` (id + 16 row-major numbers per line)."
+def read_cam_poses(path:str|Path, # a scene's `cam_poses.txt`
+                  )->tuple[np.ndarray, np.ndarray]: # frame ids (N,) int, camera-to-world (N, 4, 4), metres
+    "Frame ids (N,) and camera-to-world poses (N, 4, 4) from `cam_poses.txt` (id and 16 row-major numbers a line)."
     try: a = np.loadtxt(path, ndmin=2)
     except FileNotFoundError: raise DataError("file is missing", path)
     except ValueError as e: raise DataError(f"cannot parse poses ({e})", path)
@@ -54,15 +57,23 @@ def read_cam_poses(path)->tuple[np.ndarray, np.ndarray]:
 # %% ../../nbs/sources/11_wildrgbd.ipynb #7f9a65f0
 def wildrgbd_camera(K:np.ndarray, # (3, 3) intrinsics
                     c2w:np.ndarray, # (4, 4) camera-to-world pose from `cam_poses.txt`, OpenCV axes
-                    w:int, h:int, name:str="")->Camera:
+                    w:int, # image width, pixels
+                    h:int, # image height, pixels
+                    name:str="", # camera name, e.g. "frame_00003"
+                   )->Camera:
     "Our `Camera` from WildRGB-D intrinsics and a camera-to-world pose (inverted to `cam_from_world`)."
     return Camera(K, invert_rigid(c2w), w, h, name)
 
 # %% ../../nbs/sources/11_wildrgbd.ipynb #27dbad68
-def read_frame(scene_dir, i:int, # frame index (row of `cam_poses.txt`)
-               K:np.ndarray, c2w:np.ndarray, w:int, h:int,
+def read_frame(scene_dir:str|Path, # a `scenes_<id>` folder
+               i:int, # frame index (row of `cam_poses.txt`)
+               K:np.ndarray, # (3, 3) intrinsics from `read_metadata`
+               c2w:np.ndarray, # (4, 4) camera-to-world pose of frame `i`
+               w:int, # image width, pixels
+               h:int, # image height, pixels
                max_depth:float=5.0, # metres; farther depth is invalid (0), as the official script's `depth_trunc`
-               mask:bool=True)->View:
+               mask:bool=True, # read `masks/<frame>.png` (any non-zero value is object) when it exists
+              )->View: # RGB uint8, depth float32 metres (0 invalid), timestamp = `i`
     "Frame `i` of a scene folder as a `View` (RGB, metric depth, optional mask)."
     d, name = Path(scene_dir), f"{i:05d}.png"
     img = read_image(d/"rgb"/name)
@@ -76,7 +87,7 @@ def read_frame(scene_dir, i:int, # frame index (row of `cam_poses.txt`)
 # %% ../../nbs/sources/11_wildrgbd.ipynb #b50d57c2
 def select_frames(centers:np.ndarray, # (N, 3) camera centres, world
                   n:int, # number of frames to keep
-                 )->list[int]:
+                 )->list[int]: # sorted frame indices, starting with 0
     "Indices of `n` frames spread around the capture (farthest-point sampling of camera centres), sorted."
     c = np.asarray(centers, dtype=np.float64); n = min(n, len(c))
     idx = [0]; dist = np.linalg.norm(c - c[0], axis=1)
@@ -85,8 +96,18 @@ def select_frames(centers:np.ndarray, # (N, 3) camera centres, world
     return sorted(idx)
 
 # %% ../../nbs/sources/11_wildrgbd.ipynb #4b179bc5
-def fuse_scene(scene_dir, K, c2w, w, h, voxel:float=0.001, fuse_every:int=1, pixel_stride:int=1,
-               max_depth:float=5.0, chunk:int=32, progress:bool=False)->tuple[np.ndarray, np.ndarray]:
+def fuse_scene(scene_dir:str|Path, # a `scenes_<id>` folder
+               K:np.ndarray, # (3, 3) intrinsics from `read_metadata`
+               c2w:np.ndarray, # (N, 4, 4) camera-to-world poses from `read_cam_poses`
+               w:int, # image width, pixels
+               h:int, # image height, pixels
+               voxel:float=0.001, # voxel size, metres (the official script: 1 mm); 0: no downsampling
+               fuse_every:int=1, # use every `fuse_every`-th frame
+               pixel_stride:int=1, # back-project every `pixel_stride`-th row and column
+               max_depth:float=5.0, # metres; farther depth is dropped (the official `depth_trunc`)
+               chunk:int=32, # frames held in memory at once
+               progress:bool=False, # show a progress bar over the chunks
+              )->tuple[np.ndarray, np.ndarray]: # `points` (N, 3) metres, `colors` (N, 3) uint8
     "Fused point cloud of a scene folder: `points` (N, 3) and `colors` (N, 3) uint8, voxel-downsampled."
     frames = list(range(0, len(c2w), fuse_every)); P, C = [], []
     for s in tqdm(range(0, len(frames), chunk), desc="fuse", disable=not progress):
@@ -100,20 +121,28 @@ log = logging.getLogger(__name__)
 
 class SkipScene(Exception):
     "A scene that breaks a source rule; `reason` is a short slug counted by the caller."
-    def __init__(self, reason:str, detail:str=""): self.reason = reason; super().__init__(f"{reason}: {detail}" if detail else reason)
+    def __init__(self,
+                 reason:str, # short slug, e.g. "sparse_point_cloud"
+                 detail:str="", # what was found, for the log
+                ):
+        self.reason = reason; super().__init__(f"{reason}: {detail}" if detail else reason)
 
-def scene_category(scene_dir)->str:
+def scene_category(scene_dir:str|Path, # a `<category>/scenes/scenes_<id>` folder
+                  )->str:
     "The category of a scene folder: the name of `<category>` in `<category>/scenes/scenes_<id>`."
     return Path(scene_dir).parent.parent.name
 
+# %% ../../nbs/sources/11_wildrgbd.ipynb #1d8d3d97
 def load_wildrgbd_scene(scene_dir, # a `scenes_<id>` folder
                         n_views:int=8, # views kept, spread around the orbit
                         min_points:int=1_000_000, # density rule: minimum fused points (the paper: 1M)
                         voxel:float=0.001, # voxel of the fused cloud, metres (the official script: 1 mm)
                         max_points:int|None=2_000_000, # keep at most this many points in memory (after the rule)
-                        fuse_every:int=1, pixel_stride:int=1, max_depth:float=5.0,
+                        fuse_every:int=1, # fuse every `fuse_every`-th frame (the rule then counts fewer points)
+                        pixel_stride:int=1, # back-project every `pixel_stride`-th row and column when fusing
+                        max_depth:float=5.0, # metres; farther depth is invalid (0)
                         category:str|None=None, # default: from the folder
-                       )->Scene:
+                       )->Scene: # id `<category>_<scene id>`; meta records the chosen frames and the fused count
     "A WildRGB-D scene folder as a `Scene`; raises `SkipScene('sparse_point_cloud')` below `min_points`."
     d = Path(scene_dir)
     if not d.is_dir(): raise DataError("scene folder not found", d)
@@ -131,15 +160,22 @@ def load_wildrgbd_scene(scene_dir, # a `scenes_<id>` folder
     return Scene(f"{cat}_{sid}", views, P, C, cat, "wildrgbd", meta)
 
 # %% ../../nbs/sources/11_wildrgbd.ipynb #91099d8c
-def wildrgbd_scene_dirs(root, categories:Sequence[str]|None=None)->list[Path]:
+def wildrgbd_scene_dirs(root:str|Path, # the folder that holds `<category>/scenes/...` (the release's `WildRGB-D/`)
+                        categories:Sequence[str]|None=None, # category names to keep; None: all
+                       )->list[Path]:
     "The `scenes_<id>` folders under a WildRGB-D root, sorted, optionally for some categories only."
     root = Path(root)
     if not root.is_dir(): raise DataError(f"WildRGB-D folder not found; download categories from {WILDRGBD_URL}", root)
     cats = sorted(p for p in root.iterdir() if (p/"scenes").is_dir() and (categories is None or p.name in categories))
     return [s for c in cats for s in sorted((c/"scenes").iterdir()) if s.is_dir() and s.name.startswith("scenes_")]
 
-def iter_wildrgbd(root, categories:Sequence[str]|None=None, counts:Counter|None=None, progress:bool=True,
-                  max_scenes:int|None=None, **kw)->Iterator[Scene]:
+def iter_wildrgbd(root:str|Path, # the release's `WildRGB-D/` folder
+                  categories:Sequence[str]|None=None, # category names to read; None: all
+                  counts:Counter|None=None, # outcome counter, updated in place ("ok", "sparse_point_cloud", "bad_file")
+                  progress:bool=True, # show a progress bar over the scenes
+                  max_scenes:int|None=None, # read at most this many scene folders (in sorted order)
+                  **kw, # passed to `load_wildrgbd_scene` (n_views, min_points, voxel, ...)
+                 )->Iterator[Scene]:
     "Yield the scenes of a WildRGB-D root that pass the density rule; outcomes are counted in `counts`."
     counts = Counter() if counts is None else counts
     dirs = wildrgbd_scene_dirs(root, categories)[:max_scenes]
@@ -152,9 +188,14 @@ def iter_wildrgbd(root, categories:Sequence[str]|None=None, counts:Counter|None=
         yield s
 
 # %% ../../nbs/sources/11_wildrgbd.ipynb #3d1891ed
-def write_wildrgbd_fixture(root, # folder that plays `WildRGB-D/`
-                           category:str="toy", n_scenes:int=1, n_frames:int=12, height:int=120, width:int=160,
-                           seed:int=0)->list[Path]:
+def write_wildrgbd_fixture(root:str|Path, # folder that plays `WildRGB-D/`
+                           category:str="toy", # category folder to write
+                           n_scenes:int=1, # scenes `scenes_000`, `scenes_001`, ...
+                           n_frames:int=12, # frames per scene (orbit views of a `toy_scene`)
+                           height:int=120, # image height, pixels
+                           width:int=160, # image width, pixels
+                           seed:int=0, # scene k is `toy_scene(seed=seed + k)`
+                          )->list[Path]: # the scene folders
     "Write `n_scenes` toy scenes in WildRGB-D's on-disk layout under `root/category`; returns the scene folders."
     from xvr.toy import toy_scene
     out = []
@@ -182,8 +223,12 @@ def _bilinear(D, uv):
     q = np.stack([D[v0, u0], D[v0, u0 + 1], D[v0 + 1, u0], D[v0 + 1, u0 + 1]])
     return (1 - fu) * (1 - fv) * q[0] + fu * (1 - fv) * q[1] + (1 - fu) * fv * q[2] + fu * fv * q[3], q
 
-def reprojection_errors(a:View, b:View, stride:int=4, tol:float=0.01)->tuple[np.ndarray, float]:
-    "Round-trip pixel errors a -> world -> b (b's depth, bilinear) -> world -> a, and the fraction of a's points landing on b's surface."
+def reprojection_errors(a:View, # the view whose depth is lifted
+                        b:View, # the view it is projected into
+                        stride:int=4, # lift every `stride`-th row and column of `a`
+                        tol:float=0.01, # metres (relative beyond 1 m): depth agreement that counts as "on b's surface"
+                       )->tuple[np.ndarray, float]: # (M,) pixel errors, and the share of points on b's surface
+    "Round-trip pixel errors a -> world -> b (b's depth) -> world -> a, and the share of a's points on b's surface."
     vs, us = np.mgrid[0:a.depth.shape[0]:stride, 0:a.depth.shape[1]:stride]
     keep = a.depth[vs, us] > 0
     px = np.stack([us[keep], vs[keep]], -1).astype(float)
