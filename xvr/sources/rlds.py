@@ -33,15 +33,15 @@ class RLDSSpec:
     state_keys: list             # observation keys concatenated into the state
     action_key: str              # step key of the action
     fps: float                   # control frequency of the recording, Hz
-    embodiment: str
+    embodiment: str              # robot / setup name recorded in each `Trajectory`
     features: dict               # the TFDS feature structure (episode level), as plain data
-    motion_dims: slice = field(default_factory=lambda: slice(0, 3))  # state dims measured by the motion rule (end-effector xyz, or joints)
+    motion_dims: slice = field(default_factory=lambda: slice(0, 3))  # state dims of the motion rule (eef xyz or joints)
     stride: int = 1              # keep every `stride`-th step by default
     consistent_camera_ids: bool = True # False: Temporal Verification only (the paper: DROID, FMB)
-    language_keys: tuple = ("language_instruction",)
-    episode_language_key: str|None = None
-    layout: dict = field(default_factory=dict)   # camera -> 'center'|'left'|'right' as seen from the robot (Directional View Localization)
-    notes: str = ""
+    language_keys: tuple = ("language_instruction",)   # step keys tried in order for the instruction
+    episode_language_key: str|None = None             # episode-metadata key of the instruction, the fallback
+    layout: dict = field(default_factory=dict)   # camera -> 'center'|'left'|'right' seen from the robot (dirview task)
+    notes: str = ""              # what the paper or the format says about this dataset
 
     @property
     def tasks(self)->tuple:
@@ -115,23 +115,29 @@ RLDS_DATASETS = {
 
 # %% ../../nbs/sources/12_rlds.ipynb #3481d1c5
 def _text(x)->str:
+    "A TFDS text leaf (bytes, NumPy bytes or a 0-d array) as `str`."
     x = x.item() if isinstance(x, np.ndarray) and x.ndim == 0 else x
     return x.decode("utf-8", "replace") if isinstance(x, (bytes, np.bytes_)) else str(x)
 
 def _first_text(values)->str:
+    "The first non-blank text of `values` (one per step), or ''."
     for v in np.atleast_1d(values):
         t = _text(v).strip()
         if t: return t
     return ""
 
 def _state(obs:dict, keys:Sequence[str], T:int)->np.ndarray:
+    "The state (T, ds): the observation `keys` flattened per step and concatenated."
     return np.concatenate([np.asarray(obs[k], dtype=np.float64).reshape(T, -1) for k in keys], 1)
 
+# %% ../../nbs/sources/12_rlds.ipynb #997c5a18
 def steps_to_trajectory(steps:dict, # one episode's steps, leaves stacked over time (T, ...)
-                        spec:RLDSSpec,
+                        spec:RLDSSpec, # the dataset the steps come from
                         episode:str, # episode id
                         stride:int=1, # the step stride these steps were taken with
-                        episode_metadata:dict|None=None, where:str="")->Trajectory:
+                        episode_metadata:dict|None=None, # the episode's `episode_metadata` (0-d leaves are kept in meta)
+                        where:str="", # the dataset folder, named in errors
+                       )->Trajectory: # cameras named and described by the spec, fps = spec.fps / stride
     "One RLDS episode (numpy) as a `Trajectory` with named, described cameras; `DataError` on a spec mismatch."
     obs, md = steps.get("observation", {}), episode_metadata or {}
     missing = [k for k in [*spec.cameras, *spec.state_keys] if k not in obs] + ([spec.action_key] if spec.action_key not in steps else [])
@@ -161,6 +167,7 @@ _FIXTURE_VIEWS = {   # toy camera (and a horizontal flip) standing in for each o
     "mobile_aloha": [("fix_center", False), ("fix_left", False), ("fix_right", False)]}
 
 def _leaf_value(leaf, rng):
+    "A filler value of one feature leaf: its shape and dtype, random numbers, black images."
     kind = leaf[0]
     if kind == "text": return "fixture"
     if kind == "scalar": return np.asarray(rng.uniform(0, 1), dtype=leaf[1]) if leaf[1] != "bool" else np.bool_(False)
@@ -168,10 +175,15 @@ def _leaf_value(leaf, rng):
     return np.zeros(leaf[1], np.uint8)
 
 def _fill(tree, rng):
+    "Filler values for every leaf of a feature tree."
     return {k: _fill(v, rng) if isinstance(v, dict) else _leaf_value(v, rng) for k, v in tree.items()}
 
+# %% ../../nbs/sources/12_rlds.ipynb #d476c3cc
 def fixture_episode(name:str, # a key of `RLDS_DATASETS`
-                    n_steps:int=12, seed:int=0, instruction:str="pick up the red cube and place it on the blue plate")->dict:
+                    n_steps:int=12, # steps T
+                    seed:int=0, # seeds the toy episode and the filler values
+                    instruction:str="pick up the red cube and place it on the blue plate", # every step's instruction
+                   )->dict: # {"episode_metadata": {...}, "steps": [T step dicts]}
     "One episode `{'episode_metadata': {...}, 'steps': [step dicts]}` with the dataset's exact feature structure."
     from xvr.toy import toy_trajectory
     spec, rng = RLDS_DATASETS[name], np.random.default_rng(seed)
@@ -193,13 +205,19 @@ def fixture_episode(name:str, # a key of `RLDS_DATASETS`
     md = _fill(feats["episode_metadata"], rng); md["file_path"] = f"fixture/{name}/episode_{seed:04d}"
     return dict(episode_metadata=md, steps=steps)
 
-def stack_steps(steps:Sequence[dict])->dict:
+def stack_steps(steps:Sequence[dict], # step dicts of one episode, nested like the feature structure
+               )->dict: # the same nesting, leaves (T, ...); strings as bytes
     "A list of step dicts as one dict whose leaves are stacked over time (what a batched TFDS read returns)."
     return {k: stack_steps([s[k] for s in steps]) if isinstance(steps[0][k], dict) else
                np.array([s[k].encode() if isinstance(s[k], str) else s[k] for s in steps]) for k in steps[0]}
 
 # %% ../../nbs/sources/12_rlds.ipynb #03cfbe79
-def rlds_rule(traj:Trajectory, spec:RLDSSpec, min_cameras:int=3, min_duration:float=20.0, min_motion:float=0.01)->str:
+def rlds_rule(traj:Trajectory, # a converted episode
+              spec:RLDSSpec, # its dataset (its `motion_dims` are measured)
+              min_cameras:int=3, # fewest distinct cameras
+              min_duration:float=20.0, # shortest episode, seconds (the paper: 20 s)
+              min_motion:float=0.01, # least M1sec of the motion dims (metres or radians); 0: no motion rule
+             )->str: # "ok" or a reason slug
     "'ok' or the first source rule `traj` breaks (cameras, camera ids, duration, end-effector motion)."
     r = trajectory_rule(traj, min_cameras=min_cameras, min_duration=min_duration)
     if r != "ok": return r
@@ -207,7 +225,9 @@ def rlds_rule(traj:Trajectory, spec:RLDSSpec, min_cameras:int=3, min_duration:fl
     return "ok"
 
 # %% ../../nbs/sources/12_rlds.ipynb #0236ae8d
-def rlds_dir(name:str, data_dir)->Path|None:
+def rlds_dir(name:str, # a key of `RLDS_DATASETS`
+             data_dir:str|Path, # the version folder, the dataset folder, or a root holding `<tfds_name>/<version>/`
+            )->Path|None:
     "The prepared TFDS folder of dataset `name` under `data_dir` (latest version), or None."
     spec, d = RLDS_DATASETS[name], Path(data_dir)
     if (d/"dataset_info.json").exists(): return d
@@ -227,7 +247,9 @@ def _tf():
     except RuntimeError: pass
     return tf, tfds
 
-def rlds_builder(name:str, data_dir):
+def rlds_builder(name:str, # a key of `RLDS_DATASETS`
+                 data_dir:str|Path, # a local folder (as `rlds_dir`) or a `gs://` root
+                )->"tfds.core.DatasetBuilder":
     "A TFDS builder for dataset `name` read from `data_dir` (local folder or `gs://` root)."
     spec = RLDS_DATASETS[name]; d = rlds_dir(name, data_dir) if not str(data_dir).startswith("gs://") else None
     _, tfds = _tf()
@@ -239,11 +261,18 @@ def rlds_builder(name:str, data_dir):
 # %% ../../nbs/sources/12_rlds.ipynb #4938dff9
 log = logging.getLogger(__name__)
 
-def iter_rlds(name:str, data_dir, split:str="train",
+def iter_rlds(name:str, # a key of `RLDS_DATASETS`
+              data_dir:str|Path, # where the prepared TFDS folder is (as `rlds_builder`)
+              split:str="train", # TFDS split name
               stride:int|None=None, # keep every `stride`-th step (default: the spec's)
-              max_episodes:int|None=None, counts:Counter|None=None, progress:bool=True,
-              rules:bool=True, min_cameras:int=3, min_duration:float=20.0, min_motion:float=0.01,
-             )->Iterator[Trajectory]:
+              max_episodes:int|None=None, # read at most this many episodes of the split
+              counts:Counter|None=None, # outcome counter, updated in place ("ok", rule reasons, "bad_episode", ...)
+              progress:bool=True, # show a progress bar over the episodes
+              rules:bool=True, # apply `rlds_rule` (False: yield every readable episode)
+              min_cameras:int=3, # `rlds_rule`: fewest distinct cameras
+              min_duration:float=20.0, # `rlds_rule`: shortest episode, seconds
+              min_motion:float=0.01, # `rlds_rule`: least M1sec of the motion dims
+             )->Iterator[Trajectory]: # ids `<name>_<episode index>`
     "Stream the episodes of an OXE RLDS dataset as `Trajectory`s that pass the source rules (outcomes in `counts`)."
     spec = RLDS_DATASETS[name]; stride = stride or spec.stride
     counts = Counter() if counts is None else counts
@@ -265,6 +294,7 @@ def iter_rlds(name:str, data_dir, split:str="train",
 
 # %% ../../nbs/sources/12_rlds.ipynb #8e2668bf
 def _tfds_features(tree, tfds, np_):
+    "The `tfds.features.FeaturesDict` of a plain-data feature tree (images JPEG-encoded, as OXE stores them)."
     F = tfds.features
     def leaf(v):
         if v[0] == "image": return F.Image(shape=v[1], dtype=np_.uint8, encoding_format="jpeg")
@@ -274,7 +304,12 @@ def _tfds_features(tree, tfds, np_):
     def rec(t): return F.FeaturesDict({k: (F.Dataset(rec(v)) if k == "steps" else rec(v)) if isinstance(v, dict) else leaf(v) for k, v in t.items()})
     return rec(tree)
 
-def write_rlds_fixture(name:str, data_dir, n_episodes:int=2, n_steps:int=12, seed:int=0)->Path:
+def write_rlds_fixture(name:str, # a key of `RLDS_DATASETS`
+                       data_dir:str|Path, # the TFDS data root to write into
+                       n_episodes:int=2, # episodes `episode_0000`, ...
+                       n_steps:int=12, # steps per episode
+                       seed:int=0, # episode e is `fixture_episode(name, n_steps, seed + e)`
+                      )->Path: # `data_dir/<tfds_name>/<version>/`
     "Write a tiny RLDS dataset with `name`'s real feature spec to `data_dir/<tfds_name>/<version>/`; returns that folder."
     spec = RLDS_DATASETS[name]; tf, tfds = _tf()
     feats = _tfds_features(spec.features, tfds, np)
@@ -290,7 +325,14 @@ def write_rlds_fixture(name:str, data_dir, n_episodes:int=2, n_steps:int=12, see
     return Path(b.data_dir)
 
 # %% ../../nbs/sources/12_rlds.ipynb #783f8d1f
-def convert_rlds(name:str, data_dir, out_dir, max_episodes:int|None=None, image_format:str="jpg", progress:bool=True, **kw)->dict:
+def convert_rlds(name:str, # a key of `RLDS_DATASETS`
+                 data_dir:str|Path, # where the prepared TFDS folder is (as `rlds_builder`)
+                 out_dir:str|Path, # episodes go to `out_dir/robotic/<episode id>/`
+                 max_episodes:int|None=None, # read at most this many episodes
+                 image_format:str="jpg", # frame files written by `save_trajectory` ("jpg" or "png")
+                 progress:bool=True, # show a progress bar
+                 **kw, # passed to `iter_rlds` (split, stride, rules and their thresholds)
+                )->dict: # {source, data_dir, out, written, counts, seconds}, also written as `convert_<name>.json`
     "Convert dataset `name` to `out_dir/robotic/<episode>/` folders (`save_trajectory`); returns a summary with rule counts."
     out, counts, t0, written = Path(out_dir), Counter(), time.time(), 0
     for traj in iter_rlds(name, data_dir, max_episodes=max_episodes, counts=counts, progress=progress, **kw):
@@ -301,7 +343,12 @@ def convert_rlds(name:str, data_dir, out_dir, max_episodes:int|None=None, image_
     atomic_write_text(out/f"convert_{name}.json", json.dumps(summary, indent=1))
     return summary
 
-def convert_rlds_subprocess(name:str, data_dir, out_dir, timeout:float|None=None, **kw)->dict:
+def convert_rlds_subprocess(name:str, # a key of `RLDS_DATASETS`
+                            data_dir:str|Path, # where the prepared TFDS folder is
+                            out_dir:str|Path, # as `convert_rlds`
+                            timeout:float|None=None, # seconds before the child is killed; None: no limit
+                            **kw, # passed to `convert_rlds` (JSON-serialisable values)
+                           )->dict: # the child's `convert_rlds` summary
     "`convert_rlds` in a separate Python process (TensorFlow never enters the caller); returns its summary."
     args = json.dumps(dict(name=name, data_dir=str(data_dir), out_dir=str(out_dir), progress=False, **kw))
     code = "import json,sys; from xvr.sources.rlds import convert_rlds; print(json.dumps(convert_rlds(**json.loads(sys.argv[1]))))"
