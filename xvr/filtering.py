@@ -119,8 +119,8 @@ def pair_filter(traj:Trajectory, # the episode
                 t_ref:int, # the base time step
                 t_other:int, # the other time step
                 tau_act:float|None, # the dataset's motion threshold (`motion_thresholds`); None: SSIM rule only
-                ssim_with_actions:float=0.9, # highest SSIM kept when the motion rule applies (Eq. 10)
-                ssim_without_actions:float=0.8, # highest SSIM kept for datasets without actions (Eq. 11)
+                ssim_with_actions:float=0.9, # highest SSIM kept when the motion rule applies
+                ssim_without_actions:float=0.8, # highest SSIM kept for datasets without actions
                 lazy:bool=True, # skip the SSIM (reported as None) when the cheap motion rule already rejects the pair
                )->tuple[bool, str, dict]: # keep, reason slug, {"ssim", "state_displacement", "tau_act"}
     "(keep, reason, numbers) for the frame pair of `camera` at `t_ref`/`t_other` (Appendix 10.3)."

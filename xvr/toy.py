@@ -151,7 +151,7 @@ def toy_scene(n_views:int=8, # orbit cameras
               seed:int=0, # draws the objects and the cameras; also names the scene
               category:str="toy", # the scene's category (and id prefix)
               voxel:float=0.01, # voxel size of the fused point cloud, metres
-             )->Scene: # views with exact depth, and the cloud within 0.6 m of the centre
+             )->Scene: # views with exact depth; the cloud within 0.6 m of the z axis
     "An analytic scene (ground, spheres, boxes) seen from `n_views` orbit cameras, with exact depth and a fused cloud."
     rng = np.random.default_rng(seed)
     prims = _toy_prims(rng)

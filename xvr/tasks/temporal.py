@@ -30,7 +30,7 @@ QUESTIONS = [
 def temporal_verification(traj:Trajectory, # the episode (at least 3 cameras)
                           rng:np.random.Generator, # seeded per sample: decides cameras, steps and wording
                           pool=(), # other episodes of the unit (unused by this task; every generator takes it)
-                          tau_act:float|None=None, # the dataset's action threshold (`pair_filter`); None: SSIM only
+                          tau_act:float|None=None, # the dataset's motion threshold (`pair_filter`); None: SSIM only
                           max_tries:int=10, # candidate time-step pairs tried (each costs two frame decodes and an SSIM)
                           min_gap:float=1.0, # seconds between the two moments at least
                          )->Sample: # options "1".."n"; the answer is the odd image's number
