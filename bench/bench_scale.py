@@ -24,7 +24,7 @@ from pathlib import Path
 from xvr.dataset import FolderSource, prepare_split, run_unit, generate
 from xvr.engine import Engine, ray_init
 from xvr.sources.sim import render_dataset
-from xvr.tasks.common import TASK_NAMES
+from xvr.core import TASK_NAMES
 
 
 def rate(src, prep, task, units, tmp):
