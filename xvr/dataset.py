@@ -279,7 +279,9 @@ def _parse_shard(s:str)->tuple[int, int]:
     except Exception: raise DataError(f"--shard must look like i/n with 0 <= i < n, got {s!r}")
     return i, n
 
-def print_summary(s:dict):
+def print_summary(s:dict, # the summary `generate` returns
+                 ):
+    "Print a run's summary: samples per task, rejections, failed units, validation, rate and where it went."
     for split, r in s["splits"].items():
         if r.get("failed"):
             print(f"{split}: {len(r['failed'])} units failed (a rerun tries them again): "
@@ -313,7 +315,8 @@ def convert_sources(names:list, # registry names of real sources (`xvr.sources.r
         out.append(convert_source(n, d, dest, max_items, progress, image_format=image_format, engine=engine, **kw))
     return out
 
-def xvr_generate_cli(argv=None):
+def xvr_generate_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
+                    ):
     "Generate an XVR dataset (all 8 tasks, train + XVR-Eval) from one or several sources."
     from xvr.sources.registry import SOURCES
     real = [n for n in SOURCES if not n.startswith("sim")]

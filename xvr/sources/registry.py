@@ -190,7 +190,8 @@ def convert_source(name:str, # a key of `SOURCES`
     return summary
 
 # %% ../../nbs/sources/14_registry.ipynb #b4029f30
-def xvr_convert_cli(argv=None):
+def xvr_convert_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
+                   ):
     "Convert a real source (WildRGB-D, OXE RLDS, AgiBot-World) to xvr scene/trajectory folders."
     p = argparse.ArgumentParser(prog="xvr_convert", description="Convert a source to xvr folders (OUT/general, OUT/robotic) for xvr_generate --source folder.")
     p.add_argument("--source", required=True, choices=list(SOURCES), help="source name")
@@ -202,10 +203,17 @@ def xvr_convert_cli(argv=None):
     p.add_argument("--min-duration", type=float, default=None, help="robotic sources: minimum episode duration, s (default 20)")
     p.add_argument("--image-format", choices=["compact", "npy"], default="compact",
                    help="'compact': PNG (RLDS: JPEG) frames and images (default); 'npy': uncompressed, read without decoding, about 5x the disk")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes, or CPUs of a local Ray instance")
+    p.add_argument("--backend", choices=["local", "ray"], default="local", help="'ray': Ray tasks, one per item")
+    p.add_argument("--ray-address", default=None, help="with --backend ray: 'auto' or HOST:PORT (default: local Ray)")
     a = p.parse_args(argv)
     kw = {k: v for k, v in dict(min_points=a.min_points, n_views=a.views).items() if v is not None and a.source == "wildrgbd"}
     if a.min_duration is not None and SOURCES[a.source].domain == "robotic": kw["min_duration"] = a.min_duration
-    try: s = convert_source(a.source, a.data_dir, a.out, a.max_items, image_format=None if a.image_format == "compact" else "npy", **kw)
+    try:
+        from xvr.engine import Engine
+        engine = Engine(a.backend, a.workers, a.ray_address)
+        fmt = None if a.image_format == "compact" else "npy"
+        s = convert_source(a.source, a.data_dir, a.out, a.max_items, image_format=fmt, engine=engine, **kw)
     except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
     print(f"{a.source}: wrote {s['written']} items to {s['out']} in {s['seconds']} s; rules: {s['counts']}")
     return 0

@@ -339,7 +339,8 @@ def load_sim(data_dir, domain:str="general")->Iterator[Scene|Trajectory]:
         yield load_scene(d) if domain == "general" else load_trajectory(d)
 
 # %% ../../nbs/sources/10_sim.ipynb #cc6bba56
-def xvr_render_cli(argv=None):
+def xvr_render_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
+                  ):
     "Render simulated general-domain scenes and robot episodes to disk (resumable)."
     p = argparse.ArgumentParser(prog="xvr_render", description="Render simulated XVR source data with MuJoCo (offscreen, CPU).")
     p.add_argument("--out", required=True, help="output folder")
