@@ -55,3 +55,10 @@ def test_cli_backend_flags(src, tmp_path):
     args = ["--source", "folder", "--data-dir", str(src), "--out", str(tmp_path / "o"), "--ray-address", "auto"]
     r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "a Ray address needs --backend ray" in r.stderr, r.stderr[-2000:]
+
+
+def test_engine_imports_ray_only_when_used():
+    "Importing the data engine (and its execution engine) never imports Ray; only `backend='ray'` does."
+    code = "import sys, xvr.engine, xvr.dataset, xvr.sources.sim, xvr.sources.registry; print('ray' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "False", r.stderr[-2000:]
