@@ -64,3 +64,14 @@ def test_hf_datasets_json_loader_reads_release(tmp_path):
     assert len(ds) == 4 and ds[0]["sample_id"] == "para_point_1"
     assert [b["type"] for b in ds[0]["prompt_blocks"]][:2] == ["text", "image_url"]
     assert is_release(tmp_path) and not is_release(tmp_path / "cache")
+
+
+def test_xvr_eval_writes_lmms_eval_task(tmp_path, capsys):
+    from xvr.vlm.evaluation import xvr_eval_cli
+    write_release_fixture(tmp_path / "rel", packed=False)
+    assert xvr_eval_cli(["--data", str(tmp_path / "rel"), "--split", "validation", "--lmms-eval", str(tmp_path / "task")]) == 0
+    y = (tmp_path / "task" / "xvr_eval.yaml").read_text()
+    assert "doc_to_messages: !function utils.xvr_doc_to_messages" in y and "metric: xvr_overall" in y
+    docs = [json.loads(l) for l in (tmp_path / "task" / "xvr_eval_docs.jsonl").read_text().splitlines()]
+    assert [d["id"] for d in docs] == ["para_point_1", "para_temporal_1", "para_dirview_1", "para_language_1"]
+    assert docs[0]["options"] == ["blue", "green", "red"] and docs[0]["answer"] == "green"

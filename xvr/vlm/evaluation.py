@@ -18,12 +18,13 @@ from ..release import is_release, read_release
 
 # %% auto #0
 __all__ = ['TASKS', 'TASK_LABELS', 'TASK_CATEGORY', 'XVR_EVAL_COUNTS', 'RANDOM_BASELINE', 'PAPER_TABLE2', 'DEFAULT_PALETTE',
-           'after_reasoning', 'extract_answer_rule', 'extract_answer', 'Adapter', 'RandomAdapter', 'BlindAdapter',
-           'TransformersAdapter', 'data_url', 'openai_content', 'OpenAIAdapter', 'palette', 'find_marker',
-           'two_view_transfer', 'transfer_error', 'GeometryAdapter', 'planar_point_fixture', 'sample_images',
-           'read_predictions', 'evaluate', 'rescore', 'extraction_counts', 'accuracy_row', 'overall_from_tasks',
-           'random_baseline_row', 'results_table', 'to_markdown', 'to_latex', 'write_tables', 'plot_results',
-           'load_eval_samples', 'make_adapter', 'write_extraction_table', 'write_report', 'xvr_eval_cli']
+           'LMMS_UTILS', 'after_reasoning', 'extract_answer_rule', 'extract_answer', 'Adapter', 'RandomAdapter',
+           'BlindAdapter', 'TransformersAdapter', 'data_url', 'openai_content', 'OpenAIAdapter', 'palette',
+           'find_marker', 'two_view_transfer', 'transfer_error', 'GeometryAdapter', 'planar_point_fixture',
+           'sample_images', 'read_predictions', 'evaluate', 'rescore', 'extraction_counts', 'accuracy_row',
+           'overall_from_tasks', 'random_baseline_row', 'results_table', 'to_markdown', 'to_latex', 'write_tables',
+           'plot_results', 'load_eval_samples', 'make_adapter', 'write_extraction_table', 'write_report',
+           'xvr_eval_cli', 'write_lmms_eval_task']
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #e58aeafc
 TASKS = ["point_correspondence", "directional_correspondence", "spatial_verification", "temporal_verification",
@@ -567,18 +568,23 @@ def xvr_eval_cli(argv=None):
     ap.add_argument("--api-key-env", default="OPENAI_API_KEY", help="openai: environment variable holding the key")
     ap.add_argument("--train", nargs="*", help="blind: training JSONL for the most frequent answers")
     ap.add_argument("--max-pixels", type=int, default=None, help="hf: image resize bound in pixels (default: the processor's)")
-    ap.add_argument("--out", required=True, help="output folder (predictions/, table2.*)")
+    ap.add_argument("--out", help="output folder (predictions/, table2.*); required unless --lmms-eval")
     ap.add_argument("--limit", type=int, default=0, help="first N samples only (0 = all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-resume", action="store_true", help="start the predictions file afresh")
     ap.add_argument("--retry-errors", action="store_true", help="ask again where a request failed")
     ap.add_argument("--rescore", action="store_true", help="only re-extract answers from saved replies and rebuild the table")
+    ap.add_argument("--lmms-eval", metavar="DIR", help="only write an lmms-eval task folder for --data (YAML + utils.py) and exit")
     a = ap.parse_args(argv)
     try: return _eval_main(a)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
 
 def _eval_main(a)->int:
+    if a.lmms_eval:
+        t = write_lmms_eval_task(a.data, a.lmms_eval, a.split); print(f"wrote lmms-eval task {t} (lmms_eval --tasks xvr_eval --include_path {t})")
+        return 0
+    if not a.out: raise DataError("--out is required")
     out = Path(a.out); (out / "predictions").mkdir(parents=True, exist_ok=True)
     if a.rescore:
         for p in (out / "predictions").glob("*.jsonl"):
@@ -600,3 +606,77 @@ def _eval_main(a)->int:
     df = write_report(out)
     print(to_markdown(df.round(2)))
     return 0
+
+# %% ../../nbs/vlm/43_evaluation.ipynb #80b1a4ca
+LMMS_UTILS = '''"""lmms-eval task for XVR-Eval, written by xvr (`write_lmms_eval_task`); answer extraction is xvr's."""
+import os
+from pathlib import Path
+from PIL import Image
+from xvr.core import read_image
+from xvr.vlm.evaluation import extract_answer_rule, TASKS
+
+DATA_ROOT = Path(os.environ.get("XVR_DATA_ROOT", {root!r}))
+
+def xvr_doc_to_visual(doc):
+    return [Image.fromarray(read_image(DATA_ROOT / p)) for p in doc["images"]]
+
+def xvr_doc_to_text(doc, lmms_eval_specific_kwargs=None):
+    kw = lmms_eval_specific_kwargs or {{}}
+    return kw.get("pre_prompt", "") + doc["question"].replace("<image>", "").strip() + kw.get("post_prompt", "")
+
+def xvr_doc_to_messages(doc, lmms_eval_specific_kwargs=None):
+    kw, images = lmms_eval_specific_kwargs or {{}}, xvr_doc_to_visual(doc)
+    parts, content = (kw.get("pre_prompt", "") + doc["question"] + kw.get("post_prompt", "")).split("<image>"), []
+    for k, text in enumerate(parts):
+        if text.strip(): content.append({{"type": "text", "text": text}})
+        if k < len(images): content.append({{"type": "image", "url": images[k]}})
+    return [{{"role": "user", "content": content}}]
+
+def xvr_process_results(doc, results):
+    pred, rule = extract_answer_rule(results[0] if results else "", doc["options"])
+    r = {{"task": doc["task"], "correct": pred == doc["answer"], "rule": rule}}
+    return {{"xvr_overall": r, "xvr_unparsed": r, **{{f"xvr_{{t}}": r for t in TASKS}}}}
+
+def xvr_aggregate_overall(results):
+    return 100.0 * sum(r["correct"] for r in results) / max(1, len(results))
+
+def xvr_aggregate_unparsed(results):
+    return float(sum(r["rule"] in ("several", "none", "empty", "unfinished_reasoning") for r in results))
+
+def _by_task(task):
+    def agg(results):
+        rs = [r for r in results if r["task"] == task]
+        return 100.0 * sum(r["correct"] for r in rs) / len(rs) if rs else float("nan")
+    return agg
+
+for _t in TASKS: globals()[f"xvr_aggregate_{{_t}}"] = _by_task(_t)
+'''
+
+# %% ../../nbs/vlm/43_evaluation.ipynb #e966c5a7
+def _lmms_yaml(task:str, docs:str, max_new_tokens:int)->str:
+    metrics = [("xvr_overall", "xvr_aggregate_overall"), ("xvr_unparsed", "xvr_aggregate_unparsed")] + \
+              [(f"xvr_{t}", f"xvr_aggregate_{t}") for t in TASKS]
+    ml = "".join(f"  - metric: {m}\n    aggregation: !function utils.{a}\n    higher_is_better: {str(m != 'xvr_unparsed').lower()}\n"
+                 for m, a in metrics)
+    return (f"task: {task}\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {docs}\ntest_split: test\n"
+            "output_type: generate_until\ndoc_to_visual: !function utils.xvr_doc_to_visual\n"
+            "doc_to_text: !function utils.xvr_doc_to_text\ndoc_to_messages: !function utils.xvr_doc_to_messages\n"
+            f"doc_to_target: answer\ngeneration_kwargs:\n  max_new_tokens: {max_new_tokens}\n  temperature: 0\n  do_sample: false\n"
+            "process_results: !function utils.xvr_process_results\nmetric_list:\n" + ml + "metadata:\n  version: 1.0\n")
+
+def write_lmms_eval_task(data, # an XVR-Eval JSONL file or folder, or an official release folder
+                         out_dir, # the task folder to write (pass it to lmms_eval --include_path)
+                         split:str="test", # release folders: which split
+                         task:str="xvr_eval", # the lmms-eval task name
+                         max_new_tokens:int=64 # generation bound (raise it for reasoning models)
+                        )->Path:
+    "Write an lmms-eval task folder (`<task>.yaml`, `utils.py`, `<task>_docs.jsonl`) scoring with xvr's extraction."
+    pairs = load_eval_samples(data, split)
+    roots = {r.resolve() for _, r in pairs}
+    if len(roots) != 1: raise DataError(f"the samples have {len(roots)} image folders; export one split at a time", data)
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True); root = roots.pop()
+    docs = [dict(id=s.id, task=s.task, question=s.question, options=s.options, answer=s.answer, images=s.images) for s, _ in pairs]
+    atomic_write_text(out / f"{task}_docs.jsonl", "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
+    atomic_write_text(out / "utils.py", LMMS_UTILS.format(root=str(root)))
+    atomic_write_text(out / f"{task}.yaml", _lmms_yaml(task, str((out / f"{task}_docs.jsonl").resolve()), max_new_tokens))
+    return out
