@@ -282,6 +282,30 @@ def _safe_member(name:str)->str|None:
 
 _TAR_INDEX: dict = {}
 
+def _octal(field:bytes)->int|None:
+    "A tar header's octal number field, or None (base-256 and other encodings are left to `tarfile`)."
+    if field[:1] and field[0] & 0x80: return None
+    digits = field.split(b"\0")[0].strip()
+    return int(digits or b"0", 8) if all(48 <= d <= 55 for d in digits) else None
+
+def _plain_headers(path:Path)->list|None:
+    "(name, data offset, size, is file) per member, read from plain ustar/v7 headers; None where `tarfile` must decide."
+    out, off = [], 0
+    with open(path, "rb") as f:
+        while True:
+            f.seek(off)
+            h = f.read(512)
+            if h == bytes(512) or not h: return out
+            size, chk = _octal(h[124:136]), _octal(h[148:156])
+            if len(h) < 512 or size is None or chk != sum(h[:148]) + 256 + sum(h[156:]) or h[156:157] in b"xgLKS": return None
+            name = h[:100].split(b"\0")[0]
+            if h[257:262] == b"ustar" and h[345:500].strip(b"\0"): name = h[345:500].split(b"\0")[0] + b"/" + name
+            out.append((name.decode("utf-8", "surrogateescape"), off + 512, size, h[156:157] in (b"0", b"\0", b"7")))
+            off += 512 + -(-size // 512) * 512
+
+def _tarfile_headers(path:Path)->list:
+    with tarfile.open(path, mode="r:") as tf: return [(m.name, m.offset_data, m.size, m.isfile()) for m in tf]
+
 def tar_index(archive # path of a .tar file (uncompressed)
              )->TarIndex:
     "The member index of `archive` (built once per file version, then cached); `DataError` if it is not a tar."
@@ -291,13 +315,12 @@ def tar_index(archive # path of a .tar file (uncompressed)
     key = (str(archive.resolve()), st.st_mtime_ns, st.st_size)
     if key not in _TAR_INDEX:
         idx = TarIndex(archive)
-        try:
-            with tarfile.open(archive, mode="r:") as tf:
-                for m in tf:
-                    name = _safe_member(m.name)
-                    if name is None: idx.unsafe.append(m.name)
-                    elif m.isfile(): idx.members[name] = (m.offset_data, m.size)
+        try: heads = _plain_headers(archive) or _tarfile_headers(archive)   # tarfile: pax/GNU headers, odd archives
         except (tarfile.TarError, OSError) as e: raise DataError(f"not a readable tar archive ({e})", archive)
+        for raw, off, size, is_file in heads:
+            name = _safe_member(raw)
+            if name is None: idx.unsafe.append(raw)
+            elif is_file: idx.members[name] = (off, size)
         _TAR_INDEX[key] = idx
     return _TAR_INDEX[key]
 
