@@ -245,7 +245,7 @@ class NpyFrames:
 
 # %% ../nbs/00_core.ipynb #7c12686b
 def read_image(path)->np.ndarray:
-    "Read an image file (PNG, JPEG, ..., an uncompressed `.npy`, or a member `archive.tar/name`) as uint8 RGB (HxWx3); `DataError` naming the file on a fault."
+    "Read an image file (PNG, JPEG, `.npy`, or a member `archive.tar/name`) as uint8 RGB (HxWx3); `DataError` naming it."
     if str(path).endswith(".npy"):
         try: im = np.load(path)
         except Exception as e: raise DataError(f"image is missing or cannot be read ({e})", path)
@@ -297,7 +297,8 @@ def _plain_headers(path:Path)->list|None:
             h = f.read(512)
             if h == bytes(512) or not h: return out
             size, chk = _octal(h[124:136]), _octal(h[148:156])
-            if len(h) < 512 or size is None or chk != sum(h[:148]) + 256 + sum(h[156:]) or h[156:157] in b"xgLKS": return None
+            plain = len(h) == 512 and size is not None and chk == sum(h[:148]) + 256 + sum(h[156:])
+            if not plain or h[156:157] in b"xgLKS": return None
             name = h[:100].split(b"\0")[0]
             if h[257:262] == b"ustar" and h[345:500].strip(b"\0"): name = h[345:500].split(b"\0")[0] + b"/" + name
             out.append((name.decode("utf-8", "surrogateescape"), off + 512, size, h[156:157] in (b"0", b"\0", b"7")))
@@ -331,7 +332,8 @@ def tar_member_path(path # a path that may run through a `.tar` file: `shards/a.
     parts = Path(path).parts
     if not any(p.endswith(".tar") for p in parts[:-1]): return None
     for i, part in enumerate(parts[:-1]):
-        if part.endswith(".tar") and Path(*parts[:i + 1]).is_file(): return Path(*parts[:i + 1]), "/".join(parts[i + 1:])
+        if part.endswith(".tar") and Path(*parts[:i + 1]).is_file():
+            return Path(*parts[:i + 1]), "/".join(parts[i + 1:])
     return None
 
 def read_tar_member(archive, # path of a .tar file
@@ -342,7 +344,8 @@ def read_tar_member(archive, # path of a .tar file
     if name not in idx.members: raise DataError(f"member {name!r} is not in the archive", archive)
     off, size = idx.members[name]
     with open(archive, "rb") as f:
-        f.seek(off); data = f.read(size)
+        f.seek(off)
+        data = f.read(size)
     if len(data) != size: raise DataError(f"member {name!r} is truncated ({len(data)} of {size} bytes)", archive)
     return data
 

@@ -312,7 +312,8 @@ def xvr_generate_cli(argv=None):
                    help="source images, frames and depth on disk: 'npy' uncompressed, read without decoding (the default for sim), "
                         "'png' about 5x less disk (the default for converted real sources: PNG, RLDS JPEG)")
     p.add_argument("--export", nargs="*", choices=["qwen", "hf", "release"], default=[],
-                   help="also write qwen conversation JSON and/or a HF datasets folder per split, and/or the official release layout in OUT/release")
+                   help="also write qwen conversation JSON and/or a HF datasets folder per split, "
+                        "and/or the official release layout in OUT/release")
     p.add_argument("--release-shard-size", type=int, default=10_000, help="--export release: PNG images per tar shard")
     a = p.parse_args(argv)
     try:

@@ -17,7 +17,7 @@ __all__ = ['to_conversations', 'to_hf_dataset']
 
 # %% ../nbs/34_export.ipynb #dc61ea73
 def _image_bytes(folder:Path, p:str)->dict:
-    "An image as `datasets.Image` data: its encoded bytes (PNG/JPEG as stored; `.npy` and tar members as PNG) and its relative path."
+    "An image as `datasets.Image` data: its bytes (PNG/JPEG as stored, `.npy` and tar members as PNG) and relative path."
     f = folder / p
     if f.suffix.lower() in (".png", ".jpg", ".jpeg") and f.is_file(): return {"bytes": f.read_bytes(), "path": p}
     ok, buf = cv2.imencode(".png", cv2.cvtColor(read_image(f), cv2.COLOR_RGB2BGR))
@@ -34,7 +34,8 @@ def to_conversations(folder, # a split folder holding samples.jsonl (images rela
     base = Path(out).parent if out is not None else folder
     for s in read_jsonl(folder / "samples.jsonl"):
         if s.question.count(IMAGE_TOKEN) != len(s.images): raise DataError(f"sample {s.id}: image placeholders do not match images", folder / "samples.jsonl")
-        imgs = [str((folder / p).resolve()) if absolute else Path(os.path.relpath(folder / p, base)).as_posix() for p in s.images]
+        rel = lambda p: Path(os.path.relpath(folder / p, base)).as_posix()
+        imgs = [str((folder / p).resolve()) if absolute else rel(p) for p in s.images]
         recs.append({"id": s.id, "image": imgs, "conversations": [{"from": "human", "value": s.question}, {"from": "gpt", "value": s.answer}]})
     if out is not None: atomic_write_text(out, json.dumps(recs, ensure_ascii=False, indent=1))
     return recs

@@ -114,7 +114,8 @@ def benchmark_scores(records:Sequence[dict])->dict:
 # %% ../../nbs/vlm/45_benchmarks.ipynb #72b9200c
 _L = r"([A-E])"
 _MC_ANSWER_SECTION = [rf"[Mm]y answer is {_L}", rf"[Tt]he answer is {_L}", rf"(?:Answer: )?{_L}\.", rf"\b{_L}\b"]
-_MC_PRIORITY = [rf"(?:Answer: )?{_L}\. [A-Za-z0-9 \-()'\",]+(?=\n|$|\.|\")", rf"(?:Answer: )?{_L}\. [A-Za-z0-9 \-()'\"]+",
+_MC_PRIORITY = [rf"(?:Answer: )?{_L}\. [A-Za-z0-9 \-()'\",]+(?=\n|$|\.|\")",
+                rf"(?:Answer: )?{_L}\. [A-Za-z0-9 \-()'\"]+",
                 rf"(?:Answer: )?{_L}(?:\.|$|\s)", rf"(?:^|\n)(?:Answer: )?{_L}(?:\.|$|\s)", rf"[*\"]{_L}[*\"]",
                 rf"\bAnswer:?\s*{_L}\b", rf"[Mm]y answer is {_L}", rf"answer is {_L}"]
 

@@ -58,7 +58,7 @@ def _clean(text:str)->str:
 
 def after_reasoning(text:str # a model's reply
                    )->str|None:
-    "The reply after the last `</think>` (reasoning models); the reply itself without one; None if `<think>` never closes."
+    "The reply after the last `</think>` (reasoning models), the reply if it has none, None if `<think>` never closes."
     t = str(text)
     if "</think>" in t: return t.rsplit("</think>", 1)[1]
     return None if "<think>" in t else t
@@ -66,7 +66,8 @@ def after_reasoning(text:str # a model's reply
 def _ordinals(t:str)->str:
     "'the second image', 'image number two', 'Image #2' -> 'Image 2' (left alone in replies about scenarios)."
     if re.search(r"scenario", t, re.I): return t
-    t = re.sub(rf"\b({'|'.join(_ORDINALS)})\s+(?:{_NOUN}|one)\b", lambda m: f"Image {_ORDINALS[m.group(1).lower()]}", t, flags=re.I)
+    ordinal = rf"\b({'|'.join(_ORDINALS)})\s+(?:{_NOUN}|one)\b"
+    t = re.sub(ordinal, lambda m: f"Image {_ORDINALS[m.group(1).lower()]}", t, flags=re.I)
     return re.sub(rf"\b{_NOUN}\s*(?:number|no\.|#)\s*(\d+|{'|'.join(_NUM_WORDS)})\b",
                   lambda m: f"Image {_NUM_WORDS.get(m.group(1).lower(), m.group(1))}", t, flags=re.I)
 
@@ -137,7 +138,8 @@ def _seed(*parts)->int: return int(hashlib.sha1("/".join(map(str, parts)).encode
 class RandomAdapter(Adapter):
     "Uniformly random option, deterministic per (seed, sample id)."
     thread_safe = True
-    def __init__(self, seed:int=0): self.seed, self.name = seed, "Random (sampled)"  # seed: with the sample id, fixes the choice
+    def __init__(self, seed:int=0): # with the sample id, fixes the choice
+        self.seed, self.name = seed, "Random (sampled)"
     def reply(self, sample, images): return np.random.default_rng(_seed(self.seed, sample.id)).choice(sample.options)
 
 class BlindAdapter(Adapter):
@@ -191,7 +193,7 @@ class OpenAIAdapter(Adapter):
     "An OpenAI-compatible chat-completions endpoint; key from `api_key_env`."
     thread_safe = True
     def __init__(self, model:str, # the endpoint's model name
-                 base_url:str="https://api.openai.com/v1", # endpoint base URL (.../v1), e.g. a `vllm serve` on localhost
+                 base_url:str="https://api.openai.com/v1", # endpoint base URL (.../v1), e.g. a local `vllm serve`
                  api_key_env:str="OPENAI_API_KEY", # environment variable holding the key (none sent if unset)
                  max_tokens:int=64, # reply length bound, tokens
                  temperature:float=0.0, # sampling temperature (0: greedy)
@@ -214,7 +216,8 @@ class OpenAIAdapter(Adapter):
 def _pace(self:OpenAIAdapter):
     "Wait for this request's start slot: `min_interval` apart across all threads."
     with self._lock:
-        now = time.time(); start = max(now, self._last + self.min_interval); self._last = start
+        now = time.time()
+        start = self._last = max(now, self._last + self.min_interval)
     if start > now: time.sleep(start - now)
 
 def _post(self:OpenAIAdapter, body:dict)->dict:
@@ -351,8 +354,8 @@ def planar_point_fixture(seed:int=0, size=(240, 320)):
 def _record(sample:Sample, reply:str, seconds:float, error:str|None=None)->dict:
     pred, rule = (None, "error") if error else extract_answer_rule(reply, sample.options)
     return dict(id=sample.id, task=sample.task, source=sample.source, answer=sample.answer, options=sample.options,
-                reply=reply, pred=pred, correct=pred == sample.answer, parsed=pred is not None, rule=rule, seconds=round(seconds, 3),
-                **({"error": error} if error else {}))
+                reply=reply, pred=pred, correct=pred == sample.answer, parsed=pred is not None, rule=rule,
+                seconds=round(seconds, 3), **({"error": error} if error else {}))
 
 def sample_images(sample:Sample, # the sample
                   root # folder its image paths are relative to (paths may run through `.tar` shards)
@@ -383,7 +386,8 @@ def evaluate(adapter:Adapter, # the model
             )->list[dict]:
     "Score `adapter` on `samples`; one record per sample, in sample order, whatever the concurrency (resumable)."
     from tqdm.auto import tqdm
-    if concurrency > 1 and not adapter.thread_safe: raise DataError(f"adapter {adapter.name!r} cannot take concurrent requests")
+    if concurrency > 1 and not adapter.thread_safe:
+        raise DataError(f"adapter {adapter.name!r} cannot take concurrent requests")
     done = {r["id"]: r for r in (read_predictions(out_path) if out_path and resume else [])
             if not (retry_errors and "error" in r)}
     if out_path and not resume: Path(out_path).unlink(missing_ok=True)
@@ -413,7 +417,8 @@ def rescore(records:Sequence[dict] # prediction records with their replies
 def extraction_counts(records:Sequence[dict] # prediction records
                      )->Counter:
     "How many replies each extraction rule decided (or left unparseable), re-derived for records saved without `rule`."
-    return Counter(r.get("rule") or ("error" if "error" in r else extract_answer_rule(r["reply"], r["options"])[1]) for r in records)
+    rule = lambda r: "error" if "error" in r else extract_answer_rule(r["reply"], r["options"])[1]
+    return Counter(r.get("rule") or rule(r) for r in records)
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #2efb41b0
 def accuracy_row(records:Sequence[dict])->dict:
@@ -496,7 +501,7 @@ def plot_results(df, ax=None, title:str="XVR-Eval accuracy per task"):
 def load_eval_samples(data, # a JSONL file, a folder of them, or an official XVR release folder
                       split:str="test" # release folders: test (xvr_eval.jsonl), validation (valid.jsonl) or train
                      )->list[tuple[Sample, Path]]:
-    "Samples with their image roots: a release split (skips counted on stderr), a JSONL file, or every `*.jsonl` under a folder (not `shards/` units)."
+    "(sample, image root) pairs: a release split (skips on stderr), a JSONL file, or every `*.jsonl` under a folder."
     p = Path(data)
     if is_release(p): return [(s, r.root) for r in [_read_release_logged(p, split)] for s in r]
     files = [p] if p.is_file() else [f for f in sorted(p.rglob("*.jsonl")) if not {"shards", "predictions"} & set(f.relative_to(p).parts[:-1])]
@@ -535,7 +540,8 @@ def _safe(name:str)->str: return re.sub(r"[^\w.+-]+", "_", name).strip("_") or "
 def write_extraction_table(out_dir # an xvr_eval output folder (reads predictions/*.jsonl)
                           )->Path:
     "`extraction.md`: per model, how many replies each answer-extraction rule decided or left unparseable."
-    counts = {p.stem: extraction_counts(read_predictions(p)) for p in sorted((Path(out_dir) / "predictions").glob("*.jsonl"))}
+    files = sorted((Path(out_dir) / "predictions").glob("*.jsonl"))
+    counts = {p.stem: extraction_counts(read_predictions(p)) for p in files}
     rules = ["exact", "cue", "yes_no", "mention", "several", "none", "empty", "unfinished_reasoning", "error"]
     rules += sorted({k for c in counts.values() for k in c} - set(rules))
     head = "| predictions | " + " | ".join(rules) + " |\n|---|" + "---:|" * len(rules) + "\n"
@@ -550,7 +556,9 @@ def write_report(out_dir # an xvr_eval output folder (reads predictions/*.jsonl)
     rows = {}
     for p in sorted((Path(out_dir) / "predictions").glob("*.jsonl")):
         recs = read_predictions(p); rows[recs[0].get("model", p.stem) if recs else p.stem] = accuracy_row(recs)
-    df = results_table(rows); write_tables(df, out_dir); write_extraction_table(out_dir)
+    df = results_table(rows)
+    write_tables(df, out_dir)
+    write_extraction_table(out_dir)
     ax = plot_results(df); ax.figure.tight_layout(); ax.figure.savefig(Path(out_dir) / "table2.png", dpi=120); plt.close(ax.figure)
     return df
 
@@ -559,8 +567,9 @@ def xvr_eval_cli(argv=None):
     "Score a model adapter on an XVR-Eval folder and write Table 2 files (`xvr_eval --help`)."
     ap = argparse.ArgumentParser(prog="xvr_eval", description="Evaluate a model on XVR-Eval (or any xvr JSONL) in Table 2's layout.")
     ap.add_argument("--data", required=True, help="JSONL file, folder of JSONL files, or an official XVR release folder")
-    ap.add_argument("--split", default="test", choices=["test", "validation", "train"], help="release folders: which split (test = xvr_eval.jsonl)")
-    ap.add_argument("--concurrency", type=int, default=1, help="openai: requests in flight at once (records as sequential)")
+    ap.add_argument("--split", default="test", choices=["test", "validation", "train"],
+                    help="release folders: which split (test = xvr_eval.jsonl)")
+    ap.add_argument("--concurrency", type=int, default=1, help="openai: requests in flight at once (records as if sequential)")
     ap.add_argument("--adapter", default="random", choices=["random", "blind", "geometry", "hf", "openai"])
     ap.add_argument("--model", help="hf: Hub id or folder; openai: model name")
     ap.add_argument("--name", help="row name in the table (default: adapter/model name)")
@@ -574,7 +583,7 @@ def xvr_eval_cli(argv=None):
     ap.add_argument("--no-resume", action="store_true", help="start the predictions file afresh")
     ap.add_argument("--retry-errors", action="store_true", help="ask again where a request failed")
     ap.add_argument("--rescore", action="store_true", help="only re-extract answers from saved replies and rebuild the table")
-    ap.add_argument("--lmms-eval", metavar="DIR", help="only write an lmms-eval task folder for --data (YAML + utils.py) and exit")
+    ap.add_argument("--lmms-eval", metavar="DIR", help="only write an lmms-eval task folder for --data, then exit")
     a = ap.parse_args(argv)
     try: return _eval_main(a)
     except DataError as e:
@@ -582,7 +591,8 @@ def xvr_eval_cli(argv=None):
 
 def _eval_main(a)->int:
     if a.lmms_eval:
-        t = write_lmms_eval_task(a.data, a.lmms_eval, a.split); print(f"wrote lmms-eval task {t} (lmms_eval --tasks xvr_eval --include_path {t})")
+        t = write_lmms_eval_task(a.data, a.lmms_eval, a.split)
+        print(f"wrote lmms-eval task {t} (lmms_eval --tasks xvr_eval --include_path {t})")
         return 0
     if not a.out: raise DataError("--out is required")
     out = Path(a.out); (out / "predictions").mkdir(parents=True, exist_ok=True)
@@ -598,8 +608,9 @@ def _eval_main(a)->int:
         path = out / "predictions" / f"{_safe(name)}.jsonl"
         by_root = defaultdict(list)
         for s, root in pairs: by_root[root].append(s)
-        recs = [r for root, ss in by_root.items() for r in evaluate(ad, ss, root, path, resume=not a.no_resume, retry_errors=a.retry_errors,
-                                                                 concurrency=a.concurrency)]
+        run = lambda root, ss: evaluate(ad, ss, root, path, resume=not a.no_resume, retry_errors=a.retry_errors,
+                                        concurrency=a.concurrency)
+        recs = [r for root, ss in by_root.items() for r in run(root, ss)]
         atomic_write_text(path, "".join(json.dumps(r | {"model": name}) + "\n" for r in recs))
         row = accuracy_row(recs)
         print(f"{name}: overall {row['Overall (samples)']:.2f}% over {row['n']} samples ({row['unparsed']} unparseable)")
@@ -656,12 +667,14 @@ for _t in TASKS: globals()[f"xvr_aggregate_{{_t}}"] = _by_task(_t)
 def _lmms_yaml(task:str, docs:str, max_new_tokens:int)->str:
     metrics = [("xvr_overall", "xvr_aggregate_overall"), ("xvr_unparsed", "xvr_aggregate_unparsed")] + \
               [(f"xvr_{t}", f"xvr_aggregate_{t}") for t in TASKS]
-    ml = "".join(f"  - metric: {m}\n    aggregation: !function utils.{a}\n    higher_is_better: {str(m != 'xvr_unparsed').lower()}\n"
+    better = lambda m: str(m != "xvr_unparsed").lower()
+    ml = "".join(f"  - metric: {m}\n    aggregation: !function utils.{a}\n    higher_is_better: {better(m)}\n"
                  for m, a in metrics)
     return (f"task: {task}\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {docs}\ntest_split: test\n"
             "output_type: generate_until\ndoc_to_visual: !function utils.xvr_doc_to_visual\n"
             "doc_to_text: !function utils.xvr_doc_to_text\ndoc_to_messages: !function utils.xvr_doc_to_messages\n"
-            f"doc_to_target: answer\ngeneration_kwargs:\n  max_new_tokens: {max_new_tokens}\n  temperature: 0\n  do_sample: false\n"
+            f"doc_to_target: answer\ngeneration_kwargs:\n  max_new_tokens: {max_new_tokens}\n  temperature: 0\n"
+            "  do_sample: false\n"
             "process_results: !function utils.xvr_process_results\nmetric_list:\n" + ml + "metadata:\n  version: 1.0\n")
 
 def write_lmms_eval_task(data, # an XVR-Eval JSONL file or folder, or an official release folder
@@ -673,10 +686,13 @@ def write_lmms_eval_task(data, # an XVR-Eval JSONL file or folder, or an officia
     "Write an lmms-eval task folder (`<task>.yaml`, `utils.py`, `<task>_docs.jsonl`) scoring with xvr's extraction."
     pairs = load_eval_samples(data, split)
     roots = {r.resolve() for _, r in pairs}
-    if len(roots) != 1: raise DataError(f"the samples have {len(roots)} image folders; export one split at a time", data)
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True); root = roots.pop()
-    docs = [dict(id=s.id, task=s.task, question=s.question, options=s.options, answer=s.answer, images=s.images) for s, _ in pairs]
+    if len(roots) != 1: raise DataError(f"the samples have {len(roots)} image folders; export one at a time", data)
+    out, root = Path(out_dir), roots.pop()
+    out.mkdir(parents=True, exist_ok=True)
+    docs = [dict(id=s.id, task=s.task, question=s.question, options=s.options, answer=s.answer, images=s.images)
+            for s, _ in pairs]
     atomic_write_text(out / f"{task}_docs.jsonl", "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
     atomic_write_text(out / "utils.py", LMMS_UTILS.format(root=str(root)))
-    atomic_write_text(out / f"{task}.yaml", _lmms_yaml(task, str((out / f"{task}_docs.jsonl").resolve()), max_new_tokens))
+    docs_path = str((out / f"{task}_docs.jsonl").resolve())
+    atomic_write_text(out / f"{task}.yaml", _lmms_yaml(task, docs_path, max_new_tokens))
     return out

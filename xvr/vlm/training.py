@@ -59,14 +59,15 @@ class SFTConfig:
         return cls(**d)
 
 # %% ../../nbs/vlm/41_training.ipynb #fad6ef63
-def training_samples(paths # JSONL files (images relative to each file) and/or official XVR release folders (their train split)
+def training_samples(paths # JSONL files (images relative to each file) and/or XVR release folders (their train split)
                     )->list[tuple]:
     "(sample, image root) pairs of every training input; a release folder's skipped records are counted on stderr."
     from xvr.release import is_release, read_release
     items = []
     for p in [paths] if isinstance(paths, (str, Path)) else paths:
         if is_release(p):
-            r = read_release(p, "train"); print(r.summary(), file=sys.stderr)
+            r = read_release(p, "train")
+            print(r.summary(), file=sys.stderr)
             items += [(s, r.root) for s in r]
         else: items += [(s, Path(p).parent) for s in read_jsonl(p)]
     return items
@@ -76,7 +77,7 @@ class SFTDataset(torch.utils.data.Dataset):
     def __init__(self, paths:Sequence, # JSONL files and/or XVR release folders
                  processor): # the model's processor
         self.items = training_samples(paths)
-        if not self.items: raise DataError(f"no training samples in {list(map(str, [paths] if isinstance(paths, (str, Path)) else paths))}")
+        if not self.items: raise DataError(f"no training samples in {paths}")
         self.processor = processor
     def __len__(self): return len(self.items)
     def __getitem__(self, i):
@@ -308,7 +309,8 @@ def run_notebook_cli(a, inputs:dict, missing:str, notebook, # a function giving 
 def xvr_sft_cli(argv=None):
     "Run the SFT notebook headless with papermill (`xvr_sft --help`)."
     ap = argparse.ArgumentParser(prog="xvr_sft", description="Fine-tune Qwen3-VL on XVR JSONL samples (papermill runs nbs/vlm/42_sft_run.ipynb).")
-    ap.add_argument("--train", nargs="+", required=True, help="training JSONL file(s) and/or official XVR release folders (their train.jsonl)")
+    ap.add_argument("--train", nargs="+", required=True,
+                    help="training JSONL file(s) and/or official XVR release folders (their train.jsonl)")
     add_notebook_options(ap, "vlm/42_sft_run.ipynb", "output folder: checkpoints, final model, executed notebook",
                          "Hub id or local folder (default Qwen/Qwen3-VL-2B-Instruct)")
     a = ap.parse_args(argv)
