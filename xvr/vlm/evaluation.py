@@ -614,6 +614,7 @@ def _eval_main(a)->int:
         atomic_write_text(path, "".join(json.dumps(r | {"model": name}) + "\n" for r in recs))
         row = accuracy_row(recs)
         print(f"{name}: overall {row['Overall (samples)']:.2f}% over {row['n']} samples ({row['unparsed']} unparseable)")
+        print("answers decided by rule:", dict(extraction_counts(recs).most_common()))
     df = write_report(out)
     print(to_markdown(df.round(2)))
     return 0
