@@ -45,7 +45,7 @@ def to_hf_dataset(folder, # a split folder holding samples.jsonl (images relativ
                  ):
     "A `datasets.Dataset` of the samples in `folder`, images embedded (saved to `out` when given)."
     import datasets
-    folder = Path(folder); rows = [s.to_json() for s in read_jsonl(folder / "samples.jsonl")]
+    folder = Path(folder); rows = [s.to_dict() for s in read_jsonl(folder / "samples.jsonl")]
     feats = datasets.Features({"id": datasets.Value("string"), "task": datasets.Value("string"), "category": datasets.Value("string"),
                                "domain": datasets.Value("string"), "source": datasets.Value("string"), "scene": datasets.Value("string"),
                                "images": datasets.Sequence(datasets.Image()), "question": datasets.Value("string"),
