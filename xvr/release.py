@@ -20,9 +20,9 @@ from .draw import PALETTE
 
 # %% auto #0
 __all__ = ['RELEASE_SPLITS', 'RELEASE_LABELS', 'RELEASE_SOURCE', 'COLORS', 'TASK_CUES', 'PAPER_QUESTIONS', 'RELEASE_LABEL_OF',
-           'release_file', 'is_release', 'ImageIndex', 'image_index', 'resolve_image', 'blocks_to_text', 'image_lines',
-           'classify', 'infer_options', 'Release', 'record_to_sample', 'read_release', 'release_record',
-           'write_release_fixture', 'write_shard', 'sample_record', 'ShardWriter', 'write_release']
+           'inside_release', 'release_file', 'is_release', 'ImageIndex', 'image_index', 'resolve_image',
+           'blocks_to_text', 'image_lines', 'classify', 'infer_options', 'Release', 'record_to_sample', 'read_release',
+           'release_record', 'write_release_fixture', 'write_shard', 'sample_record', 'ShardWriter', 'write_release']
 
 # %% ../nbs/35_release.ipynb #7899a5bb
 RELEASE_SPLITS = {"train": "train.jsonl", "validation": "valid.jsonl", "test": "xvr_eval.jsonl"}
@@ -30,6 +30,14 @@ RELEASE_LABELS = {"task9": "point_correspondence", "task10": "directional_corres
                   "task6": "spatial_verification"}
 RELEASE_SOURCE = "xvr-release"
 COLORS = set(PALETTE)
+
+def inside_release(root, # the release folder
+                   p # a path under it (a file, or a link to one)
+                  )->bool:
+    "Whether `p` really lies in the release folder: its target is inside `root` or in the HF hub cache's `blobs/`."
+    root, target = Path(root).resolve(), Path(p).resolve()
+    blobs = root.parent.parent / "blobs" if root.parent.name == "snapshots" else None   # hub cache: links into blobs/
+    return target.is_relative_to(root) or (blobs is not None and target.is_relative_to(blobs))
 
 def release_file(root, # the release folder (holds train.jsonl, valid.jsonl, xvr_eval.jsonl)
                  split:str="test" # test (XVR-Eval), validation or train
@@ -39,6 +47,7 @@ def release_file(root, # the release folder (holds train.jsonl, valid.jsonl, xvr
     p = Path(root) / RELEASE_SPLITS[split]
     if not p.is_file():
         raise DataError(f"no {RELEASE_SPLITS[split]} for split {split!r} (not an XVR release folder?)", root)
+    if not inside_release(root, p): raise DataError("is a link outside the release folder; not read", p)
     return p
 
 def is_release(root # a folder
@@ -65,7 +74,11 @@ def image_index(root # the release folder
     root = Path(root)
     idx = ImageIndex(root)
     for shard in sorted((root / "image_shards").glob("*.tar")):
-        ti, rel = tar_index(shard), shard.relative_to(root).as_posix()
+        rel = shard.relative_to(root).as_posix()
+        if not inside_release(root, shard):
+            idx.unsafe.append((rel, "(the shard links outside the release folder)"))
+            continue
+        ti = tar_index(shard)
         idx.unsafe += [(rel, n) for n in ti.unsafe]
         for name in ti.members:
             key = name if name.startswith("images/") else "images/" + name
@@ -91,8 +104,7 @@ def resolve_image(idx:ImageIndex, # the release's image index
     if rel in idx.packed: return idx.packed[rel], None
     p = idx.root / rel
     if not p.is_file(): return None, f"image {rel!r} is neither extracted nor in image_shards/*.tar"
-    if not p.resolve().is_relative_to(idx.root.resolve()):
-        return None, f"image {rel!r} links outside the release folder"
+    if not inside_release(idx.root, p): return None, f"image {rel!r} links outside the release folder"
     return rel, None
 
 # %% ../nbs/35_release.ipynb #6255cd3b
