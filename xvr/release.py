@@ -4,7 +4,7 @@
 
 # %% ../nbs/35_release.ipynb #ce2dcd04
 from __future__ import annotations
-import io, json, os, re, tarfile, tempfile
+import io, json, os, re, stat, tarfile, tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +67,7 @@ class ImageIndex:
     packed: dict = field(default_factory=dict)      # 'images/img_X.png' -> 'image_shards/images_000.tar/<member>'
     unsafe: list = field(default_factory=list)      # (shard, member) whose names escape the folder: never used
     duplicates: int = 0                             # members found in more than one shard (the first is used)
+    dirs: dict = field(default_factory=dict)        # folder of extracted images -> whether it really is inside
 
 def image_index(root # the release folder
                )->ImageIndex:
@@ -103,8 +104,13 @@ def resolve_image(idx:ImageIndex, # the release's image index
     rel = _safe_member(url)
     if rel in idx.packed: return idx.packed[rel], None
     p = idx.root / rel
-    if not p.is_file(): return None, f"image {rel!r} is neither extracted nor in image_shards/*.tar"
-    if not inside_release(idx.root, p): return None, f"image {rel!r} links outside the release folder"
+    try: mode = os.lstat(p).st_mode                                   # one system call: a file, a link or nothing
+    except OSError: mode = 0
+    if not (stat.S_ISREG(mode) or stat.S_ISLNK(mode) and p.is_file()):
+        return None, f"image {rel!r} is neither extracted nor in image_shards/*.tar"
+    if p.parent not in idx.dirs: idx.dirs[p.parent] = inside_release(idx.root, p.parent)
+    if not idx.dirs[p.parent] or stat.S_ISLNK(mode) and not inside_release(idx.root, p):
+        return None, f"image {rel!r} links outside the release folder"
     return rel, None
 
 # %% ../nbs/35_release.ipynb #6255cd3b
