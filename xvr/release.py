@@ -547,7 +547,8 @@ class ShardWriter:
                  shard_size:int=10_000): # images per shard (the release: about 10K)
         if shard_size < 1: raise DataError(f"shard size must be at least 1, got {shard_size}")
         self.folder, self.shard_size, self.n, self._items, self.shards = Path(folder), shard_size, 0, [], []
-    def add(self, image:np.ndarray)->str:
+    def add(self, image:np.ndarray # uint8 RGB (H, W, 3)
+           )->str:
         "Queue one image; returns its URL `images/img_XXXXXXX.png`."
         self.n += 1
         url = f"images/img_{self.n:07d}.png"
