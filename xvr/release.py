@@ -379,7 +379,7 @@ def read_release(root, # the release folder (train.jsonl, valid.jsonl, xvr_eval.
             sid = f"line {n}"
             try:
                 try: rec = json.loads(line)
-                except json.JSONDecodeError as e: raise _Skip("bad_json", f"not JSON ({e.msg} at column {e.colno})")
+                except json.JSONDecodeError as e: raise _Skip("bad_json", f"not JSON ({e.msg}, column {e.colno})")
                 if not isinstance(rec, dict): raise _Skip("bad_json", "not a JSON object")
                 sid = str(rec.get("sample_id", sid))
                 s = record_to_sample(rec, idx, check_images)
