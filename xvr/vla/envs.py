@@ -44,67 +44,99 @@ _COLORS = {"red": (.85, .12, .12), "green": (.15, .65, .2), "blue": (.15, .3, .8
 
 def _v(*x): return " ".join(f"{float(a):.4f}" for a in x)
 
+def _finger_xml(s:str, sign:int)->str:
+    "One finger `s` ('l' or 'r'): a slide joint opening along `sign` x and its box."
+    return (f'<body name="finger_{s}" gravcomp="1"><joint name="finger_{s}" type="slide" axis="{sign} 0 0" '
+            'range="0 0.04" damping="2" armature="0.01"/>'
+            f'<geom name="finger_{s}" type="box" pos="{sign * 0.007} 0 0.035" size="0.007 0.01 0.035" '
+            'rgba=".15 .15 .17 1" friction="1.5 0.01 0.001" condim="4" mass="0.05"/></body>')
+
 def _hand_xml()->str:
-    finger = lambda s, sign: (
-        f'<body name="finger_{s}" gravcomp="1"><joint name="finger_{s}" type="slide" axis="{sign} 0 0" range="0 0.04" damping="2" armature="0.01"/>'
-        f'<geom name="finger_{s}" type="box" pos="{sign * 0.007} 0 0.035" size="0.007 0.01 0.035" rgba=".15 .15 .17 1" '
-        f'friction="1.5 0.01 0.001" condim="4" mass="0.05"/></body>')
+    "The floating gripper: three prismatic joints within `WORKSPACE`, palm, wrist camera and two fingers."
     lo, hi = WORKSPACE
-    slide = lambda n, ax: f'<joint name="eef_{n}" type="slide" axis="{ax}" range="{lo["xyz".index(n)]} {hi["xyz".index(n)]}" armature="0.1"/>'
+    def slide(n, ax):
+        return (f'<joint name="eef_{n}" type="slide" axis="{ax}" range="{lo["xyz".index(n)]} {hi["xyz".index(n)]}" '
+                'armature="0.1"/>')
     return ('<body name="hand" gravcomp="1">' + slide("x", "1 0 0") + slide("y", "0 1 0") + slide("z", "0 0 1") +
             '<geom type="box" pos="0 0 0.078" size="0.05 0.012 0.01" rgba=".25 .25 .28 1" mass="0.2"/>'
             '<geom type="cylinder" pos="0 0 0.11" size="0.012 0.022" rgba=".75 .75 .78 1" mass="0.1"/>'
             '<camera name="wrist" pos="0 -0.1 0.17" xyaxes="1 0 0 0 0.91 0.41" fovy="75"/>'
-            f'{finger("l", 1)}{finger("r", -1)}</body>')
+            f'{_finger_xml("l", 1)}{_finger_xml("r", -1)}</body>')
 
-def _task_xml(task:str)->str:
-    if task == "press_button":      # a coffee machine with a start button on its front face (pressed along +y)
-        return ('<body name="fixture" pos="0 0.2 0">'
-                '<geom name="machine" type="box" pos="0 0 0.12" size="0.08 0.07 0.12" rgba=".2 .2 .22 1"/>'
-                '<geom type="box" pos="0 -0.015 0.26" size="0.075 0.055 0.02" rgba=".35 .35 .38 1"/>'
-                '<geom type="cylinder" pos="0 -0.11 0.035" size="0.035 0.035" rgba=".9 .9 .9 1"/>'
-                '<body name="button" pos="0 -0.07 0.16"><joint name="button" type="slide" axis="0 1 0" range="0 0.015" '
-                'stiffness="60" damping="1"/><geom name="button" type="cylinder" pos="0 -0.01 0" euler="90 0 0" '
-                'size="0.022 0.01" rgba=".85 .1 .1 1" mass="0.02"/></body></body>'), ("fixture", "button")
-    if task == "open_drawer":       # a cabinet whose top drawer slides out along -y, pulled by a bar handle
-        return ('<body name="fixture" pos="0 0.25 0">'
-                '<geom name="cabinet" type="box" pos="0 0 0.11" size="0.16 0.13 0.11" rgba=".55 .4 .28 1"/>'
-                '<body name="drawer" pos="0 0 0"><joint name="drawer" type="slide" axis="0 -1 0" range="0 0.2" damping="3"/>'
-                '<geom type="box" pos="0 -0.01 0.15" size="0.14 0.11 0.04" rgba=".6 .45 .3 1" mass="0.3"/>'
-                '<geom name="drawer_front" type="box" pos="0 -0.14 0.15" size="0.15 0.01 0.05" rgba=".75 .6 .42 1" mass="0.1"/>'
-                '<geom type="box" pos="0.06 -0.168 0.15" size="0.006 0.018 0.006" rgba=".8 .8 .82 1" mass="0.01"/>'
-                '<geom type="box" pos="-0.06 -0.168 0.15" size="0.006 0.018 0.006" rgba=".8 .8 .82 1" mass="0.01"/>'
-                '<geom name="handle" type="cylinder" pos="0 -0.19 0.15" euler="0 90 0" size="0.008 0.07" rgba=".8 .8 .82 1" mass="0.02"/>'
-                '</body></body>'), ("fixture", "drawer")
-    if task == "pick_place":        # an object on a cabinet shelf, to be placed on a plate on the counter
-        objs = ''.join(f'<body name="obj_{k}" pos="{3 + i} 3 0.03"><freejoint name="obj_{k}"/>{g}</body>' for i, (k, g) in enumerate([
-            ("block", '<geom name="obj_block" type="box" size="0.02 0.02 0.025" rgba=".85 .1 .1 1" mass="0.05" friction="1.5 0.01 0.001" condim="4"/>'),
-            ("can", '<geom name="obj_can" type="cylinder" size="0.02 0.025" rgba=".85 .1 .1 1" mass="0.05" friction="1.5 0.01 0.001" condim="4"/>')]))
-        return ('<body name="fixture" pos="-0.15 0.15 0">'
-                '<geom name="shelf" type="box" pos="0 0 0.04" size="0.08 0.08 0.04" rgba=".55 .4 .28 1"/>'
-                '<geom type="box" pos="0 0.075 0.14" size="0.08 0.005 0.1" rgba=".5 .36 .25 1"/></body>'
-                '<body name="plate" pos="0.15 0.1 0"><geom name="plate" type="cylinder" pos="0 0 0.003" size="0.07 0.003" '
-                f'rgba=".95 .95 .95 1"/></body>{objs}'), ("fixture", "plate")
+# %% ../../nbs/vla/51_envs.ipynb #ee7a12be
+_BUTTON_XML = (          # a coffee machine with a start button on its front face (pressed along +y)
+    '<body name="fixture" pos="0 0.2 0">'
+    '<geom name="machine" type="box" pos="0 0 0.12" size="0.08 0.07 0.12" rgba=".2 .2 .22 1"/>'
+    '<geom type="box" pos="0 -0.015 0.26" size="0.075 0.055 0.02" rgba=".35 .35 .38 1"/>'
+    '<geom type="cylinder" pos="0 -0.11 0.035" size="0.035 0.035" rgba=".9 .9 .9 1"/>'
+    '<body name="button" pos="0 -0.07 0.16"><joint name="button" type="slide" axis="0 1 0" range="0 0.015" '
+    'stiffness="60" damping="1"/><geom name="button" type="cylinder" pos="0 -0.01 0" euler="90 0 0" '
+    'size="0.022 0.01" rgba=".85 .1 .1 1" mass="0.02"/></body></body>')
+
+_DRAWER_XML = (          # a cabinet whose top drawer slides out along -y, pulled by a bar handle
+    '<body name="fixture" pos="0 0.25 0">'
+    '<geom name="cabinet" type="box" pos="0 0 0.11" size="0.16 0.13 0.11" rgba=".55 .4 .28 1"/>'
+    '<body name="drawer" pos="0 0 0"><joint name="drawer" type="slide" axis="0 -1 0" range="0 0.2" damping="3"/>'
+    '<geom type="box" pos="0 -0.01 0.15" size="0.14 0.11 0.04" rgba=".6 .45 .3 1" mass="0.3"/>'
+    '<geom name="drawer_front" type="box" pos="0 -0.14 0.15" size="0.15 0.01 0.05" rgba=".75 .6 .42 1" mass="0.1"/>'
+    '<geom type="box" pos="0.06 -0.168 0.15" size="0.006 0.018 0.006" rgba=".8 .8 .82 1" mass="0.01"/>'
+    '<geom type="box" pos="-0.06 -0.168 0.15" size="0.006 0.018 0.006" rgba=".8 .8 .82 1" mass="0.01"/>'
+    '<geom name="handle" type="cylinder" pos="0 -0.19 0.15" euler="0 90 0" size="0.008 0.07" rgba=".8 .8 .82 1" '
+    'mass="0.02"/></body></body>')
+
+# %% ../../nbs/vla/51_envs.ipynb #9a7837e9
+_OBJECT_GEOMS = [        # the two objects to place: (name, geom), both parked at x = 3 + i until `reset` draws one
+    ("block", '<geom name="obj_block" type="box" size="0.02 0.02 0.025" rgba=".85 .1 .1 1" mass="0.05" '
+              'friction="1.5 0.01 0.001" condim="4"/>'),
+    ("can", '<geom name="obj_can" type="cylinder" size="0.02 0.025" rgba=".85 .1 .1 1" mass="0.05" '
+            'friction="1.5 0.01 0.001" condim="4"/>')]
+
+def _pick_place_xml()->str:
+    "An object on a cabinet shelf, to be placed on a plate on the counter."
+    objs = ''.join(f'<body name="obj_{k}" pos="{3 + i} 3 0.03"><freejoint name="obj_{k}"/>{g}</body>'
+                   for i, (k, g) in enumerate(_OBJECT_GEOMS))
+    return ('<body name="fixture" pos="-0.15 0.15 0">'
+            '<geom name="shelf" type="box" pos="0 0 0.04" size="0.08 0.08 0.04" rgba=".55 .4 .28 1"/>'
+            '<geom type="box" pos="0 0.075 0.14" size="0.08 0.005 0.1" rgba=".5 .36 .25 1"/></body>'
+            '<body name="plate" pos="0.15 0.1 0"><geom name="plate" type="cylinder" pos="0 0 0.003" size="0.07 0.003" '
+            f'rgba=".95 .95 .95 1"/></body>{objs}')
+
+def _task_xml(task:str)->tuple[str, tuple[str, str]]:
+    "The MJCF bodies of `task`'s fixture, and the (fixture, moving part) pair whose contacts are excluded."
+    if task == "press_button": return _BUTTON_XML, ("fixture", "button")
+    if task == "open_drawer": return _DRAWER_XML, ("fixture", "drawer")
+    if task == "pick_place": return _pick_place_xml(), ("fixture", "plate")
     raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
 
-def scene_xml(task:str, height:int=128, width:int=128)->str:
+# %% ../../nbs/vla/51_envs.ipynb #94377763
+def _actuators_xml()->str:
+    "Position actuators: the end-effector's three slides (gains `EEF_KP`, `EEF_KV`) and the two fingers."
+    return ('<actuator>' + "".join(f'<position name="eef_{n}" joint="eef_{n}" kp="{EEF_KP}" kv="{EEF_KV}" '
+                                   'forcerange="-40 40"/>' for n in "xyz") +
+            '<position name="finger_l" joint="finger_l" kp="300" ctrlrange="0 0.04" forcerange="-8 8"/>'
+            '<position name="finger_r" joint="finger_r" kp="300" ctrlrange="0 0.04" forcerange="-8 8"/></actuator>')
+
+_ASSETS_XML = ('<asset><texture type="skybox" builtin="gradient" rgb1=".75 .8 .88" rgb2=".35 .38 .45" width="32" '
+               'height="32"/><texture name="counter" type="2d" builtin="checker" rgb1=".82 .8 .76" rgb2=".7 .68 .64" '
+               'width="64" height="64"/><material name="counter" texture="counter" texrepeat="8 8"/></asset>')
+
+def scene_xml(task:str, # one of `TASKS`
+              height:int=128, # image height of the offscreen buffer, pixels (at least 64 is allocated)
+              width:int=128, # image width of the offscreen buffer, pixels (at least 64 is allocated)
+             )->str: # the MJCF model, one string
     "MJCF of `task`'s scene: counter, fixture, gripper, two agent-view cameras and a wrist camera."
     body, (fixture, part) = _task_xml(task)
     exclude = f'<contact><exclude body1="{fixture}" body2="{part}"/></contact>' if task != "pick_place" else ""
     cams = "".join(f'<camera name="{n}" {mj_camera_attrs(look_at(eye, (0, 0.08, 0.08)))} fovy="50"/>'
                    for n, eye in (("agentview_left", (-0.38, -0.5, 0.45)), ("agentview_right", (0.38, -0.5, 0.45))))
-    return (f'<mujoco model="{task}"><option timestep="{PHYSICS_DT}" integrator="implicitfast" cone="elliptic" impratio="10"><flag multiccd="enable"/></option>'
+    return (f'<mujoco model="{task}"><option timestep="{PHYSICS_DT}" integrator="implicitfast" cone="elliptic" '
+            'impratio="10"><flag multiccd="enable"/></option>'
             f'<visual><global offwidth="{max(width, 64)}" offheight="{max(height, 64)}"/>'
-            '<headlight ambient=".4 .4 .4" diffuse=".5 .5 .5"/></visual>'
-            '<asset><texture type="skybox" builtin="gradient" rgb1=".75 .8 .88" rgb2=".35 .38 .45" width="32" height="32"/>'
-            '<texture name="counter" type="2d" builtin="checker" rgb1=".82 .8 .76" rgb2=".7 .68 .64" width="64" height="64"/>'
-            '<material name="counter" texture="counter" texrepeat="8 8"/></asset>'
+            '<headlight ambient=".4 .4 .4" diffuse=".5 .5 .5"/></visual>' + _ASSETS_XML +
             '<default><geom solref="0.005 1"/></default>'
             '<worldbody><light pos="0.3 -0.3 1.5" dir="-0.2 0.2 -1" diffuse=".6 .6 .6" castshadow="false"/>'
-            f'<geom name="counter" type="plane" size="1 1 .05" material="counter"/>{cams}{_hand_xml()}{body}</worldbody>{exclude}'
-            '<actuator>' + "".join(f'<position name="eef_{n}" joint="eef_{n}" kp="{EEF_KP}" kv="{EEF_KV}" forcerange="-40 40"/>' for n in "xyz") +
-            '<position name="finger_l" joint="finger_l" kp="300" ctrlrange="0 0.04" forcerange="-8 8"/>'
-            '<position name="finger_r" joint="finger_r" kp="300" ctrlrange="0 0.04" forcerange="-8 8"/></actuator></mujoco>')
+            f'<geom name="counter" type="plane" size="1 1 .05" material="counter"/>{cams}{_hand_xml()}{body}'
+            f'</worldbody>{exclude}' + _actuators_xml() + '</mujoco>')
 
 # %% ../../nbs/vla/51_envs.ipynb #188b332a
 import atexit, weakref
@@ -114,10 +146,17 @@ _REGISTERED = []
 def _close_all():
     for e in list(_OPEN): e.close()
 
+# %% ../../nbs/vla/51_envs.ipynb #911d6973
 class VLAEnv:
     "One simulated task: `reset(seed) -> obs`, `step(action) -> (obs, reward, done, info)`."
-    def __init__(self, task:str, seed:int=0, height:int=128, width:int=128, cameras:Sequence[str]=CAMERAS,
-                 max_steps:int|None=None):
+    def __init__(self,
+                 task:str, # one of `TASKS`
+                 seed:int=0, # layout seed used by `reset()` when it is given none
+                 height:int=128, # image height, pixels
+                 width:int=128, # image width, pixels
+                 cameras:Sequence[str]=CAMERAS, # cameras rendered into `obs['images']`; () renders nothing (fast)
+                 max_steps:int|None=None, # episode length limit, control steps; default `MAX_STEPS[task]`
+                ):
         import mujoco
         if task not in TASKS: raise ValueError(f"unknown task {task!r}; expected one of {TASKS}")
         bad = [c for c in cameras if c not in CAMERAS]
@@ -131,7 +170,8 @@ class VLAEnv:
         self._eef_v = [self.model.joint(f"eef_{n}").dofadr[0] for n in "xyz"]
         self._renderer = mujoco.Renderer(self.model, height, width) if self.cameras else None
         if self._renderer is not None and not _REGISTERED:   # after the first renderer has set up mujoco.egl's own exit
-            atexit.register(_close_all); _REGISTERED.append(True)  # handler, so ours runs first (atexit is last-in first-out)
+            atexit.register(_close_all)                      # handler, so ours runs first (atexit is last-in first-out)
+            _REGISTERED.append(True)
         self.instruction, self.t, self.layout = "", 0, {}
         _OPEN.add(self)
 
@@ -142,19 +182,23 @@ class VLAEnv:
             try: r.close()
             except Exception: pass                   # EGL already gone at interpreter exit
 
-    def __repr__(self): return f"VLAEnv({self.task!r}, seed={self.seed}, {self.height}x{self.width}, cameras={self.cameras})"
+    def __repr__(self):
+        return f"VLAEnv({self.task!r}, seed={self.seed}, {self.height}x{self.width}, cameras={self.cameras})"
 
+# %% ../../nbs/vla/51_envs.ipynb #d821dd54
 def make_env(task:str, # one of `TASKS`
              seed:int=0, # seed used by `reset()` when it is given none
-             height:int=128, width:int=128, # image size, pixels
+             height:int=128, # image height, pixels
+             width:int=128, # image width, pixels
              cameras:Sequence[str]=CAMERAS, # cameras rendered into `obs['images']`; () renders nothing (fast)
              max_steps:int|None=None, # episode length limit; default `MAX_STEPS[task]`
-            )->VLAEnv:
+            )->VLAEnv: # not yet reset: call `reset()` first
     "The simulated environment of `task`."
     return VLAEnv(task, seed, height, width, cameras, max_steps)
 
 # %% ../../nbs/vla/51_envs.ipynb #159eb29a
 def _layout(task:str, seed:int)->dict:
+    "The episode's layout: gripper start, fixture position and, for pick-and-place, object, colour and plate."
     r = np.random.default_rng([seed, TASKS.index(task), 7])
     L = dict(start=np.array([r.uniform(-0.1, 0.1), r.uniform(-0.22, -0.12), r.uniform(0.25, 0.32)]))
     if task == "press_button": L["fixture"] = np.array([r.uniform(-0.15, 0.15), r.uniform(0.12, 0.22), 0])
@@ -163,11 +207,13 @@ def _layout(task:str, seed:int)->dict:
         side = r.choice([-1, 1])
         L["fixture"] = np.array([side * r.uniform(0.1, 0.2), r.uniform(0.08, 0.2), 0])
         L["plate"] = np.array([-side * r.uniform(0.08, 0.2), r.uniform(-0.05, 0.15), 0])
-        L["object"] = str(r.choice(["block", "can"])); L["color"] = str(r.choice(list(_COLORS)))
+        L["object"] = str(r.choice(["block", "can"]))
+        L["color"] = str(r.choice(list(_COLORS)))
         L["obj_xy"] = L["fixture"][:2] + r.uniform(-0.03, 0.03, 2) + [0, -0.02]
     return L
 
 def _instruction(task:str, L:dict)->str:
+    "The language instruction of `task` in layout `L`."
     if task == "press_button": return "press the start button on the coffee machine"
     if task == "open_drawer": return "open the drawer of the cabinet"
     return f"pick the {L['color']} {L['object']} from the cabinet shelf and place it on the plate"
@@ -176,11 +222,14 @@ def _instruction(task:str, L:dict)->str:
 from fastcore.basics import patch
 
 @patch
-def reset(self:VLAEnv, seed:int|None=None)->dict:
+def reset(self:VLAEnv,
+          seed:int|None=None, # layout seed of the episode; None: the env's `seed`
+         )->dict: # the first observation: `dict(images, state, instruction)`
     "Start an episode laid out by `seed` (default: the env's seed); returns the first observation."
     import mujoco
     self.episode_seed = self.seed if seed is None else int(seed)
-    m, d = self.model, self.data; L = self.layout = _layout(self.task, self.episode_seed)
+    m, d = self.model, self.data
+    L = self.layout = _layout(self.task, self.episode_seed)
     mujoco.mj_resetData(m, d)
     m.body("fixture").pos[:] = L["fixture"]
     if self.task == "pick_place":
@@ -188,32 +237,41 @@ def reset(self:VLAEnv, seed:int|None=None)->dict:
         for k in ("block", "can"):
             adr = m.joint(f"obj_{k}").qposadr[0]
             m.geom(f"obj_{k}").rgba[:3] = _COLORS[L["color"]]
-            d.qpos[adr:adr + 7] = ([*L["obj_xy"], 0.08 + 0.025, 1, 0, 0, 0] if k == L["object"] else [3 + (k == "can"), 3, 0.025, 1, 0, 0, 0])
-    d.qpos[self._eef] = d.ctrl[:3] = L["start"]; d.ctrl[3:] = 0.04
+            on_shelf = [*L["obj_xy"], 0.08 + 0.025, 1, 0, 0, 0]
+            parked = [3 + (k == "can"), 3, 0.025, 1, 0, 0, 0]          # the object not drawn stays off the counter
+            d.qpos[adr:adr + 7] = on_shelf if k == L["object"] else parked
+    d.qpos[self._eef] = d.ctrl[:3] = L["start"]
+    d.ctrl[3:] = 0.04
     d.qpos[m.joint("finger_l").qposadr[0]] = d.qpos[m.joint("finger_r").qposadr[0]] = 0.04
     mujoco.mj_forward(m, d)
     self.instruction, self.t = _instruction(self.task, L), 0
     return self._obs()
 
+# %% ../../nbs/vla/51_envs.ipynb #146bfc02
 @patch
 def _obs(self:VLAEnv)->dict:
+    "The current observation: `dict(images={camera: (H, W, 3) uint8}, state (STATE_DIM,) float32, instruction)`."
     m, d = self.model, self.data
     fl, fr = d.qpos[m.joint("finger_l").qposadr[0]], d.qpos[m.joint("finger_r").qposadr[0]]
     state = np.r_[d.qpos[self._eef], fl, fr, d.qvel[self._eef_v]].astype(np.float32)
     images = {}
     for c in self.cameras:
-        self._renderer.update_scene(d, camera=c); images[c] = self._renderer.render().copy()
+        self._renderer.update_scene(d, camera=c)
+        images[c] = self._renderer.render().copy()
     return dict(images=images, state=state, instruction=self.instruction)
 
 # %% ../../nbs/vla/51_envs.ipynb #9adc0bcb
 @patch
-def step(self:VLAEnv, action)->tuple[dict, float, bool, dict]:
+def step(self:VLAEnv,
+         action, # (ACTION_DIM,): delta eef xyz in [-1, 1] (x `MAX_DELTA` m), gripper in [-1 open, 1 closed]; clipped
+        )->tuple[dict, float, bool, dict]: # obs, reward (1.0 on success), done, `info` with `success` and `t`
     "Apply `action` (ACTION_DIM,) for one control period; returns `(obs, reward, done, info)`."
     import mujoco
     a = np.clip(np.asarray(action, dtype=np.float64).reshape(-1), -1, 1)
     if a.shape != (ACTION_DIM,): raise ValueError(f"action must have {ACTION_DIM} values, got {a.shape}")
     m, d = self.model, self.data
-    p0 = d.ctrl[:3].copy(); p1 = np.clip(d.qpos[self._eef] + a[:3] * MAX_DELTA, WORKSPACE[0], WORKSPACE[1])
+    p0 = d.ctrl[:3].copy()
+    p1 = np.clip(d.qpos[self._eef] + a[:3] * MAX_DELTA, WORKSPACE[0], WORKSPACE[1])
     d.ctrl[3:] = 0.04 * (1 - a[3]) / 2
     for k in range(self.n_sub):
         d.ctrl[:3] = p0 + (p1 - p0) * min(1.0, 2 * (k + 1) / self.n_sub)
@@ -225,7 +283,7 @@ def step(self:VLAEnv, action)->tuple[dict, float, bool, dict]:
 
 # %% ../../nbs/vla/51_envs.ipynb #ff87e396
 @patch
-def object_pos(self:VLAEnv)->np.ndarray:
+def object_pos(self:VLAEnv)->np.ndarray: # (3,) world position, metres
     "Privileged state: position (3,) of the task's object (button, drawer handle, or the object to place)."
     d = self.data
     if self.task == "press_button": return d.geom("button").xpos.copy()
@@ -233,7 +291,7 @@ def object_pos(self:VLAEnv)->np.ndarray:
     return d.body(f"obj_{self.layout['object']}").xpos.copy()
 
 @patch
-def success(self:VLAEnv)->bool:
+def success(self:VLAEnv)->bool: # True once the goal is reached
     "Whether the episode's goal holds now."
     m, d = self.model, self.data
     if self.task == "press_button": return bool(d.qpos[m.joint("button").qposadr[0]] > 0.01)
@@ -243,15 +301,18 @@ def success(self:VLAEnv)->bool:
     return bool(np.linalg.norm(p[:2] - plate[:2]) < 0.05 and p[2] < 0.006 + 0.025 + 0.008 and opened)
 
 # %% ../../nbs/vla/51_envs.ipynb #c1dbf66e
-def expert_waypoints(env:VLAEnv)->list[tuple[np.ndarray, float, int]]:
+def expert_waypoints(env:VLAEnv, # an env after `reset` (the waypoints read its object poses)
+                    )->list[tuple[np.ndarray, float, int]]: # (eef target (3,) m, gripper command, hold steps)
     "The expert's `(eef target (3,), gripper command, hold steps)` list for `env`'s current episode."
     L, d = env.layout, env.data
     if env.task == "press_button":
-        b = d.geom("button").xpos.copy(); front = b[1] - 0.01       # the button protrudes 2 cm from the machine
+        b = d.geom("button").xpos.copy()
+        front = b[1] - 0.01                                               # the button protrudes 2 cm from the machine
         pre = np.r_[b[0], front - 0.1, b[2] - 0.025]                      # fingers (1 cm thick in y) cover the button
         return [(pre, 1, 1), (np.r_[b[0], front + 0.004, pre[2]], 1, 3)]  # push it in by 1.4 cm
     if env.task == "open_drawer":
-        h = d.geom("handle").xpos.copy(); y = h[1] + 0.024                # between the handle bar and the drawer front
+        h = d.geom("handle").xpos.copy()
+        y = h[1] + 0.024                                                  # between the handle bar and the drawer front
         return [(np.r_[h[0], y, h[2] + 0.12], 1, 0), (np.r_[h[0], y, h[2] - 0.03], 1, 0),
                 (np.r_[h[0], y - 0.17, h[2] - 0.03], 1, 2)]
     o, p = env.object_pos(), d.body("plate").xpos.copy()
@@ -260,21 +321,36 @@ def expert_waypoints(env:VLAEnv)->list[tuple[np.ndarray, float, int]]:
             (np.r_[o[:2], 0.22], 1, 0), (np.r_[p[:2], 0.22], 1, 0), (np.r_[p[:2], 0.006 + 0.008], 1, 0),
             (np.r_[p[:2], 0.006 + 0.008], -1, 4), (np.r_[p[:2], 0.15], -1, 3)]
 
+# %% ../../nbs/vla/51_envs.ipynb #0e0cfd19
 class ScriptedExpert:
     "Waypoint-following expert for one episode: `expert(obs) -> action (ACTION_DIM,)`; `i`/`hold` is its progress."
-    def __init__(self, env:VLAEnv): self.waypoints, self.i, self.hold = expert_waypoints(env), 0, 0
-    def act_at(self, eef:np.ndarray)->np.ndarray:
+    def __init__(self,
+                 env:VLAEnv, # an env after `reset`: the expert is for its current episode
+                ):
+        self.waypoints, self.i, self.hold = expert_waypoints(env), 0, 0
+    def act_at(self,
+               eef:np.ndarray, # (3,) end-effector position, metres
+              )->np.ndarray: # (ACTION_DIM,) float32 action
         "The action at end-effector position `eef` (3,); advances the expert's progress."
         while True:
             target, grip, hold = self.waypoints[min(self.i, len(self.waypoints) - 1)]
             err = target - eef
             if np.abs(err).max() > 0.002 or self.i >= len(self.waypoints): break
-            if self.hold < hold: self.hold += 1; return np.r_[0, 0, 0, grip].astype(np.float32)
-            self.i += 1; self.hold = 0
-        mv = err / MAX_DELTA; mv = mv / max(1.0, np.abs(mv).max())
+            if self.hold < hold:
+                self.hold += 1
+                return np.r_[0, 0, 0, grip].astype(np.float32)
+            self.i += 1
+            self.hold = 0
+        mv = err / MAX_DELTA
+        mv = mv / max(1.0, np.abs(mv).max())
         return np.r_[mv, grip].astype(np.float32)
-    def __call__(self, obs:dict)->np.ndarray: return self.act_at(np.asarray(obs["state"][:3], float))
+    def __call__(self,
+                 obs:dict, # an observation of the env (only its state's eef xyz is read)
+                )->np.ndarray: # (ACTION_DIM,) float32 action
+        "The action for observation `obs`."
+        return self.act_at(np.asarray(obs["state"][:3], float))
 
-def expert_policy(env:VLAEnv)->ScriptedExpert:
+def expert_policy(env:VLAEnv, # an env after `reset`
+                 )->ScriptedExpert: # callable `obs -> action (ACTION_DIM,)`
     "Scripted expert for `env`'s current episode (call after `reset`): a callable `obs -> action (ACTION_DIM,)`."
     return ScriptedExpert(env)
