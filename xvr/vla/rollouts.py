@@ -24,22 +24,30 @@ REFERENCES = {"expert": "Scripted expert", "zero": "Zero action", "untrained": "
 ROW_NAMES = {"base": "GR00T-style, base Qwen3-VL backbone", "xvr": "GR00T-style, XVR-fine-tuned backbone"}
 BLIND = ("expert", "zero")  # reference policies that never look at the images
 
-def policy_dir(path)->Path:
+def policy_dir(path, # a policy folder (holds vla_config.json) or a training run folder (holds final/)
+              )->Path: # the folder that holds vla_config.json
     "The VLA policy folder of `path`: `path` itself, or `path/final` for a training run folder."
     p = Path(path)
     if (p / "vla_config.json").exists(): return p
     if (p / "final" / "vla_config.json").exists(): return p / "final"
     raise DataError("not a VLA policy folder (no vla_config.json here or in final/)", path)
 
-def policy_key(spec)->str:
+def policy_key(spec, # a policy spec (see `make_policy`)
+              )->str: # "expert", "zero", "untrained:<abs folder>", "<abs folder>" or "callable:<module>.<name>"
     "A stable text name of a policy spec (stored with every episode record)."
-    if callable(spec): return f"callable:{getattr(spec, '__module__', '?')}.{getattr(spec, '__qualname__', type(spec).__name__)}"
+    if callable(spec):
+        return f"callable:{getattr(spec, '__module__', '?')}.{getattr(spec, '__qualname__', type(spec).__name__)}"
     s = str(spec)
     if s in BLIND: return s
     if s.startswith("untrained:"): return "untrained:" + str(policy_dir(s.split(":", 1)[1]).resolve())
     return str(policy_dir(s).resolve())
 
-def make_policy(spec, seed:int=0, n_action_steps:int=8, device:str|None=None):
+# %% ../../nbs/vla/55_rollouts.ipynb #e06cff82
+def make_policy(spec, # policy folder, "untrained:<folder>", "expert", "zero", or a callable returning a policy
+                seed:int=0, # seed of the policy's flow-matching noise (and of the untrained head's initialisation)
+                n_action_steps:int=8, # actions run per chunk before re-planning (the expert plans for it)
+                device:str|None=None, # torch device of a trained policy; default "cuda" when available
+               ): # `obs -> action chunk (H, ACTION_DIM)`, with `reset(env)`
     "Build the rollout policy (`obs -> chunk`, with `reset(env)`) of a spec; call inside the process that runs it."
     if callable(spec): return spec()
     s = str(spec)
@@ -60,31 +68,44 @@ def make_policy(spec, seed:int=0, n_action_steps:int=8, device:str|None=None):
 # %% ../../nbs/vla/55_rollouts.ipynb #f48800f8
 _W = {}  # per-process worker state: policy, envs, settings
 
-def _init_worker(spec, seed:int, n_action_steps:int, height:int, width:int, cameras, device, threads:int=1, gif_size:int=64):
+def _init_worker(spec, seed:int, n_action_steps:int, height:int, width:int, cameras, device, threads:int=1,
+                 gif_size:int=64):
+    "Set this process's worker state (the policy itself is built at the first episode)."
     if str(spec) not in BLIND:
-        import torch; torch.set_num_threads(threads)
+        import torch
+        torch.set_num_threads(threads)
     _W.clear()
-    _W.update(spec=spec, policy=None, envs={}, seed=seed, n=n_action_steps, hw=(height, width), cameras=tuple(cameras), device=device, gif_size=gif_size)
+    _W.update(spec=spec, policy=None, envs={}, seed=seed, n=n_action_steps, hw=(height, width), cameras=tuple(cameras),
+              device=device, gif_size=gif_size)
 
 def _close_worker():
+    "Close this worker's environments (their renderers) and forget its state."
     for e in _W.get("envs", {}).values(): e.close()
     _W.clear()
 
 def _env(task:str, render:bool):
+    "This worker's environment of `task`, with or without cameras, made on first use."
     k = (task, render)
     if k not in _W["envs"]:
         _W["envs"][k] = make_env(task, height=_W["hw"][0], width=_W["hw"][1], cameras=_W["cameras"] if render else ())
         if render and not _W.get("atexit"):  # after mujoco.egl's eglTerminate handler, so renderers close before it
-            import atexit; atexit.register(_close_worker); _W["atexit"] = True
+            import atexit
+            atexit.register(_close_worker)
+            _W["atexit"] = True
     return _W["envs"][k]
 
+# %% ../../nbs/vla/55_rollouts.ipynb #a8e7bfa8
 def _record_frames(env):
     "Wrap `env.reset`/`env.step` (instance attributes) to keep every camera's frames; returns the frame list."
     frames, reset0, step0 = [], env.reset, env.step
     def reset(seed=None):
-        obs = reset0(seed); frames.append(obs["images"]); return obs
+        obs = reset0(seed)
+        frames.append(obs["images"])
+        return obs
     def step(a):
-        r = step0(a); frames.append(r[0]["images"]); return r
+        r = step0(a)
+        frames.append(r[0]["images"])
+        return r
     env.reset, env.step = reset, step
     return frames
 
@@ -98,44 +119,64 @@ def _work(job:tuple)->dict:
     try: r = rollout(env, _W["policy"], n_action_steps=_W["n"], seed=seed)
     finally:
         for k in ("reset", "step"): env.__dict__.pop(k, None)
-    if gif: save_gif({c: np.stack([f[c] for f in frames]) for c in env.cameras}, gif, size=_W["gif_size"], success=r["success"])
+    if gif:
+        save_gif({c: np.stack([f[c] for f in frames]) for c in env.cameras}, gif, size=_W["gif_size"],
+                 success=r["success"])
     return dict(task=task, seed=int(seed), success=bool(r["success"]), steps=int(r["steps"]))
 
 # %% ../../nbs/vla/55_rollouts.ipynb #60f7efdb
-def save_gif(frames:dict, path, size:int=64, max_frames:int=30, success:bool|None=None, colors:int=64)->Path:
+def save_gif(frames:dict, # {camera: (T, H, W, 3) uint8}, the same T for every camera
+             path, # the .gif to write (its folder is created; written to a temporary name, then renamed)
+             size:int=64, # pixels per camera: each frame is resized to size x size
+             max_frames:int=30, # frames kept, evenly spaced over T
+             success:bool|None=None, # colours a 3-pixel bar along the bottom: green True, red False, None no bar
+             colors:int=64, # palette size shared by all frames
+            )->Path: # `path`
     "Animated GIF of `{camera: (T, H, W, 3) uint8}` side by side; `success` colours a bar along the bottom."
     from PIL import Image
-    cams = list(frames); T = len(frames[cams[0]])
+    cams = list(frames)
+    T = len(frames[cams[0]])
     idx = np.unique(np.linspace(0, T - 1, min(T, max_frames)).round().astype(int))
     rgb = []
     for t in idx:
-        row = np.concatenate([np.asarray(Image.fromarray(frames[c][t]).resize((size, size), Image.BILINEAR)) for c in cams], 1)
+        row = np.concatenate([np.asarray(Image.fromarray(frames[c][t]).resize((size, size), Image.BILINEAR))
+                              for c in cams], 1)
         if success is not None: row[-3:] = (40, 200, 60) if success else (220, 40, 40)
         rgb.append(row)
-    # one palette for all frames (from the first, middle and last), no dithering: 2-3x smaller files than per-frame palettes
-    pal = Image.fromarray(np.concatenate([rgb[0], rgb[len(rgb) // 2], rgb[-1]], 0)).quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
+    # one palette for all frames (from the first, middle and last), no dithering: 2-3x smaller files than
+    # per-frame palettes
+    pal = Image.fromarray(np.concatenate([rgb[0], rgb[len(rgb) // 2], rgb[-1]], 0))
+    pal = pal.quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
     ims = [Image.fromarray(r).quantize(palette=pal, dither=Image.Dither.NONE) for r in rgb]
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     dur = int(round(1000 * T / len(idx) / CONTROL_HZ))  # real time
     tmp = path.with_name(path.name + ".tmp")
     ims[0].save(tmp, format="GIF", save_all=True, append_images=ims[1:], duration=dur, loop=0, optimize=True)
     os.replace(tmp, path)
     return path
 
-def gif_html(path, caption:str="", width:int|None=None)->str:
+# %% ../../nbs/vla/55_rollouts.ipynb #23c017aa
+def gif_html(path, # a GIF file
+             caption:str="", # shown under the image (none if empty)
+             width:int|None=None, # display width, pixels (default: the GIF's)
+            )->str: # a `<figure>` HTML fragment
     "An `<img>` tag with the GIF embedded as base64 (survives in a saved notebook)."
     b = base64.b64encode(Path(path).read_bytes()).decode()
     w = f' width="{width}"' if width else ""
     cap = f"<figcaption>{caption}</figcaption>" if caption else ""
     return f'<figure style="display:inline-block;margin:4px"><img src="data:image/gif;base64,{b}"{w}/>{cap}</figure>'
 
-def show_gifs(paths:dict, width:int|None=None):
+def show_gifs(paths:dict, # {caption: gif path}
+              width:int|None=None, # display width of each GIF, pixels
+             ):
     "Display `{caption: gif path}` inline, side by side."
     from IPython.display import HTML, display
     display(HTML("".join(gif_html(p, c, width) for c, p in paths.items())))
 
 # %% ../../nbs/vla/55_rollouts.ipynb #53d7c4ec
-def read_records(path)->list[dict]:
+def read_records(path, # a JSONL records file (missing: no records)
+                )->list[dict]: # one dict per episode, in file order
     "Episode records of a JSONL file (a truncated last line is ignored)."
     p = Path(path)
     if not p.exists(): return []
@@ -149,30 +190,74 @@ def read_records(path)->list[dict]:
     return out
 
 def _settings(spec, n_action_steps, height, width)->dict:
+    "What identifies an evaluation: stored with each record and checked when a records file is resumed."
     return dict(policy=policy_key(spec), n_action_steps=n_action_steps, height=height, width=width)
 
 def _summary(records:list[dict], tasks)->dict:
+    "Per task: successes, episodes, rate, 95% Wilson interval and mean steps."
     from xvr.vla.training import wilson
     out = {}
     for t in tasks:
-        rs = [r for r in records if r["task"] == t]; k, n = sum(r["success"] for r in rs), len(rs)
+        rs = [r for r in records if r["task"] == t]
+        k, n = sum(r["success"] for r in rs), len(rs)
         lo, hi = wilson(k, n)
         out[t] = dict(successes=int(k), episodes=n, rate=k / n if n else float("nan"), ci_low=lo, ci_high=hi,
                       mean_steps=float(np.mean([r["steps"] for r in rs])) if rs else float("nan"))
     return out
 
 # %% ../../nbs/vla/55_rollouts.ipynb #d6d3e6b8
+def _resumed(records_path, settings:dict)->dict:
+    "Records already in `records_path` by `(task, seed)`; a half-written last line is dropped, others' refused."
+    done = {}
+    if records_path is not None:
+        old = read_records(records_path)
+        rp = Path(records_path)
+        if rp.exists() and not rp.read_text().endswith("\n"):  # a kill mid-write: drop the partial line
+            atomic_write_text(rp, "".join(json.dumps(r) + "\n" for r in old))
+        for r in old:
+            if any(r.get(k) != v for k, v in settings.items()):
+                raise DataError(f"holds records of another evaluation ({ {k: r.get(k) for k in settings} }, "
+                                f"not {settings}); use another file", records_path)
+            done[(r["task"], r["seed"])] = r
+    return done
+
+def _collect(jobs:list, init:tuple, workers:int, done:dict, settings:dict, records_path, bar_kw:dict):
+    "Run `jobs`; each new record goes into `done` and is appended to `records_path` (flushed) as it finishes."
+    if records_path is not None: Path(records_path).parent.mkdir(parents=True, exist_ok=True)
+    f = open(records_path, "a") if records_path is not None else None
+    bar = tqdm(**bar_kw)
+    try:
+        for rec in _run_jobs(jobs, init, workers):
+            key = (rec["task"], rec["seed"])
+            if key in done: continue  # re-run only for its GIF
+            done[key] = rec = rec | settings
+            if f is not None:
+                f.write(json.dumps(rec) + "\n")
+                f.flush()
+            bar.update(1)
+            bar.set_postfix(success=f"{np.mean([r['success'] for r in done.values()]):.2f}")
+    finally:
+        bar.close()
+        if f is not None: f.close()
+
+# %% ../../nbs/vla/55_rollouts.ipynb #51375134
 def evaluate(policy_factory, # policy spec: folder, "untrained:<folder>", "expert", "zero", or a picklable callable
-             tasks:Sequence[str]=TASKS, n_episodes:int=10,
+             tasks:Sequence[str]=TASKS, # some of `TASKS`; "all" or None: all of them
+             n_episodes:int=10, # episodes per task
              seed:int=0, # episode i of a task starts from layout EVAL_SEED_OFFSET + seed + i
              workers:int=1, # worker processes (spawn); 1 = in this process
-             n_action_steps:int=8, height:int=128, width:int=128, cameras:Sequence[str]=CAMERAS,
+             n_action_steps:int=8, # actions run per chunk before the policy is asked again
+             height:int=128, # camera image height, pixels
+             width:int=128, # camera image width, pixels
+             cameras:Sequence[str]=CAMERAS, # cameras the policy sees (and the GIFs show)
              records_path=None, # JSONL of episode records: appended as episodes finish, re-read to resume
              video_dir=None, # write `<task>.gif` of the first episode of each task here
              gif_size:int=64, # GIF pixels per camera
-             progress:bool=True, device:str|None=None, threads:int=1,
+             progress:bool=True, # show a progress bar
+             device:str|None=None, # torch device of a trained policy (default cuda when available)
+             threads:int=1, # torch threads per worker
              desc:str|None=None, # progress bar label (default: the policy)
-            )->dict:
+            )->dict: # `policy` (its key), `records` (task-major), `per_task`, `counts` {task: (k, n)}, `gifs`
     "Closed-loop success of a policy: `dict(policy, records, per_task, counts)`; parallel and resumable."
     tasks = [t for t in ([t for t in TASKS] if tasks in ("all", None) else list(tasks))]
     bad = [t for t in tasks if t not in TASKS]
@@ -180,46 +265,29 @@ def evaluate(policy_factory, # policy spec: folder, "untrained:<folder>", "exper
     if n_episodes < 1: raise DataError("n_episodes must be >= 1")
     settings = _settings(policy_factory, n_action_steps, height, width)
     seeds = [EVAL_SEED_OFFSET + seed + i for i in range(n_episodes)]
-    done = {}
-    if records_path is not None:
-        old = read_records(records_path); rp = Path(records_path)
-        if rp.exists() and not rp.read_text().endswith("\n"):  # a kill mid-write: drop the partial line before appending
-            atomic_write_text(rp, "".join(json.dumps(r) + "\n" for r in old))
-        for r in old:
-            if any(r.get(k) != v for k, v in settings.items()):
-                raise DataError(f"holds records of another evaluation ({ {k: r.get(k) for k in settings} }, not {settings}); use another file", records_path)
-            done[(r["task"], r["seed"])] = r
+    done = _resumed(records_path, settings)
     gif = lambda t: str(Path(video_dir) / f"{t}.gif") if video_dir is not None else None
     jobs = [(t, s, gif(t) if i == 0 else None) for t in tasks for i, s in enumerate(seeds)
             if (t, s) not in done or (i == 0 and video_dir is not None and not Path(gif(t)).exists())]
     init = (policy_factory, seed, n_action_steps, height, width, tuple(cameras), device, threads, gif_size)
-    if records_path is not None: Path(records_path).parent.mkdir(parents=True, exist_ok=True)
-    f = open(records_path, "a") if records_path is not None else None
-    bar = tqdm(total=len(tasks) * n_episodes, initial=len(tasks) * n_episodes - sum(1 for j in jobs if (j[0], j[1]) not in done),
-               desc=desc or f"rollouts {Path(settings['policy']).name}", unit="ep", disable=not progress)
-    try:
-        for rec in _run_jobs(jobs, init, workers):
-            key = (rec["task"], rec["seed"])
-            if key in done: continue  # re-run only for its GIF
-            done[key] = rec = rec | settings
-            if f is not None: f.write(json.dumps(rec) + "\n"); f.flush()
-            bar.update(1)
-            bar.set_postfix(success=f"{np.mean([r['success'] for r in done.values()]):.2f}")
-    finally:
-        bar.close()
-        if f is not None: f.close()
+    n_new = sum(1 for j in jobs if (j[0], j[1]) not in done)
+    bar_kw = dict(total=len(tasks) * n_episodes, initial=len(tasks) * n_episodes - n_new,
+                  desc=desc or f"rollouts {Path(settings['policy']).name}", unit="ep", disable=not progress)
+    _collect(jobs, init, workers, done, settings, records_path, bar_kw)
     records = [done[(t, s)] for t in tasks for s in seeds]
     per_task = _summary(records, tasks)
     return dict(policy=settings["policy"], records=records, per_task=per_task,
                 counts={t: (v["successes"], v["episodes"]) for t, v in per_task.items()},
                 gifs={t: gif(t) for t in tasks} if video_dir is not None else {})
 
+# %% ../../nbs/vla/55_rollouts.ipynb #f05dd0c9
 def _run_jobs(jobs, init, workers:int):
     "Yield episode records as they finish, in this process (workers <= 1) or a spawn pool."
     if not jobs: return
     mod = sys.modules.get("xvr.vla.rollouts")
     if mod is None:
-        import importlib; mod = importlib.import_module("xvr.vla.rollouts")  # workers import the module, not a notebook's __main__
+        import importlib
+        mod = importlib.import_module("xvr.vla.rollouts")  # workers import the module, not a notebook's __main__
     if workers <= 1 or len(jobs) == 1:
         threads = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
         mod._init_worker(*init)
@@ -233,7 +301,8 @@ def _run_jobs(jobs, init, workers:int):
         yield from pool.imap_unordered(mod._work, jobs)
         pool.close()  # let the workers exit (and close their renderers) normally
     except BaseException:
-        pool.terminate(); raise
+        pool.terminate()
+        raise
     finally: pool.join()
 
 # %% ../../nbs/vla/55_rollouts.ipynb #ee10bf73
@@ -241,20 +310,26 @@ def _counts(r)->dict:
     "`{task: (successes, episodes)}` of an `evaluate` result or of such a dict."
     return {t: (int(k), int(n)) for t, (k, n) in (r["counts"] if "counts" in r else r).items()}
 
-def table7_long(results_by_policy:dict)->list[dict]:
+def table7_long(results_by_policy:dict, # {row name: an `evaluate` result, or {task: (successes, episodes)}}
+               )->list[dict]: # one dict per (policy, task) and per (policy, "Mean")
     "One row per (policy, task or Mean): successes, episodes, rate, ci_low, ci_high (percent)."
     from xvr.vla.training import wilson
     rows = []
     for p, r in results_by_policy.items():
         c = _counts(r)
         for t, (k, n) in c.items():
-            lo, hi = wilson(k, n); rows.append(dict(policy=p, task=t, successes=k, episodes=n, rate=100 * k / n, ci_low=100 * lo, ci_high=100 * hi))
-        K, N = sum(k for k, _ in c.values()), sum(n for _, n in c.values()); lo, hi = wilson(K, N)
-        rows.append(dict(policy=p, task="Mean", successes=K, episodes=N, rate=float(np.mean([100 * k / n for k, n in c.values()])),
-                         ci_low=100 * lo, ci_high=100 * hi))
+            lo, hi = wilson(k, n)
+            rows.append(dict(policy=p, task=t, successes=k, episodes=n, rate=100 * k / n, ci_low=100 * lo,
+                             ci_high=100 * hi))
+        K, N = sum(k for k, _ in c.values()), sum(n for _, n in c.values())
+        lo, hi = wilson(K, N)
+        rows.append(dict(policy=p, task="Mean", successes=K, episodes=N,
+                         rate=float(np.mean([100 * k / n for k, n in c.values()])), ci_low=100 * lo, ci_high=100 * hi))
     return rows
 
-def table7(results_by_policy:dict, digits:int=1):
+def table7(results_by_policy:dict, # {row name: an `evaluate` result, or {task: (successes, episodes)}}
+           digits:int=1, # decimals of the percentages
+          ): # pandas DataFrame, index "Policy"
     "Table 7 layout: rows = policies, columns = tasks + Mean, cells `'rate [lo, hi]'` (percent, 95% Wilson)."
     import pandas as pd
     rows = table7_long(results_by_policy)
@@ -267,13 +342,19 @@ def table7(results_by_policy:dict, digits:int=1):
 
 # %% ../../nbs/vla/55_rollouts.ipynb #6bca832a
 def _tex(s)->str:
+    "`s` with LaTeX's special characters escaped."
     return re.sub(r"([_%&#$])", r"\\\1", str(s))
 
-def table7_markdown(df)->str:
+def table7_markdown(df, # from `table7`
+                   )->str: # a Markdown table, one line per policy
+    "The Table 7 layout as a Markdown table (numbers right-aligned)."
     head = "| Policy | " + " | ".join(df.columns) + " |\n|---|" + "---:|" * len(df.columns) + "\n"
     return head + "".join(f"| {i} | " + " | ".join(r) + " |\n" for i, r in zip(df.index, df.values.tolist()))
 
-def table7_latex(df, caption:str="Rollout success rate (\\%) with 95\\% Wilson intervals.", label:str="tab:vla")->str:
+def table7_latex(df, # from `table7`
+                 caption:str="Rollout success rate (\\%) with 95\\% Wilson intervals.", # LaTeX caption
+                 label:str="tab:vla", # LaTeX label
+                )->str: # a booktabs `table` environment
     "A booktabs `table` of the Table 7 layout."
     lines = ["\\begin{table}[t]", "\\centering", f"\\caption{{{caption}}}", f"\\label{{{label}}}",
              "\\begin{tabular}{l" + "c" * len(df.columns) + "}", "\\toprule",
@@ -281,7 +362,11 @@ def table7_latex(df, caption:str="Rollout success rate (\\%) with 95\\% Wilson i
     lines += [_tex(i) + " & " + " & ".join(_tex(v) for v in r) + " \\\\" for i, r in zip(df.index, df.values.tolist())]
     return "\n".join(lines + ["\\bottomrule", "\\end{tabular}", "\\end{table}", ""])
 
-def plot_table7(results_by_policy:dict, ax=None, title:str="Rollout success rate (95% Wilson CI)"):
+# %% ../../nbs/vla/55_rollouts.ipynb #7d16ca94
+def plot_table7(results_by_policy:dict, # {row name: an `evaluate` result, or {task: (successes, episodes)}}
+                ax=None, # matplotlib Axes to draw in (default: a new figure)
+                title:str="Rollout success rate (95% Wilson CI)", # the Axes' title
+               ): # the Axes
     "Grouped bars: success (%) per task and the mean, one colour per policy, Wilson error bars."
     import matplotlib.pyplot as plt
     rows = table7_long(results_by_policy)
@@ -291,17 +376,29 @@ def plot_table7(results_by_policy:dict, ax=None, title:str="Rollout success rate
     for j, p in enumerate(results_by_policy):
         by = {r["task"]: r for r in rows if r["policy"] == p}
         v = np.array([by[c]["rate"] if c in by else np.nan for c in cols])
-        err = np.array([[by[c]["rate"] - by[c]["ci_low"], by[c]["ci_high"] - by[c]["rate"]] if c in by else [0, 0] for c in cols]).T
+        err = np.array([[by[c]["rate"] - by[c]["ci_low"], by[c]["ci_high"] - by[c]["rate"]] if c in by else [0, 0]
+                        for c in cols]).T
         bars = ax.bar(x - 0.4 + w * (j + .5), v, w, yerr=np.clip(err, 0, None), capsize=3, label=str(p))
         ax.bar_label(bars, labels=[f"{t:.0f}" for t in v], fontsize=6, padding=1)
-    ax.set_xticks(x); ax.set_xticklabels([c.replace("_", " ") for c in cols]); ax.set_ylabel("success (%)"); ax.set_ylim(0, 105)
-    ax.set_title(title); ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1)); ax.grid(axis="y", alpha=.3)
+    ax.set_xticks(x)
+    ax.set_xticklabels([c.replace("_", " ") for c in cols])
+    ax.set_ylabel("success (%)")
+    ax.set_ylim(0, 105)
+    ax.set_title(title)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.grid(axis="y", alpha=.3)
     return ax
 
-def write_table7(results_by_policy:dict, out_dir, stem:str="table7", figure:bool=True)->dict:
+# %% ../../nbs/vla/55_rollouts.ipynb #88aecbb6
+def write_table7(results_by_policy:dict, # {row name: an `evaluate` result, or {task: (successes, episodes)}}
+                 out_dir, # folder to write into (created)
+                 stem:str="table7", # file name stem
+                 figure:bool=True, # also write `stem.png`
+                )->dict: # {"csv", "md", "tex", "json", "long" (, "png"): Path}
     "Write `stem.{csv,md,tex,json}`, `stem_long.csv` and `stem.png`; returns the paths."
     import pandas as pd
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     df = table7(results_by_policy)
     paths = {k: out / f"{stem}.{k}" for k in ("csv", "md", "tex", "json")} | {"long": out / f"{stem}_long.csv"}
     atomic_write_text(paths["csv"], df.to_csv())
@@ -311,20 +408,26 @@ def write_table7(results_by_policy:dict, out_dir, stem:str="table7", figure:bool
     atomic_write_text(paths["long"], pd.DataFrame(table7_long(results_by_policy)).to_csv(index=False))
     if figure:
         import matplotlib.pyplot as plt
-        ax = plot_table7(results_by_policy); paths["png"] = out / f"{stem}.png"
-        ax.figure.savefig(paths["png"], dpi=130, bbox_inches="tight"); plt.close(ax.figure)
+        ax = plot_table7(results_by_policy)
+        paths["png"] = out / f"{stem}.png"
+        ax.figure.savefig(paths["png"], dpi=130, bbox_inches="tight")
+        plt.close(ax.figure)
     return paths
 
 # %% ../../nbs/vla/55_rollouts.ipynb #00e62985
 def _slug(s:str)->str: return re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_") or "policy"
 
-def xvr_vla_eval_cli(argv=None):
-    "Closed-loop rollout evaluation of VLA policies in the simulated tasks: Table 7 (CSV/Markdown/LaTeX), figure, GIFs."
+def _eval_parser()->argparse.ArgumentParser:
+    "The arguments of `xvr_vla_eval`."
     ap = argparse.ArgumentParser(prog="xvr_vla_eval", description=xvr_vla_eval_cli.__doc__)
-    ap.add_argument("--policy", action="append", default=[], help="VLA policy folder (run folder or its final/); repeatable")
-    ap.add_argument("--label", action="append", default=[], help="row name of each --policy, in order ('base', 'xvr' expand to Table 7's names)")
-    ap.add_argument("--reference", nargs="*", default=[], choices=list(REFERENCES), help="reference rows: expert, zero, untrained")
-    ap.add_argument("--tasks", nargs="+", default=["all"], help=f"'all' or some of {', '.join(TASKS)} (space or comma separated)")
+    ap.add_argument("--policy", action="append", default=[],
+                    help="VLA policy folder (run folder or its final/); repeatable")
+    ap.add_argument("--label", action="append", default=[],
+                    help="row name of each --policy, in order ('base', 'xvr' expand to Table 7's names)")
+    ap.add_argument("--reference", nargs="*", default=[], choices=list(REFERENCES),
+                    help="reference rows: expert, zero, untrained")
+    ap.add_argument("--tasks", nargs="+", default=["all"],
+                    help=f"'all' or some of {', '.join(TASKS)} (space or comma separated)")
     ap.add_argument("--episodes", type=int, default=50, help="episodes per task (default 50)")
     ap.add_argument("--seed", type=int, default=0, help=f"first evaluation layout is {EVAL_SEED_OFFSET} + seed")
     ap.add_argument("--workers", type=int, default=4, help="parallel worker processes (default 4)")
@@ -334,27 +437,42 @@ def xvr_vla_eval_cli(argv=None):
     ap.add_argument("--device", default=None, help="torch device for the policies (default cuda if available)")
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
-    a = ap.parse_args(argv)
-    try:
-        tasks = [t for s in a.tasks for t in s.split(",") if t.strip()]
-        tasks = list(TASKS) if tasks == ["all"] else tasks
-        if bad := [t for t in tasks if t not in TASKS]: raise DataError(f"unknown tasks {bad}; expected some of {list(TASKS)}")
-        if a.episodes < 1 or a.workers < 1 or a.size < 16: raise DataError("need --episodes >= 1, --workers >= 1, --size >= 16")
-        if len(a.label) > len(a.policy): raise DataError(f"{len(a.label)} --label for {len(a.policy)} --policy")
-        if not a.policy and not a.reference: raise DataError("nothing to evaluate: give --policy and/or --reference")
-        rows = {}
-        for i, p in enumerate(a.policy):
-            d = policy_dir(p).resolve()
-            lab = a.label[i] if i < len(a.label) else (d.parent.name if d.name == "final" else d.name)
-            rows[ROW_NAMES.get(lab, lab)] = str(p)
-        for r in a.reference:
-            if r == "untrained":
-                if not a.policy: raise DataError("--reference untrained needs a --policy (its backbone)")
-                rows[REFERENCES[r]] = "untrained:" + str(a.policy[0])
-            else: rows[REFERENCES[r]] = r
+    return ap
+
+# %% ../../nbs/vla/55_rollouts.ipynb #a8aa2444
+def _eval_rows(a:argparse.Namespace)->tuple[list, dict]:
+    "The tasks and the `{row name: policy spec}` rows of parsed `xvr_vla_eval` arguments."
+    tasks = [t for s in a.tasks for t in s.split(",") if t.strip()]
+    tasks = list(TASKS) if tasks == ["all"] else tasks
+    if bad := [t for t in tasks if t not in TASKS]:
+        raise DataError(f"unknown tasks {bad}; expected some of {list(TASKS)}")
+    if a.episodes < 1 or a.workers < 1 or a.size < 16:
+        raise DataError("need --episodes >= 1, --workers >= 1, --size >= 16")
+    if len(a.label) > len(a.policy): raise DataError(f"{len(a.label)} --label for {len(a.policy)} --policy")
+    if not a.policy and not a.reference: raise DataError("nothing to evaluate: give --policy and/or --reference")
+    rows = {}
+    for i, p in enumerate(a.policy):
+        d = policy_dir(p).resolve()
+        lab = a.label[i] if i < len(a.label) else (d.parent.name if d.name == "final" else d.name)
+        rows[ROW_NAMES.get(lab, lab)] = str(p)
+    for r in a.reference:
+        if r == "untrained":
+            if not a.policy: raise DataError("--reference untrained needs a --policy (its backbone)")
+            rows[REFERENCES[r]] = "untrained:" + str(a.policy[0])
+        else: rows[REFERENCES[r]] = r
+    return tasks, rows
+
+# %% ../../nbs/vla/55_rollouts.ipynb #445c7d06
+def xvr_vla_eval_cli(argv=None, # command-line arguments (default `sys.argv[1:]`)
+                    ): # 0; exits with 2 on bad arguments
+    "Closed-loop rollout evaluation of VLA policies in the simulated tasks: Table 7 (CSV/Markdown/LaTeX), figure, GIFs."
+    a = _eval_parser().parse_args(argv)
+    try: tasks, rows = _eval_rows(a)
     except DataError as e:
-        print(f"error: {e}", file=sys.stderr); sys.exit(2)
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
     results, t0 = {}, time.time()
     for name, spec in rows.items():
         s = _slug(name)
@@ -364,5 +482,6 @@ def xvr_vla_eval_cli(argv=None):
                                  progress=not a.quiet, device=a.device, desc=name)
     paths = write_table7(results, out)
     print(table7_markdown(table7(results)), end="")
-    print(f"{sum(len(r['records']) for r in results.values())} episodes, {time.time() - t0:.0f} s; tables, figure and GIFs in {out}")
+    n = sum(len(r['records']) for r in results.values())
+    print(f"{n} episodes, {time.time() - t0:.0f} s; tables, figure and GIFs in {out}")
     return 0
