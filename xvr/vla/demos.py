@@ -26,20 +26,27 @@ CODEBASE_VERSION = "v3.0"            # LeRobot dataset format written and read h
 EVAL_SEED_OFFSET = 1_000_000         # evaluation layouts use seeds >= this; demonstrations use seeds below it
 ROBOT_TYPE = "xvr_sim_gripper"
 
-def record_episode(env:VLAEnv, seed:int,
+def record_episode(env:VLAEnv, # the task's environment (its cameras are recorded)
+                   seed:int, # layout seed of the episode
                    noise:float=0.0, # std of Gaussian noise added to the executed xyz actions (DART); labels stay clean
-                  )->dict:
+                  )->dict: # images {camera: (T, H, W, 3)}, state, action, success, done, reward, ..., `succeeded`
     "Run the scripted expert in `env` from layout `seed`; its frames and whether it succeeded."
-    obs = env.reset(seed); pi = expert_policy(env); done = False; rng = np.random.default_rng([seed, 99])
+    obs = env.reset(seed)
+    pi = expert_policy(env)
+    done = False
+    rng = np.random.default_rng([seed, 99])
     imgs, state, action, success, dones, reward = {c: [] for c in env.cameras}, [], [], [], [], []
     while not done:
         a = pi(obs)
         for c in env.cameras: imgs[c].append(obs["images"][c])
-        state.append(obs["state"]); action.append(a)
+        state.append(obs["state"])
+        action.append(a)
         run = a.copy()
         if noise > 0: run[:3] += rng.normal(0, noise, 3) * np.abs(a[:3]).max()   # proportional: none when still
         obs, r, done, info = env.step(run)
-        success.append(info["success"]); dones.append(done); reward.append(r)
+        success.append(info["success"])
+        dones.append(done)
+        reward.append(r)
     return dict(images={c: np.stack(v) for c, v in imgs.items()}, state=np.stack(state).astype(np.float32),
                 action=np.stack(action).astype(np.float32), success=np.array(success), done=np.array(dones),
                 reward=np.array(reward, np.float32), instruction=env.instruction, task=env.task, seed=int(seed),
@@ -47,14 +54,16 @@ def record_episode(env:VLAEnv, seed:int,
 
 # %% ../../nbs/vla/52_demos.ipynb #8ad3cdec
 def _video_info(codec:str, height:int, width:int, fps:int)->dict:
+    "LeRobot's `info` of a video feature."
     return {"video.height": height, "video.width": width, "video.codec": codec, "video.pix_fmt": "yuv420p",
             "video.is_depth_map": False, "video.fps": fps, "video.channels": 3, "has_audio": False}
 
 def lerobot_features(cameras:Sequence[str], # camera names (keys of `CAMERA_DESCRIPTIONS`)
-                     height:int, width:int, # image size, pixels
+                     height:int, # image height, pixels
+                     width:int, # image width, pixels
                      video:str|None=None, # None: `image` features (PNG in the parquet); a codec: `video` features
                      fps:int=CONTROL_HZ, # the videos' frame rate
-                    )->dict:
+                    )->dict: # {feature name: dict(dtype, shape, names[, info])}
     "LeRobot `features` of our datasets: one image per camera, state, action, `next.*` and LeRobot's index columns."
     vinfo = lambda: {} if video is None else _video_info(video, height, width, fps)
     f = {f"observation.images.{c}": dict(dtype=video and "video" or "image", shape=[height, width, 3],
@@ -75,32 +84,41 @@ VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.m
 
 # %% ../../nbs/vla/52_demos.ipynb #fe4fc958
 def _png(img:np.ndarray)->bytes:
+    "PNG bytes of an RGB image."
     import cv2
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(img[..., ::-1]))
     return buf.tobytes()
 
 def _unpng(b:bytes)->np.ndarray:
+    "The RGB image of PNG bytes `b`."
     import cv2
     img = cv2.imdecode(np.frombuffer(b, np.uint8), cv2.IMREAD_COLOR)
     if img is None: raise DataError("undecodable image bytes")
     return img[..., ::-1]
 
 def _episode_table(ep:dict, episode_index:int, task_index:int, start:int, fps:int, images:bool=True):
+    "The data-file table of episode `ep` (frames numbered from dataset index `start`); PNG columns if `images`."
     import pyarrow as pa
-    T = len(ep["action"]); img_t = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
-    vec = lambda x, n: pa.FixedSizeListArray.from_arrays(pa.array(np.asarray(x, np.float32).reshape(-1), pa.float32()), n)
-    cols = {f"observation.images.{c}": pa.array([{"bytes": _png(f), "path": f"frame-{t:06d}.png"} for t, f in enumerate(v)], img_t)
-            for c, v in ep["images"].items()} if images else {}
+    T = len(ep["action"])
+    img_t = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
+    def vec(x, n):
+        return pa.FixedSizeListArray.from_arrays(pa.array(np.asarray(x, np.float32).reshape(-1), pa.float32()), n)
+    def pngs(v): return pa.array([{"bytes": _png(f), "path": f"frame-{t:06d}.png"} for t, f in enumerate(v)], img_t)
+    cols = {f"observation.images.{c}": pngs(v) for c, v in ep["images"].items()} if images else {}
     cols.update({"observation.state": vec(ep["state"], STATE_DIM), "action": vec(ep["action"], ACTION_DIM),
-                 "next.reward": pa.array(ep["reward"], pa.float32()), "next.success": pa.array(ep["success"], pa.bool_()),
+                 "next.reward": pa.array(ep["reward"], pa.float32()),
+                 "next.success": pa.array(ep["success"], pa.bool_()),
                  "next.done": pa.array(ep["done"], pa.bool_()),
                  "timestamp": pa.array(np.arange(T, dtype=np.float32) / fps, pa.float32()),
-                 "frame_index": pa.array(np.arange(T), pa.int64()), "episode_index": pa.array(np.full(T, episode_index), pa.int64()),
-                 "index": pa.array(np.arange(start, start + T), pa.int64()), "task_index": pa.array(np.full(T, task_index), pa.int64())})
+                 "frame_index": pa.array(np.arange(T), pa.int64()),
+                 "episode_index": pa.array(np.full(T, episode_index), pa.int64()),
+                 "index": pa.array(np.arange(start, start + T), pa.int64()),
+                 "task_index": pa.array(np.full(T, task_index), pa.int64())})
     return pa.table(cols)
 
 # %% ../../nbs/vla/52_demos.ipynb #921f1457
 def _stats(x:np.ndarray, image:bool=False)->dict:
+    "LeRobot's statistics of `x` (T, ...): min, max, mean, std, count; images per channel in [0, 1]."
     x = np.asarray(x, np.float64)
     if image: x = x[:, ::4, ::4].reshape(-1, 3) / 255.0                          # every 4th pixel, x channels
     else: x = x.reshape(len(x), -1)
@@ -109,18 +127,22 @@ def _stats(x:np.ndarray, image:bool=False)->dict:
     return {k: v.tolist() for k, v in s.items()}
 
 def _episode_stats(ep:dict)->dict:
+    "The statistics of each camera, the state, the action and the reward of episode `ep`."
     st = {f"observation.images.{c}": _stats(v, image=True) for c, v in ep["images"].items()}
     st["observation.state"], st["action"] = _stats(ep["state"]), _stats(ep["action"])
     st["next.reward"] = _stats(ep["reward"][:, None])
     return st
 
-def aggregate_stats(per_episode:Sequence[dict])->dict:
+def aggregate_stats(per_episode:Sequence[dict], # one `{feature: stats}` per episode, the same features in each
+                   )->dict: # `{feature: dict(min, max, mean, std, count)}` of all the episodes' frames
     "Count-weighted merge of per-episode stats (min, max, mean, std, count) into dataset stats."
     out = {}
     for k in per_episode[0]:
         S = [{n: np.asarray(e[k][n], np.float64) for n in e[k]} for e in per_episode]
-        n = np.array([s["count"][0] for s in S], np.float64); w = (n / n.sum()).reshape(-1, *[1] * S[0]["mean"].ndim)
-        means = np.stack([s["mean"] for s in S]); mean = (w * means).sum(0)
+        n = np.array([s["count"][0] for s in S], np.float64)
+        w = (n / n.sum()).reshape(-1, *[1] * S[0]["mean"].ndim)
+        means = np.stack([s["mean"] for s in S])
+        mean = (w * means).sum(0)
         var = (w * (np.stack([s["std"] for s in S]) ** 2 + (means - mean) ** 2)).sum(0)
         out[k] = dict(min=np.min([s["min"] for s in S], 0).tolist(), max=np.max([s["max"] for s in S], 0).tolist(),
                       mean=mean.tolist(), std=np.sqrt(var).tolist(), count=[int(n.sum())])
@@ -129,9 +151,15 @@ def aggregate_stats(per_episode:Sequence[dict])->dict:
 # %% ../../nbs/vla/52_demos.ipynb #b1ef16a8
 class LeRobotWriter:
     "Append episodes to a LeRobot v3.0 dataset folder (one data and one metadata file per episode)."
-    def __init__(self, root, cameras:Sequence[str]=CAMERAS, height:int=128, width:int=128, fps:int=CONTROL_HZ,
-                 extra:dict|None=None,
-                 video:str|None=None): # None: PNG images in the parquet; "av1"/"h264": MP4 per camera, episode
+    def __init__(self,
+                 root, # dataset folder (created, or reopened to append)
+                 cameras:Sequence[str]=CAMERAS, # cameras of every episode (keys of `CAMERA_DESCRIPTIONS`)
+                 height:int=128, # image height, pixels
+                 width:int=128, # image width, pixels
+                 fps:int=CONTROL_HZ, # frames per second of the episodes
+                 extra:dict|None=None, # more parameters for `info.json`'s `xvr` entry (a reopened folder must match)
+                 video:str|None=None, # None: PNG images in the parquet; "av1"/"h264": MP4 per camera, episode
+                ):
         self.root, self.cameras, self.fps, self.video = Path(root), tuple(cameras), int(fps), video
         self.features = lerobot_features(self.cameras, height, width, video, self.fps)
         self.extra = dict(extra or {}, cameras=list(self.cameras), height=height, width=width)
@@ -139,12 +167,15 @@ class LeRobotWriter:
         info = self.root / "meta/info.json"
         if info.exists():
             old = json.loads(info.read_text())
-            if old.get("codebase_version") != CODEBASE_VERSION: raise DataError(f"not a LeRobot {CODEBASE_VERSION} dataset", info)
+            if old.get("codebase_version") != CODEBASE_VERSION:
+                raise DataError(f"not a LeRobot {CODEBASE_VERSION} dataset", info)
             if old.get("fps") != self.fps or old.get("features") != self.features or old.get("xvr") != self.extra:
-                raise DataError("dataset was written with other parameters (fps, cameras, image size or seed); use another folder", info)
+                raise DataError("dataset was written with other parameters (fps, cameras, image size or seed); "
+                                "use another folder", info)
         self.episodes = self._read_episodes()
 
     def _read_episodes(self)->list[dict]:
+        "The episode rows already in the folder, in episode order (indices must be 0..N-1)."
         import pyarrow.parquet as pq
         rows = []
         for p in sorted((self.root / "meta/episodes").glob("chunk-*/file-*.parquet")):
@@ -158,29 +189,40 @@ class LeRobotWriter:
 from fastcore.basics import patch
 
 @patch
-def task_index(self:LeRobotWriter, task:str)->int:
+def task_index(self:LeRobotWriter,
+               task:str, # a task string (an instruction)
+              )->int: # its `task_index`
     "Index of task string `task`, new tasks numbered in order of first appearance."
     seen = list(dict.fromkeys(t for r in self.episodes for t in r["tasks"]))
     return seen.index(task) if task in seen else len(seen)
 
 @patch
-def add_episode(self:LeRobotWriter, ep:dict)->int:
+def add_episode(self:LeRobotWriter,
+                ep:dict, # an episode from `record_episode`
+               )->int: # its episode index
     "Write episode `ep` (from `record_episode`); returns its episode index."
     import pyarrow as pa, pyarrow.parquet as pq
-    i = len(self.episodes); chunk, file = _chunk_file(i); T = len(ep["action"])
+    i = len(self.episodes)
+    chunk, file = _chunk_file(i)
+    T = len(ep["action"])
     start = self.episodes[-1]["dataset_to_index"] if self.episodes else 0
     table = _episode_table(ep, i, self.task_index(ep["instruction"]), start, self.fps, images=not self.video)
-    row = {"episode_index": i, "tasks": [ep["instruction"]], "length": T, "data/chunk_index": chunk, "data/file_index": file,
-           "dataset_from_index": start, "dataset_to_index": start + T, "meta/episodes/chunk_index": chunk,
-           "meta/episodes/file_index": file, "xvr/task": ep["task"], "xvr/seed": ep["seed"],
-           "xvr/success": bool(ep["succeeded"]), "xvr/stats": json.dumps(_episode_stats(ep))}
+    row = {"episode_index": i, "tasks": [ep["instruction"]], "length": T, "data/chunk_index": chunk,
+           "data/file_index": file, "dataset_from_index": start, "dataset_to_index": start + T,
+           "meta/episodes/chunk_index": chunk, "meta/episodes/file_index": file, "xvr/task": ep["task"],
+           "xvr/seed": ep["seed"], "xvr/success": bool(ep["succeeded"]), "xvr/stats": json.dumps(_episode_stats(ep))}
     if self.video: row.update(self._write_videos(ep, chunk, file))
     for path, tab in ((DATA_PATH, table), (EPISODES_PATH, pa.Table.from_pylist([row]))):
-        p = self.root / path.format(chunk_index=chunk, file_index=file); p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_name(f".{p.name}.tmp"); pq.write_table(tab, tmp); os.replace(tmp, p)
-    self.episodes.append(row); self.write_meta()
+        p = self.root / path.format(chunk_index=chunk, file_index=file)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(f".{p.name}.tmp")
+        pq.write_table(tab, tmp)
+        os.replace(tmp, p)
+    self.episodes.append(row)
+    self.write_meta()
     return i
 
+# %% ../../nbs/vla/52_demos.ipynb #94eee954
 @patch
 def write_meta(self:LeRobotWriter):
     "Rewrite `meta/info.json`, `meta/stats.json` and `meta/tasks.parquet` from the episodes written so far."
@@ -192,9 +234,14 @@ def write_meta(self:LeRobotWriter):
                 video_files_size_in_mb=200, fps=self.fps, splits={"train": f"0:{len(self.episodes)}"},
                 data_path=DATA_PATH, video_path=VIDEO_PATH if self.video else None, features=self.features,
                 xvr=self.extra)
-    p = self.root / "meta/tasks.parquet"; p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(".tasks.parquet.tmp"); pd.DataFrame({"task_index": range(len(tasks))}, index=pd.Index(tasks, name="task")).to_parquet(tmp); os.replace(tmp, p)
-    if self.episodes: atomic_write_text(self.root / "meta/stats.json", json.dumps(aggregate_stats([json.loads(r["xvr/stats"]) for r in self.episodes]), indent=1))
+    p = self.root / "meta/tasks.parquet"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(".tasks.parquet.tmp")
+    pd.DataFrame({"task_index": range(len(tasks))}, index=pd.Index(tasks, name="task")).to_parquet(tmp)
+    os.replace(tmp, p)
+    if self.episodes:
+        stats = aggregate_stats([json.loads(r["xvr/stats"]) for r in self.episodes])
+        atomic_write_text(self.root / "meta/stats.json", json.dumps(stats, indent=1))
     atomic_write_text(self.root / "meta/info.json", json.dumps(info, indent=2))
 
 # %% ../../nbs/vla/52_demos.ipynb #30d6ebb9
@@ -213,62 +260,97 @@ def _write_videos(self:LeRobotWriter, ep:dict, chunk:int, file:int)->dict:
 # %% ../../nbs/vla/52_demos.ipynb #1ca4a140
 def _size_mb(root:Path)->float: return sum(p.stat().st_size for p in Path(root).rglob("*") if p.is_file()) / 2**20
 
+def _record_task(w:LeRobotWriter, task:str, episodes:int, seed:int, limit:int, env_kw:dict, noise:float,
+                 att:dict, att_p:Path, have:dict, run:dict, bar):
+    "Attempt layouts of `task` from where the attempt log `att` left off, until `episodes` are kept or `limit`."
+    a = att.setdefault(task, dict(next_seed=seed, failed=[]))
+    s = max([a["next_seed"]] + [r["xvr/seed"] + 1 for r in w.episodes if r["xvr/task"] == task])
+    env = None
+    while have[task] < episodes and s < limit:
+        env = env or make_env(task, **env_kw)
+        ep = record_episode(env, s, noise)
+        run["attempted"] += 1
+        if ep["succeeded"]:
+            w.add_episode(ep)
+            have[task] += 1
+            run["kept"] += 1
+            run["frames"] += len(ep["action"])
+            bar.update()
+        elif s not in a["failed"]: a["failed"].append(s)
+        s += 1
+        a["next_seed"] = s
+        atomic_write_text(att_p, json.dumps(att, indent=1))
+    if env is not None: env.close()
+
+def _demos_summary(root:Path, w:LeRobotWriter, att:dict, tasks:list, seed:int, run:dict, dt:float)->dict:
+    "What `record_demos` returns: this run's counts and speed, the dataset's totals, and each task's expert success."
+    per_task = {t: dict(kept=sum(r["xvr/task"] == t for r in w.episodes), attempted=att[t]["next_seed"] - seed)
+                for t in tasks}
+    for v in per_task.values(): v["expert_success_rate"] = v["kept"] / v["attempted"] if v["attempted"] else None
+    kept, tried = sum(v["kept"] for v in per_task.values()), sum(v["attempted"] for v in per_task.values())
+    fps = round(run["frames"] / dt, 1) if dt > 0 else None
+    return dict(out=str(root), **run, seconds=round(dt, 2), frames_per_s=fps,
+                total_episodes=len(w.episodes), total_frames=w.episodes[-1]["dataset_to_index"] if w.episodes else 0,
+                kept_total=kept, attempted_total=tried, expert_success_rate=kept / tried if tried else None,
+                per_task=per_task, size_mb=round(_size_mb(root), 2))
+
+# %% ../../nbs/vla/52_demos.ipynb #953e23e7
 def record_demos(out, # dataset folder (created or resumed)
                  tasks:Sequence[str]|str=TASKS, # task name(s) from `TASKS`
                  episodes:int=50, # successful demonstrations wanted per task
                  seed:int=0, # first layout seed; attempts use seed, seed+1, ...
-                 height:int=128, width:int=128, cameras:Sequence[str]=CAMERAS,
+                 height:int=128, # image height, pixels
+                 width:int=128, # image width, pixels
+                 cameras:Sequence[str]=CAMERAS, # cameras recorded (some of `CAMERAS`)
                  max_attempts:int|None=None, # per task; default 3 * episodes + 10
                  noise:float=0.0, # DART noise on the executed actions (see `record_episode`)
                  progress:bool=True, # show a progress bar
                  video:str|None=None, # None: PNG images; "av1" or "h264": LeRobot video features (MP4)
-                )->dict:
+                )->dict: # this run's kept/attempted/frames/seconds, the dataset's totals, `per_task`, `size_mb`
     "Record `episodes` successful expert demonstrations per task into LeRobot folder `out`; returns a summary."
     tasks = [tasks] if isinstance(tasks, str) else list(tasks)
     bad = [t for t in tasks if t not in TASKS]
     if bad: raise DataError(f"unknown task(s) {bad}; expected some of {list(TASKS)}")
     if episodes < 0 or seed < 0 or seed + 3 * episodes + 10 >= EVAL_SEED_OFFSET:
-        raise DataError(f"need episodes >= 0 and 0 <= seed < {EVAL_SEED_OFFSET} - 3 * episodes (seeds above are for evaluation)")
+        raise DataError(f"need episodes >= 0 and 0 <= seed < {EVAL_SEED_OFFSET} - 3 * episodes "
+                        "(seeds above are for evaluation)")
     root = Path(out)
     w = LeRobotWriter(root, cameras, height, width, extra=dict(seed=seed, noise=noise), video=video)
-    att_p = root / "meta/xvr_attempts.json"; att = json.loads(att_p.read_text()) if att_p.exists() else {}
+    att_p = root / "meta/xvr_attempts.json"
+    att = json.loads(att_p.read_text()) if att_p.exists() else {}
     have = {t: sum(r["xvr/task"] == t for r in w.episodes) for t in tasks}
-    run = dict(kept=0, attempted=0, frames=0); t0 = time.time()
+    run = dict(kept=0, attempted=0, frames=0)
+    t0 = time.time()
     bar = tqdm(total=sum(max(0, episodes - have[t]) for t in tasks), desc="demos", unit="ep", disable=not progress)
     for task in tasks:
-        a = att.setdefault(task, dict(next_seed=seed, failed=[]))
-        s = max([a["next_seed"]] + [r["xvr/seed"] + 1 for r in w.episodes if r["xvr/task"] == task])
-        env = None; limit = seed + (max_attempts or 3 * episodes + 10)
-        while have[task] < episodes and s < limit:
-            env = env or make_env(task, height=height, width=width, cameras=cameras)
-            ep = record_episode(env, s, noise); run["attempted"] += 1
-            if ep["succeeded"]:
-                w.add_episode(ep); have[task] += 1; run["kept"] += 1; run["frames"] += len(ep["action"]); bar.update()
-            elif s not in a["failed"]: a["failed"].append(s)
-            s += 1; a["next_seed"] = s; atomic_write_text(att_p, json.dumps(att, indent=1))
-        if env is not None: env.close()
-    bar.close(); dt = time.time() - t0
-    per_task = {t: dict(kept=sum(r["xvr/task"] == t for r in w.episodes), attempted=att[t]["next_seed"] - seed) for t in tasks}
-    for v in per_task.values(): v["expert_success_rate"] = v["kept"] / v["attempted"] if v["attempted"] else None
-    kept, tried = sum(v["kept"] for v in per_task.values()), sum(v["attempted"] for v in per_task.values())
-    return dict(out=str(root), **run, seconds=round(dt, 2), frames_per_s=round(run["frames"] / dt, 1) if dt > 0 else None,
-                total_episodes=len(w.episodes), total_frames=w.episodes[-1]["dataset_to_index"] if w.episodes else 0,
-                kept_total=kept, attempted_total=tried, expert_success_rate=kept / tried if tried else None,
-                per_task=per_task, size_mb=round(_size_mb(root), 2))
+        _record_task(w, task, episodes, seed, seed + (max_attempts or 3 * episodes + 10),
+                     dict(height=height, width=width, cameras=cameras), noise, att, att_p, have, run, bar)
+    bar.close()
+    return _demos_summary(root, w, att, tasks, seed, run, time.time() - t0)
 
 # %% ../../nbs/vla/52_demos.ipynb #cd64a384
 class PNGFrames:
     "Lazily decoded image sequence: `frames[t] -> uint8 (H, W, 3)`; `np.asarray(frames)` decodes all."
-    def __init__(self, data:list[bytes]): self.data = data
+    def __init__(self,
+                 data:list[bytes], # one PNG per frame
+                ): self.data = data
     def __len__(self): return len(self.data)
-    def __getitem__(self, t:int)->np.ndarray: return _unpng(self.data[t])
+    def __getitem__(self,
+                    t:int, # frame index
+                   )->np.ndarray: # uint8 (H, W, 3)
+        "Frame `t`, decoded."
+        return _unpng(self.data[t])
     def __array__(self, dtype=None, copy=None): return np.stack([self[t] for t in range(len(self))])
 
-def _vectors(col, n:int)->np.ndarray: return np.asarray(col.combine_chunks().flatten(), np.float32).reshape(-1, n)
+def _vectors(col, n:int)->np.ndarray:
+    "A fixed-size-list column of `n` floats as a (T, n) float32 array."
+    return np.asarray(col.combine_chunks().flatten(), np.float32).reshape(-1, n)
 
+# %% ../../nbs/vla/52_demos.ipynb #6db79f96
 def _episode_frames(root:Path, info:dict, r:dict, tab, key:str, videos:dict):
     "One camera's frames of episode row `r`: PNG bytes from its parquet rows, or its video's frames by timestamp."
-    if info["features"][key]["dtype"] != "video": return PNGFrames(tab[key].combine_chunks().field("bytes").to_pylist())
+    if info["features"][key]["dtype"] != "video":
+        return PNGFrames(tab[key].combine_chunks().field("bytes").to_pylist())
     cols = [f"videos/{key}/{k}" for k in ("chunk_index", "file_index", "from_timestamp")]
     if any(c not in r for c in cols) or not info.get("video_path"):
         raise DataError(f"episode {r['episode_index']}: video feature {key} needs video_path and columns {cols}",
@@ -278,13 +360,29 @@ def _episode_frames(root:Path, info:dict, r:dict, tab, key:str, videos:dict):
     times = r[cols[2]] + tab["timestamp"].to_numpy().astype(np.float64)
     return VideoFrames(p, frames_at(videos[p], times), info=videos[p])
 
+def _episode_arrays(root:Path, info:dict, r:dict, tab, path:Path, cams:list, videos:dict, decode:bool)->dict:
+    "The `load_lerobot` dict of one episode: its row `r` and its frames `tab` of data file `path`."
+    feats = info["features"]
+    if tab.num_rows != r["length"]:
+        raise DataError(f"episode {r['episode_index']} has {tab.num_rows} frames, metadata says {r['length']}", path)
+    imgs = {c: _episode_frames(root, info, r, tab, f"observation.images.{c}", videos) for c in cams}
+    if decode: imgs = {c: np.asarray(v) for c, v in imgs.items()}
+    n = r["length"]
+    succ = np.asarray(tab["next.success"].to_pylist(), bool) if "next.success" in feats else np.zeros(n, bool)
+    return dict(episode_index=r["episode_index"], instruction=r["tasks"][0], task=r.get("xvr/task", r["tasks"][0]),
+                seed=r.get("xvr/seed"), images=imgs,
+                state=_vectors(tab["observation.state"], feats["observation.state"]["shape"][0]),
+                action=_vectors(tab["action"], feats["action"]["shape"][0]), success=succ)
+
+# %% ../../nbs/vla/52_demos.ipynb #a0834d97
 def load_lerobot(folder, # LeRobot v3.0 dataset folder
                  decode:bool=True, # decode images to arrays now (else `PNGFrames`/`VideoFrames`, decoded on access)
                  episodes:Sequence[int]|None=None, # episode indices to load (default all)
-                )->dict:
+                )->dict: # info, fps, cameras, stats, episodes: [dict(images, state, action, success, instruction, ...)]
     "Episodes of a LeRobot v3.0 folder (image or video features) as arrays: images per camera, state, action, ..."
     import pyarrow.parquet as pq, pyarrow.compute as pc
-    root = Path(folder); ip = root / "meta/info.json"
+    root = Path(folder)
+    ip = root / "meta/info.json"
     if not ip.exists(): raise DataError("no meta/info.json: not a LeRobot dataset folder", root)
     info = json.loads(ip.read_text())
     if info.get("codebase_version") != CODEBASE_VERSION:
@@ -301,47 +399,59 @@ def load_lerobot(folder, # LeRobot v3.0 dataset folder
         if p not in tables:
             if not p.exists(): raise DataError(f"data file of episode {r['episode_index']} is missing", p)
             tables[p] = pq.read_table(p)
-        tab = tables[p]; tab = tab.filter(pc.equal(tab["episode_index"], r["episode_index"]))
-        if tab.num_rows != r["length"]: raise DataError(f"episode {r['episode_index']} has {tab.num_rows} frames, metadata says {r['length']}", p)
-        imgs = {c: _episode_frames(root, info, r, tab, f"observation.images.{c}", videos) for c in cams}
-        if decode: imgs = {c: np.asarray(v) for c, v in imgs.items()}
-        succ = np.asarray(tab["next.success"].to_pylist(), bool) if "next.success" in feats else np.zeros(r["length"], bool)
-        eps.append(dict(episode_index=r["episode_index"], instruction=r["tasks"][0], task=r.get("xvr/task", r["tasks"][0]),
-                        seed=r.get("xvr/seed"), images=imgs, state=_vectors(tab["observation.state"], feats["observation.state"]["shape"][0]),
-                        action=_vectors(tab["action"], feats["action"]["shape"][0]), success=succ))
+        tab = tables[p].filter(pc.equal(tables[p]["episode_index"], r["episode_index"]))
+        eps.append(_episode_arrays(root, info, r, tab, p, cams, videos, decode))
     sp = root / "meta/stats.json"
-    return dict(info=info, fps=info["fps"], cameras=cams, episodes=eps, stats=json.loads(sp.read_text()) if sp.exists() else None)
+    stats = json.loads(sp.read_text()) if sp.exists() else None
+    return dict(info=info, fps=info["fps"], cameras=cams, episodes=eps, stats=stats)
 
 # %% ../../nbs/vla/52_demos.ipynb #ff03ad7c
-def action_chunk(action:np.ndarray, t:int, horizon:int=16)->tuple[np.ndarray, np.ndarray]:
+def action_chunk(action:np.ndarray, # an episode's actions (T, ACTION_DIM)
+                 t:int, # first frame of the chunk
+                 horizon:int=16, # chunk length H
+                )->tuple[np.ndarray, np.ndarray]: # actions (H, ACTION_DIM) float32, mask (H,) float32 (1 real, 0 pad)
     "Actions `t .. t+horizon-1` of an episode's `action` (T, ACTION_DIM), padded at the end; and the mask (horizon,)."
-    a = np.asarray(action[t:t + horizon], np.float32); n = len(a)
-    pad = np.zeros((horizon - n, action.shape[1]), np.float32); pad[:, -1] = action[-1, -1]   # no motion, same gripper
+    a = np.asarray(action[t:t + horizon], np.float32)
+    n = len(a)
+    pad = np.zeros((horizon - n, action.shape[1]), np.float32)
+    pad[:, -1] = action[-1, -1]   # no motion, same gripper
     return np.concatenate([a, pad]), np.r_[np.ones(n), np.zeros(horizon - n)].astype(np.float32)
 
+# %% ../../nbs/vla/52_demos.ipynb #9afc3dd8
 def iter_chunks(ds:dict, # from `load_lerobot`
                 horizon:int=16, # action chunk length H
-                seed:int=0, shuffle:bool=True,
+                seed:int=0, # seed of the shuffling
+                shuffle:bool=True, # random frame order (else episode by episode, frame by frame)
                 cameras:Sequence[str]|None=None, # cameras to include (default all)
                 epochs:int|None=1, # passes over the frames; None = forever
-               )->Iterator[dict]:
-    "Training examples `dict(images, state, actions (H, ACTION_DIM), action_mask (H,), instruction, ...)`, one per frame."
-    cams = list(cameras or ds["cameras"]); idx = [(e, t) for e, ep in enumerate(ds["episodes"]) for t in range(len(ep["action"]))]
+               )->Iterator[dict]: # images {camera: (H, W, 3)}, state, actions, action_mask, instruction, ...
+    "Training examples `dict(images, state, actions (H, ACTION_DIM), action_mask (H,), ...)`, one per frame."
+    cams = list(cameras or ds["cameras"])
+    idx = [(e, t) for e, ep in enumerate(ds["episodes"]) for t in range(len(ep["action"]))]
     r, k = np.random.default_rng(seed), 0
     while epochs is None or k < epochs:
         for j in (r.permutation(len(idx)) if shuffle else range(len(idx))):
-            e, t = idx[j]; ep = ds["episodes"][e]; acts, mask = action_chunk(ep["action"], t, horizon)
-            yield dict(images={c: ep["images"][c][t] for c in cams}, state=ep["state"][t], actions=acts, action_mask=mask,
-                       instruction=ep["instruction"], task=ep["task"], episode_index=ep["episode_index"], frame_index=t)
+            e, t = idx[j]
+            ep = ds["episodes"][e]
+            acts, mask = action_chunk(ep["action"], t, horizon)
+            yield dict(images={c: ep["images"][c][t] for c in cams}, state=ep["state"][t], actions=acts,
+                       action_mask=mask, instruction=ep["instruction"], task=ep["task"],
+                       episode_index=ep["episode_index"], frame_index=t)
         k += 1
 
 # %% ../../nbs/vla/52_demos.ipynb #5763c569
-def rollout(env:VLAEnv, policy_fn:Callable[[dict], np.ndarray], max_steps:int|None=None, n_action_steps:int=8,
-            seed:int|None=None, record:str|None=None)->dict:
-    "Run `policy_fn` (obs -> chunk (H, ACTION_DIM)) in `env` from layout `seed`; `dict(success, steps)` (+`frames` of camera `record`)."
+def rollout(env:VLAEnv, # the task's environment
+            policy_fn:Callable[[dict], np.ndarray], # obs -> action chunk (H, ACTION_DIM); may have `reset(env)`
+            max_steps:int|None=None, # step limit (at most, and by default, `env.max_steps`)
+            n_action_steps:int=8, # actions of each chunk run open-loop before the policy is asked again
+            seed:int|None=None, # layout seed (None: the env's seed)
+            record:str|None=None, # a camera whose frames are returned as `frames` (T+1, H, W, 3)
+           )->dict: # success, steps (control steps run), and `frames` if `record`
+    "Run `policy_fn` (obs -> chunk (H, ACTION_DIM)) in `env` from layout `seed`; `dict(success, steps)`."
     obs = env.reset(seed)
     if hasattr(policy_fn, "reset"): policy_fn.reset(env)
-    max_steps = min(max_steps or env.max_steps, env.max_steps); steps, success, done = 0, False, False
+    max_steps = min(max_steps or env.max_steps, env.max_steps)
+    steps, success, done = 0, False, False
     frames = [obs["images"][record]] if record else []
     while not done and steps < max_steps:
         chunk = np.asarray(policy_fn(obs), np.float32)
@@ -349,7 +459,9 @@ def rollout(env:VLAEnv, policy_fn:Callable[[dict], np.ndarray], max_steps:int|No
         if chunk.ndim != 2 or chunk.shape[1] != ACTION_DIM or len(chunk) == 0:
             raise ValueError(f"policy must return an action chunk (H, {ACTION_DIM}), got {chunk.shape}")
         for a in chunk[:n_action_steps]:
-            obs, r, done, info = env.step(a); steps += 1; success = info["success"]
+            obs, r, done, info = env.step(a)
+            steps += 1
+            success = info["success"]
             if record: frames.append(obs["images"][record])
             if done or steps >= max_steps: break
     return dict(success=bool(success), steps=steps, **({"frames": np.stack(frames)} if record else {}))
@@ -357,59 +469,91 @@ def rollout(env:VLAEnv, policy_fn:Callable[[dict], np.ndarray], max_steps:int|No
 # %% ../../nbs/vla/52_demos.ipynb #d81f5e25
 class ExpertChunkPolicy:
     "The scripted expert as a chunking policy (an upper reference for `evaluate_policy`)."
-    def __init__(self, horizon:int=16, n_action_steps:int=8): self.horizon, self.n_action_steps, self.expert = horizon, n_action_steps, None
-    def reset(self, env:VLAEnv): self.expert = expert_policy(env)
-    def __call__(self, obs:dict)->np.ndarray:
+    def __init__(self,
+                 horizon:int=16, # chunk length H
+                 n_action_steps:int=8, # actions of each chunk that will run (the expert's progress is kept after them)
+                ): self.horizon, self.n_action_steps, self.expert = horizon, n_action_steps, None
+    def reset(self,
+              env:VLAEnv, # an env just reset: the expert is planned for its episode
+             ):
+        "Plan the scripted expert for `env`'s new episode."
+        self.expert = expert_policy(env)
+    def __call__(self,
+                 obs:dict, # an observation (its state's eef xyz is read)
+                )->np.ndarray: # (horizon, ACTION_DIM) float32
+        "The next `horizon` expert actions, planned as if the controller tracked them perfectly."
         eef, out, snap = np.asarray(obs["state"][:3], float), [], None
         for k in range(self.horizon):
-            a = self.expert.act_at(eef); out.append(a); eef = eef + a[:3] * MAX_DELTA
+            a = self.expert.act_at(eef)
+            out.append(a)
+            eef = eef + a[:3] * MAX_DELTA
             if k + 1 == self.n_action_steps: snap = (self.expert.i, self.expert.hold)
         if snap: self.expert.i, self.expert.hold = snap           # progress after the actions that will really run
         return np.stack(out)
 
-def zero_policy(obs:dict, horizon:int=16)->np.ndarray:
+def zero_policy(obs:dict, # an observation (ignored)
+                horizon:int=16, # chunk length H
+               )->np.ndarray: # zeros (horizon, ACTION_DIM) float32
     "A policy that never moves (gripper half open): a lower reference."
     return np.zeros((horizon, ACTION_DIM), np.float32)
 
 # %% ../../nbs/vla/52_demos.ipynb #ad19bdf2
 def evaluate_policy(policy_fn:Callable[[dict], np.ndarray], # obs -> action chunk (H, ACTION_DIM); may have `reset(env)`
-                    task:str, n_episodes:int=10,
+                    task:str, # one of `TASKS`
+                    n_episodes:int=10, # held-out layouts to run
                     seed:int=0, # evaluation layouts are EVAL_SEED_OFFSET + seed + i
-                    n_action_steps:int=8, height:int=128, width:int=128, cameras:Sequence[str]=CAMERAS,
-                    max_steps:int|None=None, progress:bool=True)->dict:
+                    n_action_steps:int=8, # actions run per chunk before re-planning
+                    height:int=128, # image height, pixels
+                    width:int=128, # image width, pixels
+                    cameras:Sequence[str]=CAMERAS, # cameras rendered; () for a policy that ignores images (fast)
+                    max_steps:int|None=None, # step limit per episode (default the task's)
+                    progress:bool=True, # show a progress bar
+                   )->dict: # task, success_rate, successes (per episode), steps, seeds
     "Success rate of `policy_fn` on `n_episodes` held-out layouts of `task`."
     seeds = [EVAL_SEED_OFFSET + seed + i for i in range(n_episodes)]
     env = make_env(task, height=height, width=width, cameras=cameras)
-    try: res = [rollout(env, policy_fn, max_steps, n_action_steps, s) for s in tqdm(seeds, desc=f"eval {task}", disable=not progress)]
+    try: res = [rollout(env, policy_fn, max_steps, n_action_steps, s)
+                for s in tqdm(seeds, desc=f"eval {task}", disable=not progress)]
     finally: env.close()
     succ = [r["success"] for r in res]
     return dict(task=task, success_rate=float(np.mean(succ)) if succ else float("nan"), successes=succ,
                 steps=[r["steps"] for r in res], seeds=seeds)
 
 # %% ../../nbs/vla/52_demos.ipynb #e74b1f46
-def xvr_vla_demos_cli(argv=None):
-    "Record scripted-expert demonstrations of the simulated VLA tasks as a LeRobot v3.0 dataset (resumable)."
+def _demos_parser()->argparse.ArgumentParser:
+    "The arguments of `xvr_vla_demos`."
     p = argparse.ArgumentParser(prog="xvr_vla_demos", description=xvr_vla_demos_cli.__doc__)
     p.add_argument("--task", default="all", help=f"one of {', '.join(TASKS)}, a comma list, or 'all' (default)")
     p.add_argument("--episodes", type=int, default=50, help="successful demonstrations per task (default 50)")
     p.add_argument("--out", required=True, help="dataset folder (created, or resumed if it exists)")
     p.add_argument("--seed", type=int, default=0, help="first layout seed (default 0)")
-    p.add_argument("--height", type=int, default=128); p.add_argument("--width", type=int, default=128)
+    p.add_argument("--height", type=int, default=128)
+    p.add_argument("--width", type=int, default=128)
     p.add_argument("--cameras", default=",".join(CAMERAS), help="comma list (default all three)")
     p.add_argument("--noise", type=float, default=0.0, help="DART noise std on executed actions (default 0)")
     p.add_argument("--video", choices=["av1", "h264"], help="store the cameras as LeRobot video (MP4) in this codec")
-    a = p.parse_args(argv)
+    return p
+
+# %% ../../nbs/vla/52_demos.ipynb #12b97e9f
+def xvr_vla_demos_cli(argv=None, # command-line arguments (default `sys.argv[1:]`)
+                     ):
+    "Record scripted-expert demonstrations of the simulated VLA tasks as a LeRobot v3.0 dataset (resumable)."
+    a = _demos_parser().parse_args(argv)
     tasks = list(TASKS) if a.task == "all" else [t.strip() for t in a.task.split(",") if t.strip()]
     try:
         if a.height < 16 or a.width < 16: raise DataError("--height and --width must be at least 16")
         cams = [c.strip() for c in a.cameras.split(",") if c.strip()]
-        if not cams or any(c not in CAMERAS for c in cams): raise DataError(f"--cameras must be some of {', '.join(CAMERAS)}")
+        if not cams or any(c not in CAMERAS for c in cams):
+            raise DataError(f"--cameras must be some of {', '.join(CAMERAS)}")
         if a.noise < 0: raise DataError("--noise must be >= 0")
         s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise, video=a.video)
     except DataError as e:
-        print(f"error: {e}", file=sys.stderr); sys.exit(2)
-    print(f"kept {s['kept']}/{s['attempted']} attempted this run ({s['frames']} frames in {s['seconds']} s, {s['frames_per_s']} frames/s)")
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
+    print(f"kept {s['kept']}/{s['attempted']} attempted this run ({s['frames']} frames in {s['seconds']} s, "
+          f"{s['frames_per_s']} frames/s)")
     for t, v in s["per_task"].items():
         rate = "n/a" if v["expert_success_rate"] is None else f"{100 * v['expert_success_rate']:.1f}%"
         print(f"  {t}: {v['kept']} episodes kept of {v['attempted']} attempted, expert success rate {rate}")
-    print(f"dataset {s['out']}: {s['total_episodes']} episodes, {s['total_frames']} frames, {s['size_mb']} MB (LeRobot {CODEBASE_VERSION})")
+    print(f"dataset {s['out']}: {s['total_episodes']} episodes, {s['total_frames']} frames, {s['size_mb']} MB "
+          f"(LeRobot {CODEBASE_VERSION})")
