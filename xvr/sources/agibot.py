@@ -25,26 +25,39 @@ __all__ = ['AGIBOT_CAMERAS', 'AGIBOT_FPS', 'AGIBOT_URL', 'DEFAULT_CAMERAS', 'AGI
 
 # %% ../../nbs/sources/13_agibot.ipynb #1711a32d
 AGIBOT_CAMERAS = {   # camera name -> (video file, one-sentence description)
-    "head": ("head_color.mp4", "The head-mounted RGB-D camera looks down at both arms and the workspace in front of the robot."),
-    "hand_left": ("hand_left_color.mp4", "The camera on the left hand looks at the left gripper and the object it handles."),
-    "hand_right": ("hand_right_color.mp4", "The camera on the right hand looks at the right gripper and the object it handles."),
-    "head_center_fisheye": ("head_center_fisheye_color.mp4", "A wide-angle fisheye camera at the centre of the head sees the whole scene in front of the robot."),
-    "head_left_fisheye": ("head_left_fisheye_color.mp4", "A fisheye camera on the left of the head sees the scene to the robot's front left."),
-    "head_right_fisheye": ("head_right_fisheye_color.mp4", "A fisheye camera on the right of the head sees the scene to the robot's front right."),
-    "back_left_fisheye": ("back_left_fisheye_color.mp4", "A fisheye camera on the back of the robot's body looks backwards to its left."),
-    "back_right_fisheye": ("back_right_fisheye_color.mp4", "A fisheye camera on the back of the robot's body looks backwards to its right."),
+    "head": ("head_color.mp4",
+             "The head-mounted RGB-D camera looks down at both arms and the workspace in front of the robot."),
+    "hand_left": ("hand_left_color.mp4",
+                  "The camera on the left hand looks at the left gripper and the object it handles."),
+    "hand_right": ("hand_right_color.mp4",
+                   "The camera on the right hand looks at the right gripper and the object it handles."),
+    "head_center_fisheye": ("head_center_fisheye_color.mp4",
+                            "A wide-angle fisheye camera at the centre of the head sees the whole scene in front of "
+                            "the robot."),
+    "head_left_fisheye": ("head_left_fisheye_color.mp4",
+                          "A fisheye camera on the left of the head sees the scene to the robot's front left."),
+    "head_right_fisheye": ("head_right_fisheye_color.mp4",
+                           "A fisheye camera on the right of the head sees the scene to the robot's front right."),
+    "back_left_fisheye": ("back_left_fisheye_color.mp4",
+                          "A fisheye camera on the back of the robot's body looks backwards to its left."),
+    "back_right_fisheye": ("back_right_fisheye_color.mp4",
+                           "A fisheye camera on the back of the robot's body looks backwards to its right."),
 }
 AGIBOT_FPS = 30.0          # recording rate of videos and proprioception (converter: fps=30)
 AGIBOT_URL = "https://huggingface.co/datasets/agibot-world/AgiBotWorld-Alpha"
 DEFAULT_CAMERAS = ("head", "hand_left", "hand_right")   # the three 480x640 pinhole cameras
-AGIBOT_LAYOUT = dict(head="center", hand_left="left", hand_right="right", head_left_fisheye="left", head_right_fisheye="right")
+AGIBOT_LAYOUT = dict(head="center", hand_left="left", hand_right="right", head_left_fisheye="left",
+                     head_right_fisheye="right")
 
 # %% ../../nbs/sources/13_agibot.ipynb #6e89e14c
 STATE_KEYS = ["state/joint/position", "state/effector/position", "state/head/position", "state/waist/position"]
 ACTION_KEYS = ["action/joint/position", "action/effector/position", "action/head/position", "action/waist/position",
                "action/robot/velocity"]
 
-def read_proprio(path, state_keys:Sequence[str]=STATE_KEYS, action_keys:Sequence[str]|None=ACTION_KEYS)->tuple[np.ndarray, np.ndarray|None, dict]:
+def read_proprio(path, # an episode's `proprio_stats.h5`
+                 state_keys:Sequence[str]=STATE_KEYS, # HDF5 datasets concatenated into the state, in order
+                 action_keys:Sequence[str]|None=ACTION_KEYS, # datasets of the action (None, or any missing: no actions)
+                )->tuple[np.ndarray, np.ndarray|None, dict]: # states (T, S), actions (T, A) or None, {key: (T, k)}
     "States (T, 20), actions (T, 22) or None, and extras (end-effector positions) from `proprio_stats.h5`."
     try: import h5py
     except ImportError: raise DataError("reading AgiBot-World needs h5py: pip install h5py")
@@ -55,12 +68,15 @@ def read_proprio(path, state_keys:Sequence[str]=STATE_KEYS, action_keys:Sequence
         def cat(keys):
             miss = [k for k in keys if k not in f]
             if miss: raise DataError(f"missing datasets {miss}", path)
-            arrs = [np.asarray(f[k], dtype=np.float64) for k in keys]; T = len(arrs[0])
-            if any(len(a) != T for a in arrs): raise DataError(f"datasets {list(keys)} have different lengths {[len(a) for a in arrs]}", path)
+            arrs = [np.asarray(f[k], dtype=np.float64) for k in keys]
+            T = len(arrs[0])
+            if any(len(a) != T for a in arrs):
+                raise DataError(f"datasets {list(keys)} have different lengths {[len(a) for a in arrs]}", path)
             return np.concatenate([a.reshape(T, -1) for a in arrs], 1)
         states = cat(state_keys)
         actions = cat(action_keys) if action_keys and all(k in f for k in action_keys) else None
-        extras = {k: np.asarray(f[k], dtype=np.float64).reshape(len(states), -1) for k in ("state/end/position", "state/end/orientation") if k in f}
+        extras = {k: np.asarray(f[k], dtype=np.float64).reshape(len(states), -1)
+                  for k in ("state/end/position", "state/end/orientation") if k in f}
     if not np.isfinite(states).all(): raise DataError("states have non-finite values", path)
     return states, actions, extras
 
@@ -68,25 +84,34 @@ def read_proprio(path, state_keys:Sequence[str]=STATE_KEYS, action_keys:Sequence
 AGIBOT_CODEC = "av1"       # the release's video codec; `write_agibot_fixture` writes it too
 
 # %% ../../nbs/sources/13_agibot.ipynb #c95b22f0
-def read_intrinsics(path)->np.ndarray:
+def read_intrinsics(path, # a `*_intrinsic_params.json`
+                   )->np.ndarray: # K (3, 3) float64, pixels
     "(3, 3) `K` from an AgiBot `*_intrinsic_params.json` (`{'intrinsic': {'fx','fy','ppx','ppy', ...}}`)."
     try: d = json.loads(Path(path).read_text())
     except FileNotFoundError: raise DataError("file is missing", path)
     except json.JSONDecodeError as e: raise DataError(f"invalid JSON ({e})", path)
-    try: i = d["intrinsic"]; return np.array([[i["fx"], 0, i["ppx"]], [0, i["fy"], i["ppy"]], [0, 0, 1]], dtype=np.float64)
+    try:
+        i = d["intrinsic"]
+        return np.array([[i["fx"], 0, i["ppx"]], [0, i["fy"], i["ppy"]], [0, 0, 1]], dtype=np.float64)
     except (KeyError, TypeError) as e: raise DataError(f"intrinsics need intrinsic.fx/fy/ppx/ppy (missing {e})", path)
 
 def _pose(e, path)->np.ndarray:
+    "A (4, 4) pose of one extrinsic entry: a 4x4 matrix, or rotation_matrix and translation_vector."
     if isinstance(e, dict) and "extrinsic" in e: e = e["extrinsic"]
     if isinstance(e, dict):
-        T = np.eye(4); T[:3, :3] = np.asarray(e["rotation_matrix"], float); T[:3, 3] = np.asarray(e["translation_vector"], float).ravel()
+        T = np.eye(4)
+        T[:3, :3] = np.asarray(e["rotation_matrix"], float)
+        T[:3, 3] = np.asarray(e["translation_vector"], float).ravel()
         return T
     T = np.asarray(e, float)
-    if T.shape != (4, 4): raise DataError(f"an extrinsic entry must be 4x4 or rotation_matrix/translation_vector, got shape {T.shape}", path)
+    if T.shape != (4, 4):
+        raise DataError(f"an extrinsic entry must be 4x4 or rotation_matrix/translation_vector, got shape {T.shape}",
+                        path)
     return T
 
-def read_extrinsics(path)->np.ndarray:
-    "Per-frame camera-to-world poses (T, 4, 4) from `*_extrinsic_params_aligned.json` (key names UNCONFIRMED, see above)."
+def read_extrinsics(path, # a `*_extrinsic_params_aligned.json`
+                   )->np.ndarray: # camera-to-world poses (T, 4, 4), metres
+    "Per-frame camera-to-world poses (T, 4, 4) from `*_extrinsic_params_aligned.json` (key names UNCONFIRMED, above)."
     try: d = json.loads(Path(path).read_text())
     except FileNotFoundError: raise DataError("file is missing", path)
     except json.JSONDecodeError as e: raise DataError(f"invalid JSON ({e})", path)
@@ -98,23 +123,43 @@ def read_extrinsics(path)->np.ndarray:
 # %% ../../nbs/sources/13_agibot.ipynb #9003dc2e
 log = logging.getLogger(__name__)
 
-def episode_paths(root, task_id, episode_id)->dict:
+def episode_paths(root, # the release folder
+                  task_id, # e.g. 327
+                  episode_id, # e.g. 648642
+                 )->dict: # {task_info, videos, depth, proprio, intrinsics, extrinsics: Path}
     "The files of one episode in the release layout."
     root, t, e = Path(root), str(task_id), str(episode_id)
     cam = root/"parameters"/t/e/"parameters"/"camera"
-    return dict(task_info=root/"task_info"/f"task_{t}.json", videos=root/"observations"/t/e/"videos", depth=root/"observations"/t/e/"depth",
+    return dict(task_info=root/"task_info"/f"task_{t}.json", videos=root/"observations"/t/e/"videos",
+                depth=root/"observations"/t/e/"depth",
                 proprio=root/"proprio_stats"/t/e/"proprio_stats.h5", intrinsics=cam/"head_intrinsic_params.json",
                 extrinsics=cam/"head_extrinsic_params_aligned.json")
 
-def read_task_info(path)->list[dict]:
+def read_task_info(path, # a `task_info/task_<id>.json`
+                  )->list[dict]: # one record per episode (episode_id, task_name, label_info, ...)
     "The per-episode records of `task_info/task_<id>.json`."
     try: d = json.loads(Path(path).read_text())
     except FileNotFoundError: raise DataError("file is missing", path)
     except json.JSONDecodeError as e: raise DataError(f"invalid JSON ({e})", path)
-    if not isinstance(d, list) or not all(isinstance(x, dict) for x in d): raise DataError("task info must be a list of episode records", path)
+    if not isinstance(d, list) or not all(isinstance(x, dict) for x in d):
+        raise DataError("task info must be a list of episode records", path)
     return d
 
 # %% ../../nbs/sources/13_agibot.ipynb #edb73766
+def _head_extras(p:dict, frames:dict, keep:np.ndarray, n_states:int, depth:bool, calibration:bool)->tuple:
+    "The head camera's depth frames, intrinsics and world-to-camera poses at frames `keep`, as asked and present."
+    traj_depth, intr, poses = {}, {}, {}
+    if depth and "head" in frames:
+        files = sorted(p["depth"].glob("head_depth*.png"))
+        if len(files) < keep[-1] + 1: raise DataError(f"{len(files)} depth frames for {n_states} states", p["depth"])
+        traj_depth["head"] = np.stack([read_depth(files[i]) for i in keep])
+    if calibration and "head" in frames and p["intrinsics"].exists() and p["extrinsics"].exists():
+        c2w = read_extrinsics(p["extrinsics"])
+        if len(c2w) < keep[-1] + 1: raise DataError(f"{len(c2w)} extrinsics for {n_states} frames", p["extrinsics"])
+        intr["head"], poses["head"] = read_intrinsics(p["intrinsics"]), invert_rigid(c2w[keep])
+    return traj_depth, intr, poses
+
+# %% ../../nbs/sources/13_agibot.ipynb #8877fbd6
 def load_agibot_episode(root, # the release folder (holds task_info/, observations/, ...)
                         task_id, # e.g. 327
                         episode_id, # e.g. 648642
@@ -124,7 +169,7 @@ def load_agibot_episode(root, # the release folder (holds task_info/, observatio
                         calibration:bool=True, # attach the head camera's intrinsics and per-frame poses when present
                         record:dict|None=None, # the episode's task_info record (read from the task file if None)
                         max_frames:int|None=None, # at most this many frames (after the stride)
-                       )->Trajectory:
+                       )->Trajectory: # frames, states and actions at 30 / `stride` Hz, head depth and calibration
     "One AgiBot-World episode as a `Trajectory` (frames subsampled by `stride`)."
     p = episode_paths(root, task_id, episode_id)
     if record is None:
@@ -135,19 +180,14 @@ def load_agibot_episode(root, # the release folder (holds task_info/, observatio
     for cam in cameras:
         if cam not in AGIBOT_CAMERAS: raise DataError(f"unknown AgiBot camera {cam!r}; known: {list(AGIBOT_CAMERAS)}")
         frames[cam] = read_video(p["videos"]/AGIBOT_CAMERAS[cam][0], stride, max_frames)
-    T = min(len(f) for f in frames.values()); n_state = -(-len(states) // stride)
-    if abs(T - n_state) > 1: raise DataError(f"videos have {T} frames (stride {stride}) but proprio_stats has {n_state}", p["proprio"])
-    T = min(T, n_state); keep = np.arange(T) * stride
+    T = min(len(f) for f in frames.values())
+    n_state = -(-len(states) // stride)
+    if abs(T - n_state) > 1:
+        raise DataError(f"videos have {T} frames (stride {stride}) but proprio_stats has {n_state}", p["proprio"])
+    T = min(T, n_state)
+    keep = np.arange(T) * stride
     frames = {c: f[:T] for c, f in frames.items()}
-    traj_depth, intr, poses = {}, {}, {}
-    if depth and "head" in frames:
-        files = sorted(p["depth"].glob("head_depth*.png"))
-        if len(files) < keep[-1] + 1: raise DataError(f"{len(files)} depth frames for {len(states)} states", p["depth"])
-        traj_depth["head"] = np.stack([read_depth(files[i]) for i in keep])
-    if calibration and "head" in frames and p["intrinsics"].exists() and p["extrinsics"].exists():
-        c2w = read_extrinsics(p["extrinsics"])
-        if len(c2w) < keep[-1] + 1: raise DataError(f"{len(c2w)} extrinsics for {len(states)} frames", p["extrinsics"])
-        intr["head"], poses["head"] = read_intrinsics(p["intrinsics"]), invert_rigid(c2w[keep])
+    traj_depth, intr, poses = _head_extras(p, frames, keep, len(states), depth, calibration)
     meta = dict(task_id=str(task_id), episode_id=str(episode_id), stride=stride, record_fps=AGIBOT_FPS,
                 init_scene_text=record.get("init_scene_text", ""), label_info=record.get("label_info", {}),
                 end_position=extras.get("state/end/position", np.zeros((len(states), 0)))[keep].tolist(),
@@ -155,17 +195,19 @@ def load_agibot_episode(root, # the release folder (holds task_info/, observatio
                 tasks=list(ROBOTIC_TASKS))
     try:
         return Trajectory(f"agibot_{task_id}_{episode_id}", frames, keep / AGIBOT_FPS, states[keep],
-                          None if actions is None else actions[keep], AGIBOT_FPS / stride, record.get("task_name", ""), "agibot_g1",
-                          "agibot", {c: AGIBOT_CAMERAS[c][1] for c in frames}, intr, poses, traj_depth, meta)
+                          None if actions is None else actions[keep], AGIBOT_FPS / stride, record.get("task_name", ""),
+                          "agibot_g1", "agibot", {c: AGIBOT_CAMERAS[c][1] for c in frames}, intr, poses, traj_depth,
+                          meta)
     except DataError as e: raise DataError(str(e), p["videos"])
 
 # %% ../../nbs/sources/13_agibot.ipynb #b07f1413
 def agibot_episodes(root, # the release folder
                     tasks:Sequence|None=None, # task ids to keep (default all)
-                   )->list[tuple[str, str, dict]]:
+                   )->list[tuple[str, str, dict]]: # (task_id, episode_id, task_info record), task by task
     "(task_id, episode_id, record) of every episode listed in `root/task_info/task_*.json`."
     root = Path(root)
-    if not (root/"task_info").is_dir(): raise DataError(f"no task_info/ folder; download AgiBot-World from {AGIBOT_URL}", root)
+    if not (root/"task_info").is_dir():
+        raise DataError(f"no task_info/ folder; download AgiBot-World from {AGIBOT_URL}", root)
     out = []
     for f in sorted((root/"task_info").glob("task_*.json")):
         tid = f.stem[len("task_"):]
@@ -173,6 +215,7 @@ def agibot_episodes(root, # the release folder
         out += [(tid, str(r["episode_id"]), r) for r in read_task_info(f) if "episode_id" in r]
     return out
 
+# %% ../../nbs/sources/13_agibot.ipynb #c97ddefb
 def iter_agibot(root, # the release folder
                 tasks:Sequence|None=None, # task ids to read (default all)
                 counts:Counter|None=None, # outcomes are added here: ok, bad_file, not_downloaded, too_short, ...
@@ -185,9 +228,14 @@ def iter_agibot(root, # the release folder
     "Yield the AgiBot-World episodes under `root` that pass the source rules; outcomes are counted in `counts`."
     counts = Counter() if counts is None else counts
     for tid, eid, rec in tqdm(agibot_episodes(root, tasks)[:max_episodes], desc="agibot", disable=not progress):
-        if not (Path(root)/"observations"/tid/eid).is_dir(): counts["not_downloaded"] += 1; continue
+        if not (Path(root)/"observations"/tid/eid).is_dir():
+            counts["not_downloaded"] += 1
+            continue
         try: traj = load_agibot_episode(root, tid, eid, record=rec, **kw)
-        except DataError as e: counts["bad_file"] += 1; log.warning("skip %s/%s: %s", tid, eid, e); continue
+        except DataError as e:
+            counts["bad_file"] += 1
+            log.warning("skip %s/%s: %s", tid, eid, e)
+            continue
         r = trajectory_rule(traj, min_cameras=min_cameras, min_duration=min_duration)
         if r == "ok" and min_motion > 0 and m1sec(traj, slice(0, 14)) < min_motion: r = "too_little_motion"
         counts[r] += 1
