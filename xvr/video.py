@@ -106,11 +106,17 @@ class VideoInfo:
     time_base: float       # seconds per `pts` unit
 
     @property
-    def n_frames(self)->int: return len(self.pts)
+    def n_frames(self)->int:
+        "Number of frames (packets) in the video."
+        return len(self.pts)
     @property
-    def timestamps(self)->np.ndarray: return self.pts * self.time_base
+    def timestamps(self)->np.ndarray:
+        "(T,) float presentation times of the frames, seconds."
+        return self.pts * self.time_base
     @property
-    def duration(self)->float: return self.n_frames / self.fps if self.fps else 0.0
+    def duration(self)->float:
+        "`n_frames / fps`, seconds (0 when the rate is unknown)."
+        return self.n_frames / self.fps if self.fps else 0.0
 
 # %% ../nbs/04_video.ipynb #94bf06d1
 def _open(path):
@@ -236,7 +242,10 @@ class VideoFrames:
         self.path, self.info, self.threads = path, info or video_info(path), threads
         self.indices = np.arange(self.info.n_frames) if indices is None else np.asarray(indices, np.int64)
     def __len__(self)->int: return len(self.indices)
-    def __getitem__(self, t:int)->np.ndarray:
+    def __getitem__(self,
+                    t:int, # position in this sequence (not a frame index of the video)
+                   )->np.ndarray: # uint8 (H, W, 3)
+        "Frame `t` of the sequence, decoded from the nearest keyframe."
         return read_frames(self.path, [self.indices[t]], self.threads, self.info)[0]
     def __array__(self, dtype=None, copy=None)->np.ndarray:
         a = read_frames(self.path, self.indices, self.threads, self.info)
