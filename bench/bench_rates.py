@@ -54,7 +54,8 @@ def main():
             c, r = cpu(lambda: run_unit(src, prep, "train", t, u, 16, 0, tmp / "out"))
             n, c_gen = n + r["samples"], c_gen + c
     per_sample = c_gen / n
-    print(f"render:   {c_scene:6.2f} CPU s per scene (10 views 640x480), {c_ep:6.2f} per episode (100 steps, 4 cameras)")
+    print(f"render:   {c_scene:6.2f} CPU s per scene (10 views 640x480), "
+          f"{c_ep:6.2f} per episode (100 steps, 4 cameras)")
     print(f"convert:  {c_conv:6.2f} CPU s per AgiBot episode ({a.agibot_frames} frames x 3 cameras, fixture)")
     print(f"generate: {per_sample * 1e3:6.2f} CPU ms per sample ({n} samples, all 8 tasks) = "
           f"{3600 / per_sample:,.0f} samples per core-hour")

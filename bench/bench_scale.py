@@ -62,7 +62,7 @@ def scaling(src, backends, workers, samples, tmp):
                          validate=False, progress=False)
             dt = time.perf_counter() - t
             failed = {k: v for r in s["splits"].values() for k, v in r.get("failed", {}).items()}
-            if failed: raise SystemExit(f"{b} workers={w}: {len(failed)} units failed, e.g. {next(iter(failed.items()))}")
+            if failed: raise SystemExit(f"{b} workers={w}: {len(failed)} units failed: {next(iter(failed.items()))}")
             n = sum(r["samples"] for r in s["splits"].values())
             rows[b, w] = n / dt
             digests.add(digest(out)); shutil.rmtree(out)
