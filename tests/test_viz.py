@@ -47,8 +47,8 @@ def site(data, tmp_path_factory):
     return out
 
 
-def _page(browser, url):
-    pg = browser.new_page(viewport={"width": 1100, "height": 800})
+def _page(browser, url, width=1100, height=800):
+    pg = browser.new_page(viewport={"width": width, "height": height})
     errors = []
     pg.on("pageerror", lambda e: errors.append(str(e)))
     pg.goto(url)
@@ -230,3 +230,20 @@ def test_killed_server_loses_nothing_and_human_row(data, tmp_path):
     want = 100 * sum(r["correct"] for r in recs) / len(recs)
     assert f"{want:.2f}" in human and "| 3 |" in human
     assert "Human: 3 annotations" in r.stdout
+
+
+def test_explorer_figure_in_browser(tmp_path, browser):
+    "The explorer's static figure renders in Chromium with every view; its screenshot is kept for the docs page."
+    from xvr.toy import toy_scene
+    from xvr.viz.explorer import explore
+    from xvr.viz.viewer import load_items, tiny_split
+    it = load_items(tiny_split(tmp_path / "train"))[0]
+    fig = explore(it.sample, it.root, scene=toy_scene(n_views=6, height=96, width=128, seed=1), static=True,
+                  max_points=1500)
+    (tmp_path / "fig.html").write_text(fig.to_html(include_plotlyjs=True, full_html=True))
+    pg, errors = _page(browser, (tmp_path / "fig.html").as_uri(), 1000, 900)
+    pg.wait_for_selector(".main-svg", timeout=20000)
+    pg.wait_for_function(f"document.querySelectorAll('g.layer-above image, .imagelayer image').length >= "
+                         f"{len(it.sample.images)}", timeout=20000)
+    assert not errors
+    _shot(pg, "explorer.png")
