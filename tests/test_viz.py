@@ -247,3 +247,15 @@ def test_explorer_figure_in_browser(tmp_path, browser):
                          f"{len(it.sample.images)}", timeout=20000)
     assert not errors
     _shot(pg, "explorer.png")
+
+
+def test_web_and_jupyter_stacks_stay_in_xvr_viz():
+    "The data engine never imports the web or Jupyter stacks; the static viewer needs neither Flask nor torch."
+    engine = "xvr.core xvr.projection xvr.draw xvr.dataset xvr.validate xvr.stats xvr.export xvr.tasks.common".split()
+    heavy = ("flask", "werkzeug", "ipywidgets", "anywidget", "playwright", "jinja2", "torch")
+    for mods, banned in [(engine, heavy), (["xvr.viz.viewer"], ("flask", "ipywidgets", "anywidget", "torch")),
+                         (["xvr.viz.annotate"], ("ipywidgets", "torch", "transformers"))]:
+        code = (f"import importlib, sys; [importlib.import_module(m) for m in {mods!r}]; "
+                f"print([m for m in {banned!r} if m in sys.modules])")
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+        assert r.returncode == 0 and r.stdout.strip() == "[]", (mods, r.stdout, r.stderr[-2000:])
