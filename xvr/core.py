@@ -4,17 +4,20 @@
 
 # %% ../nbs/00_core.ipynb #40430da6
 from __future__ import annotations
-import json, os, shutil, tempfile
+import json, os, re, shutil, tarfile, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
+
+from fastcore.basics import patch
 
 import cv2
 import numpy as np
 
 # %% auto #0
-__all__ = ['SAMPLE_FIELDS', 'DataError', 'Camera', 'check_rotation', 'invert_rigid', 'look_at', 'intrinsics_from_fov',
-           'LazyImage', 'View', 'Scene', 'Frames', 'NpyFrames', 'read_image', 'write_image', 'Trajectory',
+__all__ = ['TASK_INFO', 'TASK_NAMES', 'GENERAL_TASKS', 'ROBOTIC_TASKS', 'SAMPLE_FIELDS', 'DataError', 'Camera', 'check_rotation',
+           'invert_rigid', 'look_at', 'intrinsics_from_fov', 'LazyImage', 'View', 'Scene', 'Frames', 'NpyFrames',
+           'read_image', 'write_image', 'TarIndex', 'tar_index', 'tar_member_path', 'read_tar_member', 'Trajectory',
            'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl', 'read_jsonl', 'write_depth', 'read_depth',
            'save_scene', 'load_scene', 'save_trajectory', 'load_trajectory', 'DepthFrames']
 
@@ -64,7 +67,10 @@ def _k_fault(K:np.ndarray)->str|None:
     if not np.allclose(K[2], [0, 0, 1]): return "K last row must be [0, 0, 1]"
     return None
 
-def _validate_camera(self:Camera, path=None):
+@patch
+def validate(self:Camera, path=None # file named in the error, if any
+            )->Camera:
+    "Raise `DataError` naming the first fault of the intrinsics, extrinsics or image size; returns the camera."
     K, T = self.K, self.cam_from_world
     fault = _k_fault(K); _check(fault is None, fault, path)
     _check(T.shape == (4, 4), f"cam_from_world must be 4x4, got {T.shape}", path)
@@ -73,17 +79,8 @@ def _validate_camera(self:Camera, path=None):
     check_rotation(T[:3, :3], what="cam_from_world rotation", path=path)
     _check(self.width > 0 and self.height > 0, f"image size must be positive, got {self.width}x{self.height}", path)
     return self
-Camera.validate = _validate_camera
 
 # %% ../nbs/00_core.ipynb #eea3de42
-def _cam_props(cls):
-    cls.R = property(lambda s: s.cam_from_world[:3, :3], doc="(3, 3) rotation, world -> camera")
-    cls.t = property(lambda s: s.cam_from_world[:3, 3], doc="(3,) translation, world -> camera")
-    cls.world_from_cam = property(lambda s: invert_rigid(s.cam_from_world), doc="(4, 4) camera -> world")
-    cls.center = property(lambda s: -s.R.T @ s.t, doc="(3,) camera centre in world coordinates")
-    cls.shape = property(lambda s: (s.height, s.width), doc="(H, W) image shape")
-    return cls
-
 def invert_rigid(T:np.ndarray # (..., 4, 4) rigid transforms
                 )->np.ndarray:
     "Invert rigid 4x4 transforms without a general matrix inverse."
@@ -94,7 +91,31 @@ def invert_rigid(T:np.ndarray # (..., 4, 4) rigid transforms
     out[..., :3, :3], out[..., :3, 3:] = Rt, -Rt @ t
     return out
 
-_cam_props(Camera);
+# %% ../nbs/00_core.ipynb #50e97fb1
+@patch(as_prop=True)
+def R(self:Camera)->np.ndarray:
+    "(3, 3) rotation, world -> camera."
+    return self.cam_from_world[:3, :3]
+
+@patch(as_prop=True)
+def t(self:Camera)->np.ndarray:
+    "(3,) translation, world -> camera."
+    return self.cam_from_world[:3, 3]
+
+@patch(as_prop=True)
+def world_from_cam(self:Camera)->np.ndarray:
+    "(4, 4) camera -> world."
+    return invert_rigid(self.cam_from_world)
+
+@patch(as_prop=True)
+def center(self:Camera)->np.ndarray:
+    "(3,) camera centre in world coordinates."
+    return -self.R.T @ self.t
+
+@patch(as_prop=True)
+def shape(self:Camera)->tuple:
+    "(H, W) image shape."
+    return (self.height, self.width)
 
 # %% ../nbs/00_core.ipynb #0ce4dc1e
 def look_at(eye:Sequence[float], # (3,) camera centre, world
@@ -116,17 +137,20 @@ def intrinsics_from_fov(width:int, height:int, fovy_deg:float)->np.ndarray:
     return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1.]])
 
 # %% ../nbs/00_core.ipynb #8a1dd0b6
-def _cam_to_dict(self:Camera)->dict:
+@patch
+def to_dict(self:Camera)->dict:
+    "JSON-ready dict of the camera (what `Camera.from_dict` reads)."
     return dict(name=self.name, width=self.width, height=self.height,
                 K=self.K.tolist(), cam_from_world=self.cam_from_world.tolist())
 
-def _cam_from_dict(d:dict, path=None)->Camera:
-    try: return Camera(K=d["K"], cam_from_world=d["cam_from_world"], width=d["width"], height=d["height"], name=d.get("name", ""))
+@patch(cls_method=True)
+def from_dict(cls:Camera, d:dict, # a `Camera.to_dict` dict
+              path=None # file named in errors
+             )->Camera:
+    "The camera of a `to_dict` dict; `DataError` naming `path` on a missing key or a bad value."
+    try: return cls(K=d["K"], cam_from_world=d["cam_from_world"], width=d["width"], height=d["height"], name=d.get("name", ""))
     except KeyError as e: raise DataError(f"camera is missing key {e}", path)
     except DataError as e: raise DataError(str(e), path) if path else e
-
-Camera.to_dict = _cam_to_dict
-Camera.from_dict = staticmethod(_cam_from_dict)
 
 # %% ../nbs/00_core.ipynb #bcf773cd
 class LazyImage:
@@ -244,13 +268,15 @@ class NpyFrames:
 
 # %% ../nbs/00_core.ipynb #7c12686b
 def read_image(path)->np.ndarray:
-    "Read an image file (PNG, JPEG, ..., or an uncompressed `.npy`) as uint8 RGB (HxWx3); `DataError` naming the file on a fault."
+    "Read an image file (PNG, JPEG, `.npy`, or a member `archive.tar/name`) as uint8 RGB (HxWx3); `DataError` naming it."
     if str(path).endswith(".npy"):
         try: im = np.load(path)
         except Exception as e: raise DataError(f"image is missing or cannot be read ({e})", path)
         _check(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3, f"image must be uint8 HxWx3, got {im.dtype} {im.shape}", path)
         return im
-    im = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    member = tar_member_path(path)
+    if member: im = cv2.imdecode(np.frombuffer(read_tar_member(*member), np.uint8), cv2.IMREAD_COLOR)
+    else: im = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if im is None: raise DataError("image is missing or cannot be decoded", path)
     return cv2.cvtColor(im, cv2.COLOR_BGR2RGB)
 
@@ -261,6 +287,90 @@ def write_image(path, image:np.ndarray, quality:int=95):
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
     if not cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params):
         raise DataError("could not write image", path)
+
+# %% ../nbs/00_core.ipynb #a42980f1
+@dataclass
+class TarIndex:
+    "Where each regular-file member of a tar archive lies: name -> (data offset, size) in bytes; unsafe names apart."
+    path: Path                                          # the archive
+    members: dict = field(default_factory=dict)          # member name (no leading './') -> (offset, size), bytes
+    unsafe: list = field(default_factory=list)           # member names that are absolute or contain '..'
+
+def _safe_member(name:str)->str|None:
+    "`name` without a leading './', or None if it is absolute or climbs out with '..'."
+    n = name.replace("\\", "/")
+    while n.startswith("./"): n = n[2:]
+    if not n or n.startswith("/") or ".." in n.split("/") or re.match(r"^[A-Za-z]:", n): return None
+    return n
+
+_TAR_INDEX: dict = {}
+
+def _octal(field:bytes)->int|None:
+    "A tar header's octal number field, or None (base-256 and other encodings are left to `tarfile`)."
+    if field[:1] and field[0] & 0x80: return None
+    digits = field.split(b"\0")[0].strip()
+    return int(digits or b"0", 8) if all(48 <= d <= 55 for d in digits) else None
+
+def _plain_headers(path:Path)->list|None:
+    "(name, data offset, size, is file) per member, read from plain ustar/v7 headers; None where `tarfile` must decide."
+    out, off = [], 0
+    with open(path, "rb") as f:
+        while True:
+            f.seek(off)
+            h = f.read(512)
+            if h == bytes(512) or not h: return out
+            size, chk = _octal(h[124:136]), _octal(h[148:156])
+            plain = len(h) == 512 and size is not None and chk == sum(h[:148]) + 256 + sum(h[156:])
+            if not plain or h[156:157] in b"xgLKS": return None
+            name = h[:100].split(b"\0")[0]
+            if h[257:262] == b"ustar" and h[345:500].strip(b"\0"): name = h[345:500].split(b"\0")[0] + b"/" + name
+            out.append((name.decode("utf-8", "surrogateescape"), off + 512, size, h[156:157] in (b"0", b"\0", b"7")))
+            off += 512 + -(-size // 512) * 512
+
+def _tarfile_headers(path:Path)->list:
+    with tarfile.open(path, mode="r:") as tf: return [(m.name, m.offset_data, m.size, m.isfile()) for m in tf]
+
+def tar_index(archive # path of a .tar file (uncompressed)
+             )->TarIndex:
+    "The member index of `archive` (built once per file version, then cached); `DataError` if it is not a tar."
+    archive = Path(archive)
+    try: st = archive.stat()
+    except OSError as e: raise DataError(f"archive is missing or unreadable ({e.strerror})", archive)
+    key = (str(archive.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _TAR_INDEX:
+        idx = TarIndex(archive)
+        try: heads = _plain_headers(archive) or _tarfile_headers(archive)   # tarfile: pax/GNU headers, odd archives
+        except (tarfile.TarError, OSError) as e: raise DataError(f"not a readable tar archive ({e})", archive)
+        for raw, off, size, is_file in heads:
+            name = _safe_member(raw)
+            if name is None: idx.unsafe.append(raw)
+            elif is_file: idx.members[name] = (off, size)
+        _TAR_INDEX[key] = idx
+    return _TAR_INDEX[key]
+
+# %% ../nbs/00_core.ipynb #f5899af5
+def tar_member_path(path # a path that may run through a `.tar` file: `shards/a.tar/images/x.png`
+                   )->tuple[Path, str]|None:
+    "(archive, member name) when `path` names a member inside an existing `.tar` file, else None."
+    parts = Path(path).parts
+    if not any(p.endswith(".tar") for p in parts[:-1]): return None
+    for i, part in enumerate(parts[:-1]):
+        if part.endswith(".tar") and Path(*parts[:i + 1]).is_file():
+            return Path(*parts[:i + 1]), "/".join(parts[i + 1:])
+    return None
+
+def read_tar_member(archive, # path of a .tar file
+                    name:str # member name, as in `tar_index(archive).members`
+                   )->bytes:
+    "The bytes of member `name` of `archive`, read in place; `DataError` naming both if it is missing or short."
+    idx = tar_index(archive)
+    if name not in idx.members: raise DataError(f"member {name!r} is not in the archive", archive)
+    off, size = idx.members[name]
+    with open(archive, "rb") as f:
+        f.seek(off)
+        data = f.read(size)
+    if len(data) != size: raise DataError(f"member {name!r} is truncated ({len(data)} of {size} bytes)", archive)
+    return data
 
 # %% ../nbs/00_core.ipynb #04eb9721
 @dataclass
@@ -342,6 +452,21 @@ def frame_shape(frames)->tuple[int, int]:
 
 Trajectory.camera, Trajectory.view = _traj_camera, _traj_view
 
+# %% ../nbs/00_core.ipynb #8d3fdcba
+TASK_INFO = {
+    "point_correspondence": dict(category="correspondence", domain="general", module="point"),
+    "directional_correspondence": dict(category="correspondence", domain="general", module="directional"),
+    "spatial_verification": dict(category="verification", domain="general", module="spatial"),
+    "temporal_verification": dict(category="verification", domain="robotic", module="temporal"),
+    "viewpoint_localization": dict(category="localization", domain="general", module="viewpoint"),
+    "directional_view_localization": dict(category="localization", domain="robotic", module="dirview"),
+    "cross_scenario_localization": dict(category="localization", domain="robotic", module="cross_scenario"),
+    "language_conditioned_localization": dict(category="localization", domain="robotic", module="language"),
+}
+TASK_NAMES = list(TASK_INFO)  # Table 2's order
+GENERAL_TASKS = tuple(t for t in TASK_NAMES if TASK_INFO[t]["domain"] == "general")
+ROBOTIC_TASKS = tuple(t for t in TASK_NAMES if TASK_INFO[t]["domain"] == "robotic")
+
 # %% ../nbs/00_core.ipynb #6a257ddb
 @dataclass
 class Sample:
@@ -362,17 +487,18 @@ class Sample:
     def __post_init__(self):
         _check(self.answer in self.options, f"sample {self.id!r}: answer {self.answer!r} is not among options {self.options}")
 
-    def to_json(self)->dict:
+    def to_dict(self)->dict:
         "JSON-ready dict (numpy values converted, `pixels` dropped)."
         d = {k: getattr(self, k) for k in SAMPLE_FIELDS}
         return json.loads(json.dumps(d, default=_json_default))
 
     def to_json_line(self, sort_keys:bool=False)->str:
-        "The sample as one line of JSONL (UTF-8 text kept, numpy values converted): what `to_json` gives, encoded once."
+        "The sample as one line of JSONL (UTF-8 text kept, numpy values converted): what `to_dict` gives, encoded once."
         return json.dumps({k: getattr(self, k) for k in SAMPLE_FIELDS}, default=_json_default, ensure_ascii=False, sort_keys=sort_keys)
 
     @classmethod
-    def from_json(cls, d:dict, path=None)->"Sample":
+    def from_dict(cls, d:dict, path=None)->"Sample":
+        "The sample of a `to_dict` dict; `DataError` naming `path` when fields are missing."
         missing = [k for k in SAMPLE_FIELDS if k not in d]
         if missing: raise DataError(f"sample {d.get('id', '?')!r} is missing fields {missing}", path)
         return cls(**{k: d[k] for k in SAMPLE_FIELDS})
@@ -402,7 +528,7 @@ def read_jsonl(path)->list[Sample]:
     out = []
     for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip(): continue
-        try: out.append(Sample.from_json(json.loads(line)))
+        try: out.append(Sample.from_dict(json.loads(line)))
         except (json.JSONDecodeError, DataError) as e: raise DataError(f"line {i}: {e}", path)
     return out
 
