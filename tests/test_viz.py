@@ -259,3 +259,28 @@ def test_web_and_jupyter_stacks_stay_in_xvr_viz():
                 f"print([m for m in {banned!r} if m in sys.modules])")
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
         assert r.returncode == 0 and r.stdout.strip() == "[]", (mods, r.stdout, r.stderr[-2000:])
+
+
+def test_viewer_and_annotation_on_the_release_layout(tmp_path, browser, caplog):
+    "The official release layout (images packed in tar shards): the viewer shows it, the app serves its images."
+    from xvr.release import read_release, write_release_fixture
+    from xvr.viz.annotate import Study, make_app, new_annotators
+    from xvr.viz.viewer import build_site
+    rel = tmp_path / "release"
+    write_release_fixture(rel, packed=True)
+    n = len(read_release(rel, "test"))
+    summ = build_site(rel, tmp_path / "site", progress=False)
+    assert sum(t["unchecked"] for t in summ.values()) == sum(t["n"] for t in summ.values()) > 0
+    assert "skipped" in caplog.text                                     # the fixture's bad records, logged
+    task = max(summ, key=lambda t: summ[t]["n"])
+    pg, errors = _page(browser, (tmp_path / "site" / f"task-{task}.html").as_uri())
+    pg.wait_for_selector("#samples article", timeout=10000)
+    assert _loaded(pg) == pg.locator("#samples img").count() > 0
+    assert "not re-checked" in pg.inner_text("#samples") and not errors
+    toks = new_annotators(tmp_path / "ann.txt", ["a"])
+    study = Study(rel, toks, tmp_path / "answers", n=n, split="test")
+    c = make_app(study).test_client()
+    r = c.get(f"/a/{toks['a']}")
+    src = re.search(r'src="(/img/[^"]+)"', r.text).group(1)
+    img = c.get(src)
+    assert img.status_code == 200 and img.data[:4] == b"\x89PNG" and ".tar/" in urllib.parse.unquote(src)
