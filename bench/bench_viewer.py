@@ -18,8 +18,8 @@ def blow_up(split:Path, out:Path, n:int)->Path:
     samples = []
     for k in range(n):
         s = base[k % len(base)]
-        d = s.to_json() | {"id": f"{s.id}/copy{k:06d}", "images": [str(Path(rel) / p) for p in s.images]}
-        samples.append(type(s).from_json(d))
+        d = s.to_dict() | {"id": f"{s.id}/copy{k:06d}", "images": [str(Path(rel) / p) for p in s.images]}
+        samples.append(type(s).from_dict(d))
     write_jsonl(out / "samples.jsonl", samples)
     return out
 
