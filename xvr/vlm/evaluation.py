@@ -524,11 +524,11 @@ def _read_release_logged(p:Path, split:str):
 def make_adapter(kind:str, # random, blind, geometry, hf or openai
                  model:str|None=None, # hf: Hub id or folder; openai: the endpoint's model name
                  base_url:str|None=None, # openai: endpoint base URL
-                 train=None, # blind/geometry: training JSONL files
+                 train=None, # blind/geometry: training JSONL files, folders or release folders (their train split)
                  seed:int=0, # random: seed
                  **kw)->Adapter: # passed to the adapter
     "Build an adapter by name: random, blind, geometry, hf, openai."
-    train_s = [s for t in (train or []) for s in read_jsonl(t)]
+    train_s = [s for t in (train or []) for s, _ in load_eval_samples(t, "train")]   # JSONL, folders, release train splits
     if kind == "random": return RandomAdapter(seed)
     if kind == "blind": return BlindAdapter().fit(train_s)
     if kind == "geometry": return GeometryAdapter().fit(train_s)
