@@ -379,7 +379,7 @@ def read_release(root, # the release folder (train.jsonl, valid.jsonl, xvr_eval.
             sid = f"line {n}"
             try:
                 try: rec = json.loads(line)
-                except json.JSONDecodeError as e: raise _Skip("bad_json", f"not JSON ({e.msg} at column {e.colno})")
+                except json.JSONDecodeError as e: raise _Skip("bad_json", f"not JSON ({e.msg}, column {e.colno})")
                 if not isinstance(rec, dict): raise _Skip("bad_json", "not a JSON object")
                 sid = str(rec.get("sample_id", sid))
                 s = record_to_sample(rec, idx, check_images)
@@ -547,7 +547,8 @@ class ShardWriter:
                  shard_size:int=10_000): # images per shard (the release: about 10K)
         if shard_size < 1: raise DataError(f"shard size must be at least 1, got {shard_size}")
         self.folder, self.shard_size, self.n, self._items, self.shards = Path(folder), shard_size, 0, [], []
-    def add(self, image:np.ndarray)->str:
+    def add(self, image:np.ndarray # uint8 RGB (H, W, 3)
+           )->str:
         "Queue one image; returns its URL `images/img_XXXXXXX.png`."
         self.n += 1
         url = f"images/img_{self.n:07d}.png"
