@@ -1,7 +1,8 @@
 """The viewer and the annotation app as a person uses them, in a real browser (Debian's Chromium driven by Playwright).
 
-Skipped when Chromium or Playwright is absent. Servers bind 127.0.0.1 on a free port; every wait is bounded."""
-import http.client, json, os, re, shutil, socket, subprocess, sys, threading, time
+Skipped when Chromium or Playwright is absent. Servers bind 127.0.0.1 on a free port; every wait is bounded.
+XVR_SCREENSHOTS=1 rewrites the screenshots kept on the docs pages (nbs/viz/images/)."""
+import http.client, json, os, re, shutil, socket, subprocess, sys, tempfile, threading, time
 import urllib.parse, urllib.request
 from pathlib import Path
 import pytest
@@ -9,7 +10,9 @@ import pytest
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
-SHOTS = Path(__file__).resolve().parents[1] / "nbs" / "viz" / "images"
+# the docs pages' screenshots are rewritten only when asked (XVR_SCREENSHOTS=1), so a test run leaves the checkout as is
+SHOTS = (Path(__file__).resolve().parents[1] / "nbs" / "viz" / "images" if os.environ.get("XVR_SCREENSHOTS")
+         else Path(tempfile.mkdtemp(prefix="xvr_shots_")))
 SIM = ["--scenes", "10", "--episodes", "4", "--views", "6", "--height", "72", "--width", "96",
        "--robot-height", "48", "--robot-width", "64", "--duration", "4", "--min-duration", "3"]
 
