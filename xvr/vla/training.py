@@ -100,7 +100,7 @@ class ChunkDataset(torch.utils.data.Dataset):
 # %% ../../nbs/vla/53_training.ipynb #b591cb6b
 def load_episodes(data_dirs:Sequence, tasks:Sequence[str]=())->list[dict]:
     "Demonstration episodes from LeRobot folder(s) (`xvr.vla.demos.load_lerobot`), optionally only `tasks`."
-    from xvr.vla.policy import demos as vla_data
+    from xvr.vla import demos as vla_data
     eps = []
     for d in ([data_dirs] if isinstance(data_dirs, (str, Path)) else data_dirs):
         if not Path(d).exists(): raise DataError("demonstration folder not found", d)
