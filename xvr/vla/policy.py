@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core import DataError, atomic_write_text
+from ..config import JSONConfig
 from ..vlm.qwen import sample_messages, collate, tiny_qwen3_vl, save_qwen, load_qwen
 
 # %% auto #0
@@ -25,7 +26,7 @@ __all__ = ['VL_KEYS', 'VLAConfig', 'VLBackbone', 'vla_prompt', 'encode_observati
 
 # %% ../../nbs/vla/50_policy.ipynb #1d037efa
 @dataclass
-class VLAConfig:
+class VLAConfig(JSONConfig):
     "Policy hyper-parameters; the defaults are GR00T N1.5's action head (`action_head_cfg` of `nvidia/GR00T-N1.5-3B`)."
     select_layer: int = 12            # VLM layer whose hidden states condition the head (paper: 12)
     action_dim: int = 32              # max action dim over embodiments (actions are zero-padded, masked in the loss)
@@ -51,12 +52,6 @@ class VLAConfig:
     tune_projector: bool = True       # Table 7: the projector (VLM merger + our VL projection) is fine-tuned
     tune_action_head: bool = True     # Table 7: the DiT action head is trained from scratch
 
-    def to_json(self)->str: return json.dumps(asdict(self), indent=1)
-    @classmethod
-    def from_dict(cls, d:dict)->"VLAConfig":
-        bad = set(d) - {f.name for f in fields(cls)}
-        if bad: raise DataError(f"unknown VLA config keys {sorted(bad)}")
-        return cls(**d)
     @classmethod
     def tiny(cls, **kw)->"VLAConfig":
         "A CPU-sized head for tests (`select_layer=2` on a 3-layer tiny Qwen3-VL)."
@@ -390,7 +385,7 @@ def load_vla(path, dtype=None)->tuple:
     "`(model, processor, normalizer or None)` from a folder written by `save_vla`."
     path = Path(path)
     if not (path / "vla_config.json").exists(): raise DataError("not a VLA policy folder (no vla_config.json)", path)
-    cfg = VLAConfig.from_dict(json.loads((path / "vla_config.json").read_text()))
+    cfg = VLAConfig.load(path / "vla_config.json")
     vlm, proc = load_qwen(path / "backbone", dtype=dtype or torch.float32)
     model = VLA(vlm, cfg)
     model.head.load_state_dict(torch.load(path / "head.pt", map_location="cpu", weights_only=True))

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..core import DataError, read_jsonl, atomic_write_text
+from ..config import JSONConfig
 from .qwen import encode_example, collate, load_sample_images, load_qwen, save_qwen, tiny_qwen3_vl
 
 # %% auto #0
@@ -23,7 +24,7 @@ __all__ = ['SFTConfig', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make
 
 # %% ../../nbs/vlm/41_training.ipynb #49976272
 @dataclass
-class SFTConfig:
+class SFTConfig(JSONConfig):
     "SFT hyper-parameters; defaults are the paper's Table 6."
     model: str = "Qwen/Qwen3-VL-2B-Instruct" # Hub id, local folder, or "tiny" (random tiny Qwen3-VL, CPU tests)
     train: list = field(default_factory=list) # JSONL files of samples (images relative to each file)
@@ -50,13 +51,6 @@ class SFTConfig:
     save_final: bool = True                 # write `final/` (model + processor) at the end
     tiny_kwargs: dict = field(default_factory=dict) # extra `tiny_qwen3_vl` arguments when model == "tiny"
 
-    def to_json(self)->str: return json.dumps(asdict(self), indent=1)
-    @classmethod
-    def from_json(cls, s:str)->"SFTConfig":
-        d = json.loads(s); names = {f.name for f in fields(cls)}
-        bad = set(d) - names
-        if bad: raise DataError(f"unknown SFT config keys {sorted(bad)}")
-        return cls(**d)
 
 # %% ../../nbs/vlm/41_training.ipynb #fad6ef63
 class SFTDataset(torch.utils.data.Dataset):
@@ -244,7 +238,7 @@ def sft_worker_cli(argv=None):
     ap = argparse.ArgumentParser(description="xvr SFT worker (started by accelerate launch)")
     ap.add_argument("--config", required=True, help="SFTConfig JSON")
     a = ap.parse_args(argv)
-    train(SFTConfig.from_json(Path(a.config).read_text()))
+    train(SFTConfig.load(a.config))
     return 0
 
 # %% ../../nbs/vlm/41_training.ipynb #7ce712be
