@@ -17,7 +17,7 @@ from ..core import Sample, read_image, DataError
 __all__ = ['IMAGE_PLACEHOLDER', 'QWEN_SPECIAL_TOKENS', 'QWEN_CHAT_TEMPLATE', 'QWEN3_VL_2B', 'TINY_MARKER', 'sample_messages',
            'load_sample_images', 'train_tokenizer', 'offline_processor', 'tiny_qwen3_vl', 'qwen3_vl_2b_config',
            'qwen3_vl_param_count', 'random_qwen3_vl', 'fill_random', 'encode_prompt', 'encode_example', 'collate',
-           'mrope_positions', 'pack', 'seq_lengths', 'generate_answer', 'save_qwen', 'load_qwen']
+           'mrope_positions', 'pack', 'seq_lengths', 'train_flops', 'generate_answer', 'save_qwen', 'load_qwen']
 
 # %% ../../nbs/vlm/40_qwen.ipynb #cc48a91b
 IMAGE_PLACEHOLDER = "<image>"
@@ -297,6 +297,29 @@ def seq_lengths(batch:dict)->list[int]:
         return [b - a for a, b in zip(starts, starts[1:])]
     return batch["attention_mask"].sum(1).tolist()
 
+# %% ../../nbs/vlm/40_qwen.ipynb #2f0148ec
+def train_flops(cfg,                 # the model's `Qwen3VLConfig`
+                batch:dict,          # a padded (`collate`) or packed (`pack`) batch with `labels`
+                train_vision:bool=True, # False when the vision tower is frozen (no weight gradients: 2x instead of 3x)
+               )->float:
+    "Model FLOPs of one forward + backward pass of `batch` (matmuls and attention; no recompute, no padding)."
+    t, v = cfg.text_config, cfg.vision_config
+    d, hd, nh = t.hidden_size, t.head_dim, t.num_attention_heads
+    lens = seq_lengths(batch)
+    per_tok = d * hd * (2 * nh + 2 * t.num_key_value_heads) + 3 * d * t.intermediate_size
+    text = t.num_hidden_layers * (2 * per_tok * sum(lens) + 2 * nh * hd * sum(n * n for n in lens))
+    n_sup = int((batch["labels"][:, 1:] != -100).sum()) if "labels" in batch else 0
+    text += 2 * d * t.vocab_size * n_sup
+    vis = 0.0
+    if "image_grid_thw" in batch:
+        w, m = v.hidden_size, v.hidden_size * v.spatial_merge_size ** 2
+        P = batch["image_grid_thw"].prod(-1).tolist()
+        blk = 2 * (4 * w * w + 2 * w * v.intermediate_size) * sum(P) + 4 * w * sum(p * p for p in P)
+        merge = 2 * (m * m + m * v.out_hidden_size) * sum(P) / v.spatial_merge_size ** 2
+        vis = v.depth * blk + 2 * 3 * v.temporal_patch_size * v.patch_size ** 2 * w * sum(P)
+        vis += merge * (1 + len(v.deepstack_visual_indexes))
+    return 3 * text + (3 if train_vision else 2) * vis
+
 # %% ../../nbs/vlm/40_qwen.ipynb #91b37cc1
 @torch.no_grad()
 def generate_answer(model, processor, sample:Sample, images:Sequence[np.ndarray],
@@ -326,7 +349,9 @@ def save_qwen(model, processor, path):
 def load_qwen(name_or_path:str="Qwen/Qwen3-VL-2B-Instruct", # Hub id or local folder
               dtype=None,            # e.g. `torch.bfloat16`; None = the checkpoint's / float32
               min_pixels:int|None=None, max_pixels:int|None=None, # override the image resize bounds (pixels)
-              device_map=None):
+              device_map=None,
+              attn_implementation:str|None=None, # "sdpa", "flash_attention_2", ... (None = transformers' default)
+             ):
     "Load `(model, processor)`: a Qwen3-VL (or any `AutoModelForImageTextToText`) checkpoint."
     from transformers import AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
     p = Path(name_or_path)
@@ -340,5 +365,6 @@ def load_qwen(name_or_path:str="Qwen/Qwen3-VL-2B-Instruct", # Hub id or local fo
         proc = AutoProcessor.from_pretrained(name_or_path, **pk)
         if pk: proc.image_processor.size = {"shortest_edge": pk.get("min_pixels", proc.image_processor.size["shortest_edge"]),
                                             "longest_edge": pk.get("max_pixels", proc.image_processor.size["longest_edge"])}
-    model = AutoModelForImageTextToText.from_pretrained(name_or_path, dtype=dtype or "auto", device_map=device_map)
+    kw = dict(attn_implementation=attn_implementation) if attn_implementation else {}
+    model = AutoModelForImageTextToText.from_pretrained(name_or_path, dtype=dtype or "auto", device_map=device_map, **kw)
     return model, proc
