@@ -18,10 +18,11 @@ from .qwen import (encode_example, collate, load_sample_images, load_qwen, save_
                           random_qwen3_vl, pack, seq_lengths, train_flops)
 
 # %% auto #0
-__all__ = ['SFTConfig', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer', 'resolve_precision',
+__all__ = ['SPEED_OPTIONS', 'SFTConfig', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer', 'resolve_precision',
            'check_attn_implementation', 'apply_liger', 'sft_loss', 'make_collator', 'latest_checkpoint', 'train',
            'save_checkpoint', 'read_log', 'plot_loss', 'accelerate_command', 'launch', 'sft_worker_cli',
-           'default_notebook', 'run_notebook', 'add_notebook_options', 'run_notebook_cli', 'xvr_sft_cli']
+           'default_notebook', 'run_notebook', 'add_notebook_options', 'run_notebook_cli', 'xvr_sft_cli',
+           'add_speed_options']
 
 # %% ../../nbs/vlm/41_training.ipynb #49976272
 @dataclass
@@ -341,12 +342,15 @@ def run_notebook_cli(a, inputs:dict, missing:str, notebook, # a function giving 
     try:
         for t in (t for ts in inputs.values() for t in ts):
             if not Path(t).exists(): raise DataError(missing, t)
+        if a.accelerate_config and not Path(a.accelerate_config).exists():
+            raise DataError("accelerate config file not found", a.accelerate_config)
         nb = Path(a.notebook) if a.notebook else notebook()
         if not nb.exists(): raise DataError(f"{what} notebook not found (pass --notebook)", nb)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     params = {k: [str(Path(t).resolve()) for t in ts] for k, ts in inputs.items()}
-    params |= dict(output_dir=str(Path(a.out).resolve()), num_processes=a.gpus, accelerate_config=a.accelerate_config or "")
+    acfg = str(Path(a.accelerate_config).resolve()) if a.accelerate_config else ""  # the notebook runs in `out`
+    params |= dict(output_dir=str(Path(a.out).resolve()), num_processes=a.gpus, accelerate_config=acfg)
     params |= extra | {k: _coerce(v) for k, v in a.param}
     if a.dry_run: print(json.dumps(params, indent=1)); return 0
     run_notebook(nb, a.out, executed, params, a.kernel)
@@ -358,9 +362,25 @@ def xvr_sft_cli(argv=None):
     ap.add_argument("--train", nargs="+", required=True, help="training JSONL file(s)")
     add_notebook_options(ap, "vlm/42_sft_run.ipynb", "output folder: checkpoints, final model, executed notebook",
                          "Hub id or local folder (default Qwen/Qwen3-VL-2B-Instruct)")
+    add_speed_options(ap)
     a = ap.parse_args(argv)
     extra = {"model": "tiny" if a.tiny else a.model} if a.tiny or a.model else {}
+    extra |= {k: v for k in SPEED_OPTIONS if (v := getattr(a, k)) is not None}
+    if a.dry_run and (a.gpus > 1 or a.accelerate_config):
+        acfg = str(Path(a.accelerate_config).resolve()) if a.accelerate_config else None
+        cmd = accelerate_command(Path(a.out).resolve() / "sft_config.json", a.gpus, acfg)
+        print("the notebook will run: " + shlex.join(cmd))
     return run_notebook_cli(a, {"train": a.train}, "training file not found", default_notebook, "SFT", "sft.ipynb", **extra)
+
+SPEED_OPTIONS = ("attn_implementation", "packing", "loss_logits", "liger", "gradient_checkpointing")
+
+def add_speed_options(ap:argparse.ArgumentParser):
+    "The SFT speed switches as options (unset = the notebook's default)."
+    ap.add_argument("--attn-implementation", default=None, choices=["sdpa", "flash_attention_2", "flex_attention", "eager"])
+    ap.add_argument("--packing", action=argparse.BooleanOptionalAction, default=None, help="padding-free batches")
+    ap.add_argument("--loss-logits", default=None, choices=["answer", "all"], help="LM-head logits: answer positions or all")
+    ap.add_argument("--liger", action=argparse.BooleanOptionalAction, default=None, help="Liger kernels (GPU)")
+    ap.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
 
 # %% ../../nbs/vlm/41_training.ipynb #47c04ae3
 if __name__ == "__main__" and Path(sys.argv[0]).name == "training.py": sft_worker_cli()  # python -m xvr.vlm.training
