@@ -395,9 +395,16 @@ def load_vla(path, dtype=None)->tuple:
 # %% ../../nbs/vla/50_policy.ipynb #2e7a0bc9
 class VLAPolicy:
     "Closed-loop wrapper: `act(obs) -> (H, da)` action chunk in the robot's units."
-    def __init__(self, model:VLA, processor, normalizer:Normalizer|None=None, instruction:str="",
-                 cameras:Sequence[str]|None=None, action_dim:int|None=None, embodiment_id:int=0, seed:int=0, steps:int|None=None,
-                 n_action_steps:int|None=None): # actions executed per sampled chunk when called per step (default H)
+    def __init__(self, model:VLA,                  # the trained policy
+                 processor,                         # its Qwen3-VL processor
+                 normalizer:Normalizer|None=None,   # state/action scaling of the training data (None: raw units)
+                 instruction:str="",                # default instruction when an observation has none
+                 cameras:Sequence[str]|None=None,   # camera order of the prompt (None: the observation's order)
+                 action_dim:int|None=None,          # robot action dims to return (None: the normaliser's or the head's)
+                 embodiment_id:int=0,               # default per-embodiment weight set
+                 seed:int=0,                        # seed of the sampling noise
+                 steps:int|None=None,               # Euler steps per chunk (None: `cfg.inference_steps`)
+                 n_action_steps:int|None=None):     # actions executed per sampled chunk when called per step (default H)
         self.model, self.processor, self.normalizer = model.eval(), processor, normalizer
         self.n_action_steps, self._queue = n_action_steps or model.cfg.horizon, []
         self.instruction, self.cameras, self.embodiment_id, self.steps = instruction, cameras, embodiment_id, steps

@@ -127,7 +127,10 @@ def _log(path, rec:dict):
     with open(path, "a") as f: f.write(json.dumps(rec) + "\n")
 
 # %% ../../nbs/vla/53_training.ipynb #d7cdba5a
-def train(cfg:VLATrainConfig, episodes:Sequence[dict]|None=None, accelerator=None)->dict:
+def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Table 7 defaults)
+          episodes:Sequence[dict]|None=None,   # in-memory demonstrations (None: read `cfg.data_dir`)
+          accelerator=None,                    # an `accelerate.Accelerator` (None: one from `cfg`)
+         )->dict:
     "Train the VLA as configured; returns `dict(step, history, output_dir)`. Resumes from the newest checkpoint."
     from accelerate import Accelerator
     from accelerate.utils import set_seed

@@ -335,7 +335,10 @@ def generate_answer(model, processor, sample:Sample, images:Sequence[np.ndarray]
 # %% ../../nbs/vlm/40_qwen.ipynb #0e3885db
 TINY_MARKER = "xvr_offline_processor.json"
 
-def save_qwen(model, processor, path):
+def save_qwen(model,     # a Qwen3-VL (any `save_pretrained` model)
+              processor, # its processor (the offline one is rebuilt by `load_qwen` from the saved settings)
+              path,      # output folder
+             ):
     "Save model weights and processor to `path` (loadable with `load_qwen`)."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
@@ -349,7 +352,7 @@ def save_qwen(model, processor, path):
 def load_qwen(name_or_path:str="Qwen/Qwen3-VL-2B-Instruct", # Hub id or local folder
               dtype=None,            # e.g. `torch.bfloat16`; None = the checkpoint's / float32
               min_pixels:int|None=None, max_pixels:int|None=None, # override the image resize bounds (pixels)
-              device_map=None,
+              device_map=None,       # e.g. "cuda" (None: CPU)
               attn_implementation:str|None=None, # "sdpa", "flash_attention_2", ... (None = transformers' default)
              ):
     "Load `(model, processor)`: a Qwen3-VL (or any `AutoModelForImageTextToText`) checkpoint."

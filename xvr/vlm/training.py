@@ -179,7 +179,11 @@ def _log(path, rec:dict):
     with open(path, "a") as f: f.write(json.dumps(rec) + "\n")
 
 # %% ../../nbs/vlm/41_training.ipynb #2e45ee77
-def train(cfg:SFTConfig, model=None, processor=None, accelerator=None)->dict:
+def train(cfg:SFTConfig,      # the run's hyper-parameters and speed switches
+          model=None,          # a Qwen3-VL to train (None: built from `cfg.model`, or the checkpoint's when resuming)
+          processor=None,      # its processor (required with `model`)
+          accelerator=None,    # an `accelerate.Accelerator` (None: one from `cfg.grad_accum` and `cfg.precision`)
+         )->dict:
     "Run SFT as configured; returns `dict(step, history, output_dir)`. Resumes from the newest checkpoint."
     from accelerate import Accelerator
     from accelerate.utils import set_seed
