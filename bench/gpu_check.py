@@ -45,8 +45,9 @@ def environment() -> dict:
 def make_data(out: Path, a) -> dict:
     "Sim XVR samples (train + eval JSONL); random samples if rendering fails."
     sim = ["--source", "sim", "--out", str(out / "sim"), "--workers", str(a.workers)]
-    sim += (["--per-task", "1", "--scenes", "2", "--episodes", "2", "--views", "4", "--height", "240", "--width", "320",
-             "--robot-height", "120", "--robot-width", "212", "--duration", "4", "--min-duration", "3"] if a.dry_run else
+    small = ["--per-task", "1", "--scenes", "2", "--episodes", "2", "--views", "4", "--height", "240", "--width", "320",
+             "--robot-height", "120", "--robot-width", "212", "--duration", "4", "--min-duration", "3"]
+    sim += (small if a.dry_run else
             ["--per-task", "16", "--eval-per-task", "10", "--scenes", "4", "--episodes", "3"])
     code = "import sys; from xvr.dataset import xvr_generate_cli; sys.exit(xvr_generate_cli(sys.argv[1:]))"
     try:
@@ -69,7 +70,8 @@ def sft_check(data: dict, out: Path, env: dict, a) -> dict:
     from bench_sft import run
     settings = ["padded:sdpa", "packed:sdpa"]
     if env["flash_attn"]: settings.append("packed:flash_attention_2")
-    if env["liger_kernel"]: settings.append("packed:sdpa:liger" if not env["flash_attn"] else "packed:flash_attention_2:liger")
+    if env["liger_kernel"]:
+        settings.append(("packed:flash_attention_2" if env["flash_attn"] else "packed:sdpa") + ":liger")
     args = ["--data", data["train"], "--settings", *settings, "--keep-going", "--json", str(out / "sft.json"),
             "--workers", str(min(8, a.workers))]
     # dry run: the tiny model (an optimizer step of even a depth-cut real-width model takes minutes on a busy CPU;
@@ -77,8 +79,8 @@ def sft_check(data: dict, out: Path, env: dict, a) -> dict:
     args += (["--size", "tiny", "--steps", "3", "--warmup", "1", "--batch", "2", "--max-pixels", str(120 * 160)]
              if a.dry_run else ["--size", "2b", "--steps", str(a.sft_steps), "--warmup", "5"])
     rows = run(args)
-    return dict(settings=settings, rows=rows,
-                skipped=[s for s, ok in (("flash_attention_2", env["flash_attn"]), ("liger", env["liger_kernel"])) if not ok])
+    missing = [s for s, ok in (("flash_attention_2", env["flash_attn"]), ("liger", env["liger_kernel"])) if not ok]
+    return dict(settings=settings, rows=rows, skipped=missing)
 
 
 def vla_check(data: dict, a) -> dict:
@@ -113,7 +115,8 @@ def vla_check(data: dict, a) -> dict:
             loss = policy(batch)["loss"]
         loss.backward()
         torch.nn.utils.clip_grad_norm_([p for p in policy.parameters() if p.requires_grad], 1.0)
-        opt.step(); opt.zero_grad(set_to_none=True)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
         losses.append(loss.item())
         if gpu: torch.cuda.synchronize()
         times.append(time.time() - t)
@@ -156,6 +159,9 @@ def step(report: dict, name: str, fn, *args):
         report[name] = dict(ok=False, error=f"{type(e).__name__}: {e}"[:2000], trace=traceback.format_exc()[-3000:])
         print(report[name]["trace"], file=sys.stderr, flush=True)
     report[name]["seconds"] = round(time.time() - t, 1)
+    import gc, torch
+    gc.collect()
+    if torch.cuda.is_available(): torch.cuda.empty_cache()  # the evaluation subprocess needs the memory back
     return report[name]
 
 

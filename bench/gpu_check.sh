@@ -43,8 +43,10 @@ else
   "$PY" -m pip install -q -e ".[train,vla]" torch==2.13.0
   stamp "pip: optional kernels"
   "$PY" -m pip install -q liger-kernel || echo "liger-kernel not installed: the Liger setting is skipped"
-  timeout 120 "$PY" -m pip install -q --only-binary :all: flash-attn || echo "no flash-attn wheel: the flash setting is skipped"
-  "$PY" -c "import torch; assert torch.cuda.is_available(), 'torch sees no CUDA device'; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name())"
+  timeout 120 "$PY" -m pip install -q --only-binary :all: flash-attn || \
+    echo "no flash-attn wheel: the flash setting is skipped"
+  "$PY" -c "import torch; assert torch.cuda.is_available(), 'torch sees no CUDA device'
+print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name())"
 fi
 stamp "checks"
 set +e

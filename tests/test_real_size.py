@@ -71,7 +71,8 @@ def test_width_true_forward_backward_on_a_real_size_sample(width_true):
     loss = sft_loss(model, ex)
     loss.backward()
     assert torch.isfinite(loss) and 8 < loss.item() < 16  # about ln(151936) = 11.9 for a random model
-    for p in (model.model.visual.blocks[0].attn.qkv.weight, model.model.visual.deepstack_merger_list[0].linear_fc1.weight,
+    vis = model.model.visual
+    for p in (vis.blocks[0].attn.qkv.weight, vis.deepstack_merger_list[0].linear_fc1.weight,
               model.model.language_model.layers[1].mlp.down_proj.weight, model.lm_head.weight):
         assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
     assert train_flops(model.config, ex) > 1e12
@@ -132,8 +133,8 @@ def test_xvr_sft_dry_run_prints_the_launch_command(tmp_path):
     train = tmp_path / "train.jsonl"
     train.write_text("")
     code = "import sys; from xvr.vlm.training import xvr_sft_cli; sys.exit(xvr_sft_cli(sys.argv[1:]))"
-    r = subprocess.run([sys.executable, "-c", code, "--train", str(train), "--out", str(tmp_path / "run"), "--gpus", "8",
-                        "--packing", "--dry-run"], capture_output=True, text=True, cwd=ROOT)
+    args = ["--train", str(train), "--out", str(tmp_path / "run"), "--gpus", "8", "--packing", "--dry-run"]
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     line = next(l for l in r.stdout.splitlines() if l.startswith("the notebook will run: "))
     assert "-m accelerate.commands.launch --num_processes 8 --multi_gpu -m xvr.vlm.training --config" in line

@@ -30,7 +30,8 @@ class JSONConfig:
                   path=None,   # the file `d` was read from, named in errors
                  ):
         "An instance from a dict; unknown keys raise `DataError` naming them."
-        if not isinstance(d, dict): raise DataError(f"{cls.__name__} must be a JSON object, not {type(d).__name__}", path)
+        if not isinstance(d, dict):
+            raise DataError(f"{cls.__name__} must be a JSON object, not {type(d).__name__}", path)
         bad = set(d) - {f.name for f in dataclasses.fields(cls)}
         if bad: raise DataError(f"unknown {cls.__name__} keys {sorted(bad)}", path)
         return cls(**d)

@@ -404,7 +404,7 @@ class VLAPolicy:
                  embodiment_id:int=0,               # default per-embodiment weight set
                  seed:int=0,                        # seed of the sampling noise
                  steps:int|None=None,               # Euler steps per chunk (None: `cfg.inference_steps`)
-                 n_action_steps:int|None=None):     # actions executed per sampled chunk when called per step (default H)
+                 n_action_steps:int|None=None):     # actions played per chunk when called per step (default H)
         self.model, self.processor, self.normalizer = model.eval(), processor, normalizer
         self.n_action_steps, self._queue = n_action_steps or model.cfg.horizon, []
         self.instruction, self.cameras, self.embodiment_id, self.steps = instruction, cameras, embodiment_id, steps

@@ -140,13 +140,13 @@ QWEN3_VL_2B = dict(  # Qwen/Qwen3-VL-2B-Instruct config.json (sources in the tab
               tie_word_embeddings=True, rope_parameters=dict(rope_type="default", rope_theta=5_000_000.0,
                                                               mrope_interleaved=True, mrope_section=[24, 20, 20])),
     vision=dict(depth=24, hidden_size=1024, intermediate_size=4096, num_heads=16, patch_size=16, temporal_patch_size=2,
-                spatial_merge_size=2, out_hidden_size=2048, num_position_embeddings=2304, hidden_act="gelu_pytorch_tanh",
-                deepstack_visual_indexes=[5, 11, 17]),
+                spatial_merge_size=2, out_hidden_size=2048, num_position_embeddings=2304,
+                hidden_act="gelu_pytorch_tanh", deepstack_visual_indexes=[5, 11, 17]),
     tokens=dict(image_token_id=151655, video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653))
 
 def qwen3_vl_2b_config(text_layers:int|None=None,  # keep this many decoder layers (None = all 28)
                        vision_depth:int|None=None, # keep this many vision blocks (None = all 24)
-                       token_ids:dict|None=None,   # image/video/vision start/end ids (None = Qwen's; a local tokenizer's)
+                       token_ids:dict|None=None,   # image/video/vision start/end ids (None: Qwen's)
                       ):
     "The `Qwen3VLConfig` of Qwen3-VL-2B-Instruct, optionally cut in depth (all widths stay real)."
     from transformers import Qwen3VLConfig
@@ -278,7 +278,7 @@ def mrope_positions(config, example:dict)->torch.Tensor:
 def pack(examples:Sequence[dict], # `encode_example` outputs (batch of 1 each, unpadded)
          config,                  # the model's `Qwen3VLConfig` (merge size for the image positions)
         )->dict:
-    "One padding-free row: the examples' tokens concatenated, with per-sample mRoPE `position_ids` and no attention mask."
+    "One padding-free row: the examples' tokens concatenated, per-sample mRoPE `position_ids`, no attention mask."
     keys = [k for k in ("input_ids", "labels", "mm_token_type_ids") if k in examples[0]]
     if any(int(e["attention_mask"].sum()) != e["input_ids"].shape[1] for e in examples if "attention_mask" in e):
         raise DataError("pack takes unpadded examples (an attention_mask with zeros was given)")
@@ -369,5 +369,6 @@ def load_qwen(name_or_path:str="Qwen/Qwen3-VL-2B-Instruct", # Hub id or local fo
         if pk: proc.image_processor.size = {"shortest_edge": pk.get("min_pixels", proc.image_processor.size["shortest_edge"]),
                                             "longest_edge": pk.get("max_pixels", proc.image_processor.size["longest_edge"])}
     kw = dict(attn_implementation=attn_implementation) if attn_implementation else {}
-    model = AutoModelForImageTextToText.from_pretrained(name_or_path, dtype=dtype or "auto", device_map=device_map, **kw)
+    model = AutoModelForImageTextToText.from_pretrained(name_or_path, dtype=dtype or "auto", device_map=device_map,
+                                                        **kw)
     return model, proc

@@ -42,8 +42,8 @@ class SFTConfig(JSONConfig):
     gradient_checkpointing: bool = True     # recompute activations in backward
     attn_implementation: str = "sdpa"       # "sdpa", "flash_attention_2" (needs flash-attn), "eager", "flex_attention"
     packing: bool = False                   # padding-free micro-batches: samples in one row (`xvr.vlm.qwen.pack`)
-    loss_logits: str = "answer"             # "answer": LM-head logits only where the loss needs them; "all": every token
-    liger: bool = False                     # Liger kernels (RMSNorm, SwiGLU, RoPE, fused linear + CE); needs liger-kernel
+    loss_logits: str = "answer"             # "answer": LM-head logits only where the loss needs them; or "all"
+    liger: bool = False                     # Liger kernels (RMSNorm, SwiGLU, RoPE, linear + CE): needs liger-kernel
     precision: str = "auto"                 # "auto" = bf16 on GPU, fp32 on CPU; or "bf16", "fp16", "no"
     min_pixels: int = 64 * 32 * 32          # image resize bounds (pixels), Qwen-VL variable resolution
     max_pixels: int = 640 * 480             # the most common XVR resolution fits without downscaling
@@ -126,9 +126,11 @@ def check_attn_implementation(name:str # the requested `attn_implementation`
 def apply_liger(model):
     "Patch `model` in place with Liger's Qwen3-VL kernels; a `DataError` if `liger-kernel` is missing."
     try: import liger_kernel.transformers as lk
-    except ImportError: raise DataError("liger=True needs the liger-kernel package (pip install liger-kernel) and a GPU") from None
+    except ImportError:
+        raise DataError("liger=True needs the liger-kernel package (pip install liger-kernel) and a GPU") from None
     fn = getattr(lk, "apply_liger_kernel_to_qwen3_vl", None)
-    if fn is None: raise DataError("this liger-kernel has no Qwen3-VL kernels (apply_liger_kernel_to_qwen3_vl); upgrade it")
+    if fn is None:
+        raise DataError("this liger-kernel has no Qwen3-VL kernels (apply_liger_kernel_to_qwen3_vl); upgrade it")
     fn(model=model)
     return model
 
@@ -142,7 +144,8 @@ def sft_loss(model, batch:dict, # a `collate` or `pack` batch with `labels`
     tgt = batch["labels"][:, 1:]
     keep = (tgt != -100).any(0).nonzero().flatten()  # positions whose next token is supervised in some row
     out = model(**{k: v for k, v in batch.items() if k != "labels"}, logits_to_keep=keep, use_cache=False)
-    return torch.nn.functional.cross_entropy(out.logits.float().flatten(0, 1), tgt[:, keep].flatten(), ignore_index=-100)
+    logits = out.logits.float().flatten(0, 1)
+    return torch.nn.functional.cross_entropy(logits, tgt[:, keep].flatten(), ignore_index=-100)
 
 def make_collator(cfg:SFTConfig, processor, model_config):
     "The DataLoader's `collate_fn`: padded (`collate`) or packed (`pack`) micro-batches, as `cfg.packing` says."
@@ -169,7 +172,8 @@ def _build_model(cfg:SFTConfig, questions:Sequence[str]=()):
         model.set_attn_implementation(cfg.attn_implementation)
     elif cfg.model == "random-2b":
         dev = "cuda" if torch.cuda.is_available() else None
-        model, proc = random_qwen3_vl(texts=questions, **(dict(device=dev, attn_implementation=cfg.attn_implementation) | kw))
+        kw = dict(device=dev, attn_implementation=cfg.attn_implementation) | kw
+        model, proc = random_qwen3_vl(texts=questions, **kw)
     else: model, proc = load_qwen(cfg.model, dtype=torch.float32, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels,
                                   attn_implementation=cfg.attn_implementation)
     if cfg.liger: apply_liger(model)
@@ -380,9 +384,10 @@ SPEED_OPTIONS = ("attn_implementation", "packing", "loss_logits", "liger", "grad
 
 def add_speed_options(ap:argparse.ArgumentParser):
     "The SFT speed switches as options (unset = the notebook's default)."
-    ap.add_argument("--attn-implementation", default=None, choices=["sdpa", "flash_attention_2", "flex_attention", "eager"])
+    ap.add_argument("--attn-implementation", default=None,
+                    choices=["sdpa", "flash_attention_2", "flex_attention", "eager"])
     ap.add_argument("--packing", action=argparse.BooleanOptionalAction, default=None, help="padding-free batches")
-    ap.add_argument("--loss-logits", default=None, choices=["answer", "all"], help="LM-head logits: answer positions or all")
+    ap.add_argument("--loss-logits", default=None, choices=["answer", "all"], help="LM-head logits: answer or all")
     ap.add_argument("--liger", action=argparse.BooleanOptionalAction, default=None, help="Liger kernels (GPU)")
     ap.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
 
