@@ -134,9 +134,9 @@ def eval_check(data: dict, out: Path, a) -> dict:
     from xvr.vlm.qwen import random_qwen3_vl, save_qwen
     gpu = torch.cuda.is_available()
     kw = dict(text_layers=1, vision_depth=1, init="fast") if a.dry_run else dict(device="cuda" if gpu else None)
-    model, proc = random_qwen3_vl(**kw)
+    model, proc = random_qwen3_vl(dtype=torch.bfloat16, **kw)
     folder = out / "random-qwen3-vl-2b"
-    save_qwen(model.to(torch.bfloat16), proc, folder)
+    save_qwen(model, proc, folder)
     del model
     if gpu: torch.cuda.empty_cache()
     n = 4 if a.dry_run else a.eval_samples

@@ -3,8 +3,9 @@
 Parameter counts of the full sizes (on PyTorch's meta device: shapes, no memory), and a width-true, depth-cut
 Qwen3-VL (every real width and the full vocabulary, 2 decoder layers, 2 vision blocks: 0.55B parameters, about 2 GB
 in fp32) that runs forward and backward on a real-size XVR sample, packs like the tiny model, and carries the VLA's
-feature tap and a GR00T-width head. Peak memory about 6 GB; about 15 s alone on one core, about a minute on a busy
-2-core machine (the `slow` tests). Also the multi-GPU launch files and `xvr_sft --gpus 8 --dry-run`.
+feature tap and a GR00T-width head; and the layer-12 tap on a 13-layer real-width backbone (bf16). Peak memory about
+4 GB; about 4 minutes in all on the busy 2-core development machine, most of it in the `slow` tests. Also the
+multi-GPU launch files and `xvr_sft --gpus 8 --dry-run`.
 """
 import subprocess, sys
 from pathlib import Path
@@ -54,6 +55,20 @@ def test_groot_n15_head_parameter_count():
     assert round(parts["state_encoder"] / 1e6) == 53 and round(parts["action_decoder"] / 1e6) == 35
 
 
+@pytest.mark.slow
+def test_layer12_tap_on_a_width_true_13_layer_backbone():
+    "GR00T's cut: the first 12 of the real-width decoder layers; the tap is the full model's hidden_states[12]."
+    from xvr.vla.policy import VLBackbone, encode_observation
+    vlm, proc = random_qwen3_vl(text_layers=13, vision_depth=1, init="fast", max_pixels=240 * 320, dtype=torch.bfloat16)
+    enc = encode_observation(proc, _views(2, 240, 320, 5), "open the drawer", ["left", "wrist"])
+    vlm.eval()
+    with torch.no_grad():
+        ref = vlm.model(**enc, output_hidden_states=True, use_cache=False).hidden_states
+        h, _ = VLBackbone(vlm, select_layer=12)(**enc)
+    assert len(vlm.model.language_model.layers) == 12 and vlm.config.text_config.num_hidden_layers == 12
+    assert torch.equal(h, ref[12]) and not torch.allclose(h, ref[13])
+
+
 @pytest.fixture(scope="module")
 def width_true():
     model, proc = random_qwen3_vl(text_layers=2, vision_depth=2, init="fast")
@@ -68,12 +83,15 @@ def test_width_true_forward_backward_on_a_real_size_sample(width_true):
     assert ex["image_grid_thw"].tolist() == [[1, 30, 40]] * 2
     assert int((ex["input_ids"] == model.config.image_token_id).sum()) == 2 * 300
     model.train()
+    emb = model.model.language_model.embed_tokens.weight  # tied to the LM head: its dense 151936 x 2048 gradient would
+    emb.requires_grad_(False)                            # double the memory (the tiny model's tests cover that path)
     loss = sft_loss(model, ex)
     loss.backward()
+    emb.requires_grad_(True)
     assert torch.isfinite(loss) and 8 < loss.item() < 16  # about ln(151936) = 11.9 for a random model
     vis = model.model.visual
     for p in (vis.blocks[0].attn.qkv.weight, vis.deepstack_merger_list[0].linear_fc1.weight,
-              model.model.language_model.layers[1].mlp.down_proj.weight, model.lm_head.weight):
+              model.model.language_model.layers[1].mlp.down_proj.weight):
         assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0
     assert train_flops(model.config, ex) > 1e12
     model.zero_grad(set_to_none=True)

@@ -160,7 +160,8 @@ def qwen3_vl_2b_config(text_layers:int|None=None,  # keep this many decoder laye
     return Qwen3VLConfig(text_config=t, vision_config=v, tie_word_embeddings=True, **ids)
 
 # %% ../../nbs/vlm/40_qwen.ipynb #d415ccbb
-def qwen3_vl_param_count(cfg)->dict:
+def qwen3_vl_param_count(cfg, # a `Qwen3VLConfig`
+                        )->dict:
     "Analytic parameter counts `dict(text, vision, total)` of a `Qwen3VLConfig` (tied embeddings counted once)."
     t, v = cfg.text_config, cfg.vision_config
     d, hd, inter = t.hidden_size, t.head_dim, t.intermediate_size
@@ -197,17 +198,23 @@ def random_qwen3_vl(text_layers:int|None=None,  # decoder layers (None = the rea
     torch.manual_seed(seed)
     if init not in ("normal", "fast"): raise DataError(f"init must be 'normal' or 'fast', not {init!r}")
     from transformers.initialization import no_init_weights
-    with torch.device(device or "cpu"):
-        if init == "normal": model = Qwen3VLForConditionalGeneration(cfg)
-        else:
-            with no_init_weights(): model = Qwen3VLForConditionalGeneration(cfg)
-            fill_random(model, seed)
-    if dtype is not None: model = model.to(dtype)
+    default = torch.get_default_dtype()
+    if dtype is not None: torch.set_default_dtype(dtype)  # built in `dtype`: no float32 copy at any time
+    try:
+        with torch.device(device or "cpu"):
+            if init == "normal": model = Qwen3VLForConditionalGeneration(cfg)
+            else:
+                with no_init_weights(): model = Qwen3VLForConditionalGeneration(cfg)
+                fill_random(model, seed)
+    finally: torch.set_default_dtype(default)
     model.generation_config.eos_token_id, model.generation_config.pad_token_id = ids["<|im_end|>"], ids["<|endoftext|>"]
     return model, offline_processor(tok, min_pixels, max_pixels)
 
 # %% ../../nbs/vlm/40_qwen.ipynb #122e4338
-def fill_random(model, seed:int=0, std:float=0.02)->torch.nn.Module:
+def fill_random(model,         # a model built without weight init (`no_init_weights`)
+                seed:int=0,    # seed of the value pool
+                std:float=0.02, # standard deviation of the weights (transformers' `initializer_range`)
+               )->torch.nn.Module:
     "Fill every weight from one seeded pool of `2**20 + 7` normal values (norm weights 1, biases 0); ties embeddings."
     pool = torch.randn((1 << 20) + 7, generator=torch.Generator().manual_seed(seed)) * std
     P = len(pool)
@@ -264,7 +271,9 @@ def _rope_indexer():
     return type("RopeIndexer", (), dict(__init__=init, get_rope_index=Qwen3VLModel.get_rope_index,
                                         get_vision_position_ids=Qwen3VLModel.get_vision_position_ids))
 
-def mrope_positions(config, example:dict)->torch.Tensor:
+def mrope_positions(config,       # the model's `Qwen3VLConfig`
+                    example:dict, # one `encode_example` output (batch of 1, unpadded)
+                   )->torch.Tensor:
     "Position ids `(4, 1, L)` of one unpadded example: text positions, then Qwen3-VL's (t, h, w) mRoPE positions."
     ids = example["input_ids"]
     if "image_grid_thw" in example and "mm_token_type_ids" not in example:
@@ -289,7 +298,8 @@ def pack(examples:Sequence[dict], # `encode_example` outputs (batch of 1 each, u
         if xs: out[k] = torch.cat(xs)
     return out
 
-def seq_lengths(batch:dict)->list[int]:
+def seq_lengths(batch:dict, # a `collate` (padded) or `pack` (packed) batch
+               )->list[int]:
     "Token count of each sample of a padded (`attention_mask`) or packed (`position_ids` restarts) batch."
     if "position_ids" in batch and batch["input_ids"].shape[0] == 1 and "attention_mask" not in batch:
         t = batch["position_ids"][0, 0]

@@ -123,7 +123,8 @@ def check_attn_implementation(name:str # the requested `attn_implementation`
                                    "(pip install flash-attn --no-build-isolation); use 'sdpa'")
     return name
 
-def apply_liger(model):
+def apply_liger(model, # a Qwen3-VL to patch in place
+               ):
     "Patch `model` in place with Liger's Qwen3-VL kernels; a `DataError` if `liger-kernel` is missing."
     try: import liger_kernel.transformers as lk
     except ImportError:
@@ -135,7 +136,8 @@ def apply_liger(model):
     return model
 
 # %% ../../nbs/vlm/41_training.ipynb #40c294b8
-def sft_loss(model, batch:dict, # a `collate` or `pack` batch with `labels`
+def sft_loss(model,      # a Qwen3-VL (possibly wrapped by accelerate)
+             batch:dict, # a `collate` or `pack` batch with `labels`
              loss_logits:str="answer", # "answer": logits only where a label follows; "all": the model's own loss
             )->torch.Tensor:
     "Mean cross-entropy over the supervised tokens of `batch` (the model's loss), optionally from answer logits only."
@@ -147,7 +149,10 @@ def sft_loss(model, batch:dict, # a `collate` or `pack` batch with `labels`
     logits = out.logits.float().flatten(0, 1)
     return torch.nn.functional.cross_entropy(logits, tgt[:, keep].flatten(), ignore_index=-100)
 
-def make_collator(cfg:SFTConfig, processor, model_config):
+def make_collator(cfg:SFTConfig, # `packing` chooses the layout
+                  processor,      # the model's processor (its pad token)
+                  model_config,   # the model's `Qwen3VLConfig` (image positions of packed rows)
+                 ):
     "The DataLoader's `collate_fn`: padded (`collate`) or packed (`pack`) micro-batches, as `cfg.packing` says."
     pad = processor.tokenizer.pad_token_id
     return (lambda b: pack(b, model_config)) if cfg.packing else (lambda b: collate(b, pad))
@@ -382,7 +387,8 @@ def xvr_sft_cli(argv=None):
 
 SPEED_OPTIONS = ("attn_implementation", "packing", "loss_logits", "liger", "gradient_checkpointing")
 
-def add_speed_options(ap:argparse.ArgumentParser):
+def add_speed_options(ap:argparse.ArgumentParser, # the `xvr_sft` parser
+                     ):
     "The SFT speed switches as options (unset = the notebook's default)."
     ap.add_argument("--attn-implementation", default=None,
                     choices=["sdpa", "flash_attention_2", "flex_attention", "eager"])
