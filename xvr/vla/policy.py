@@ -424,18 +424,27 @@ class VLAPolicy:
             cams = list(self.cameras or ims.keys())
             return [np.asarray(ims[c]) for c in cams], cams
         return [np.asarray(i) for i in ims], (list(self.cameras) if self.cameras else None)
-    def act(self, obs:dict)->np.ndarray:
-        "Sample an action chunk `(H, da)` for one observation."
-        ims, cams = self._images(obs)
-        st = np.asarray(obs["state"], np.float32)
-        if self.normalizer: st = self.normalizer.state(st)
-        b = make_batch(self.processor, [dict(images=ims, cameras=cams, instruction=obs.get("instruction") or self.instruction,
-                                             state=st, embodiment_id=obs.get("embodiment_id", self.embodiment_id))])
-        dev = next(self.model.parameters()).device
-        b = {k: v.to(dev) for k, v in b.items()}
-        a = self.model.sample(b, steps=self.steps, generator=self.gen, action_dims=self.action_dim)[0].cpu().numpy()
-        return self.normalizer.unaction(a) if self.normalizer else a
-    def __call__(self, obs:dict)->np.ndarray:
-        "The next single action `(da,)`: from the current chunk, sampling a new one every `n_action_steps` calls."
-        if not self._queue: self._queue = list(self.act(obs)[:self.n_action_steps])
-        return self._queue.pop(0)
+
+
+# %% ../../nbs/vla/50_policy.ipynb #9c4dfea1
+@patch
+def act(self:VLAPolicy, obs:dict, # `images` (list or camera -> image), `state`, optional `instruction`
+       )->np.ndarray:
+    "Sample an action chunk `(H, da)` for one observation."
+    ims, cams = self._images(obs)
+    st = np.asarray(obs["state"], np.float32)
+    if self.normalizer: st = self.normalizer.state(st)
+    b = make_batch(self.processor, [dict(images=ims, cameras=cams, instruction=obs.get("instruction") or self.instruction,
+                                         state=st, embodiment_id=obs.get("embodiment_id", self.embodiment_id))])
+    dev = next(self.model.parameters()).device
+    b = {k: v.to(dev) for k, v in b.items()}
+    a = self.model.sample(b, steps=self.steps, generator=self.gen, action_dims=self.action_dim)[0].cpu().numpy()
+    return self.normalizer.unaction(a) if self.normalizer else a
+
+@patch
+def __call__(self:VLAPolicy, obs:dict, # one observation, as for `act`
+            )->np.ndarray:
+    "The next single action `(da,)`: from the current chunk, sampling a new one every `n_action_steps` calls."
+    if not self._queue: self._queue = list(self.act(obs)[:self.n_action_steps])
+    return self._queue.pop(0)
+

@@ -21,8 +21,8 @@ from .qwen import (encode_example, collate, load_sample_images, load_qwen, save_
 __all__ = ['SPEED_OPTIONS', 'SFTConfig', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer', 'resolve_precision',
            'check_attn_implementation', 'apply_liger', 'sft_loss', 'make_collator', 'latest_checkpoint', 'train',
            'save_checkpoint', 'read_log', 'plot_loss', 'accelerate_command', 'launch', 'sft_worker_cli',
-           'default_notebook', 'run_notebook', 'add_notebook_options', 'run_notebook_cli', 'xvr_sft_cli',
-           'add_speed_options']
+           'default_notebook', 'run_notebook', 'add_notebook_options', 'run_notebook_cli', 'add_speed_options',
+           'xvr_sft_cli']
 
 # %% ../../nbs/vlm/41_training.ipynb #49976272
 @dataclass
@@ -337,6 +337,8 @@ def run_notebook(nb, out, name:str, params:dict, kernel:str="python3")->Path:
     print(f"executed notebook: {out / name}")
     return out / name
 
+
+# %% ../../nbs/vlm/41_training.ipynb #76d1e50d
 def add_notebook_options(ap:argparse.ArgumentParser, notebook:str, out_help:str, model_help:str):
     "Add the options every papermill-run training command shares (`xvr_sft`, `xvr_vla_train`)."
     ap.add_argument("--out", required=True, help=out_help)
@@ -369,6 +371,20 @@ def run_notebook_cli(a, inputs:dict, missing:str, notebook, # a function giving 
     run_notebook(nb, a.out, executed, params, a.kernel)
     return 0
 
+
+# %% ../../nbs/vlm/41_training.ipynb #a4ff92af
+SPEED_OPTIONS = ("attn_implementation", "packing", "loss_logits", "liger", "gradient_checkpointing")
+
+def add_speed_options(ap:argparse.ArgumentParser, # the `xvr_sft` parser
+                     ):
+    "The SFT speed switches as options (unset = the notebook's default)."
+    ap.add_argument("--attn-implementation", default=None,
+                    choices=["sdpa", "flash_attention_2", "flex_attention", "eager"])
+    ap.add_argument("--packing", action=argparse.BooleanOptionalAction, default=None, help="padding-free batches")
+    ap.add_argument("--loss-logits", default=None, choices=["answer", "all"], help="LM-head logits: answer or all")
+    ap.add_argument("--liger", action=argparse.BooleanOptionalAction, default=None, help="Liger kernels (GPU)")
+    ap.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
+
 def xvr_sft_cli(argv=None):
     "Run the SFT notebook headless with papermill (`xvr_sft --help`)."
     ap = argparse.ArgumentParser(prog="xvr_sft", description="Fine-tune Qwen3-VL on XVR JSONL samples (papermill runs nbs/vlm/42_sft_run.ipynb).")
@@ -385,17 +401,6 @@ def xvr_sft_cli(argv=None):
         print("the notebook will run: " + shlex.join(cmd))
     return run_notebook_cli(a, {"train": a.train}, "training file not found", default_notebook, "SFT", "sft.ipynb", **extra)
 
-SPEED_OPTIONS = ("attn_implementation", "packing", "loss_logits", "liger", "gradient_checkpointing")
-
-def add_speed_options(ap:argparse.ArgumentParser, # the `xvr_sft` parser
-                     ):
-    "The SFT speed switches as options (unset = the notebook's default)."
-    ap.add_argument("--attn-implementation", default=None,
-                    choices=["sdpa", "flash_attention_2", "flex_attention", "eager"])
-    ap.add_argument("--packing", action=argparse.BooleanOptionalAction, default=None, help="padding-free batches")
-    ap.add_argument("--loss-logits", default=None, choices=["answer", "all"], help="LM-head logits: answer or all")
-    ap.add_argument("--liger", action=argparse.BooleanOptionalAction, default=None, help="Liger kernels (GPU)")
-    ap.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
 
 # %% ../../nbs/vlm/41_training.ipynb #47c04ae3
 if __name__ == "__main__" and Path(sys.argv[0]).name == "training.py": sft_worker_cli()  # python -m xvr.vlm.training
