@@ -311,7 +311,10 @@ def xvr_generate_cli(argv=None):
     p.add_argument("--image-format", choices=["npy", "png"], default=None,
                    help="source images, frames and depth on disk: 'npy' uncompressed, read without decoding (the default for sim), "
                         "'png' about 5x less disk (the default for converted real sources: PNG, RLDS JPEG)")
-    p.add_argument("--export", nargs="*", choices=["qwen", "hf"], default=[], help="also write qwen conversation JSON and/or a HF datasets folder per split")
+    p.add_argument("--export", nargs="*", choices=["qwen", "hf", "release"], default=[],
+                   help="also write qwen conversation JSON and/or a HF datasets folder per split, "
+                        "and/or the official release layout in OUT/release")
+    p.add_argument("--release-shard-size", type=int, default=10_000, help="--export release: PNG images per tar shard")
     a = p.parse_args(argv)
     try:
         shard = _parse_shard(a.shard)
@@ -343,4 +346,8 @@ def xvr_generate_cli(argv=None):
         from xvr.export import to_conversations, to_hf_dataset
         if "qwen" in a.export: to_conversations(Path(a.out) / split, Path(a.out) / f"{split}_qwen.json"); print(f"wrote {Path(a.out) / f'{split}_qwen.json'}")
         if "hf" in a.export: to_hf_dataset(Path(a.out) / split, Path(a.out) / f"{split}_hf"); print(f"wrote {Path(a.out) / f'{split}_hf'}")
+    if "release" in a.export and all(r["complete"] for r in s["splits"].values()):
+        from xvr.release import write_release
+        w = write_release(a.out, Path(a.out) / "release", a.release_shard_size)
+        print(f"wrote {Path(a.out) / 'release'}: {w['files']}, {w['images']} images in {w['shards']} shards")
     if s.get("validation", {}).get("bad"): print("error: validation found bad samples (see summary.json)", file=sys.stderr); sys.exit(1)
