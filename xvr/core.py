@@ -479,7 +479,10 @@ def write_jsonl(path, samples:Iterable[Sample]):
 def read_jsonl(path)->list[Sample]:
     "Read a JSONL file of samples; `DataError` naming the file and line on a bad record."
     out = []
-    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try: text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError: raise DataError("file is missing", path)
+    except (OSError, UnicodeDecodeError) as e: raise DataError(f"cannot be read as UTF-8 text ({e})", path)
+    for i, line in enumerate(text.splitlines(), 1):
         if not line.strip(): continue
         try: out.append(Sample.from_json(json.loads(line)))
         except (json.JSONDecodeError, DataError) as e: raise DataError(f"line {i}: {e}", path)

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .core import DataError, read_jsonl, atomic_write_text
+from .core import DataError, read_jsonl, atomic_write_text, cli
 from .tasks.common import TASK_NAMES
 
 # %% auto #0
@@ -76,11 +76,11 @@ def write_stats(folder)->dict:
     fig = plot_stats(st); fig.savefig(folder / "stats.png", dpi=80); plt.close(fig)
     return st
 
+@cli
 def xvr_stats_cli(argv=None):
     "Print (and write) the statistics of an XVR dataset folder."
     p = argparse.ArgumentParser(prog="xvr_stats", description="Table 4 / Table 5 statistics of an XVR dataset split folder.")
     p.add_argument("folder", help="a split folder holding samples.jsonl (e.g. OUT/train)")
     a = p.parse_args(argv)
-    try: st = write_stats(a.folder)
-    except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    st = write_stats(a.folder)
     print(stats_markdown(st))

@@ -12,7 +12,8 @@ from typing import Iterator
 
 from tqdm.auto import tqdm
 
-from ..core import Scene, Trajectory, DataError, save_scene, save_trajectory, load_trajectory, atomic_write_text
+from ..core import (Scene, Trajectory, DataError, save_scene, save_trajectory, load_trajectory, atomic_write_text,
+                      cli, check_options, writable_dir)
 
 # %% auto #0
 __all__ = ['GENERAL_TASKS', 'ROBOTIC_TASKS', 'SOURCES', 'SourceSpec', 'is_heldout', 'check_data_dir', 'load_source',
@@ -140,6 +141,7 @@ def convert_source(name:str, data_dir, out, max_items:int|None=None, progress:bo
     return summary
 
 # %% ../../nbs/sources/14_registry.ipynb #b4029f30
+@cli
 def xvr_convert_cli(argv=None):
     "Convert a real source (WildRGB-D, OXE RLDS, AgiBot-World) to xvr scene/trajectory folders."
     p = argparse.ArgumentParser(prog="xvr_convert", description="Convert a source to xvr folders (OUT/general, OUT/robotic) for xvr_generate --source folder.")
@@ -153,9 +155,10 @@ def xvr_convert_cli(argv=None):
     p.add_argument("--image-format", choices=["compact", "npy"], default="compact",
                    help="'compact': PNG (RLDS: JPEG) frames and images (default); 'npy': uncompressed, read without decoding, about 5x the disk")
     a = p.parse_args(argv)
+    check_options(a, positive=["max_items"], nonneg=["min_points", "min_duration"], at_least=dict(views=3))
+    writable_dir(a.out)
     kw = {k: v for k, v in dict(min_points=a.min_points, n_views=a.views).items() if v is not None and a.source == "wildrgbd"}
     if a.min_duration is not None and SOURCES[a.source].domain == "robotic": kw["min_duration"] = a.min_duration
-    try: s = convert_source(a.source, a.data_dir, a.out, a.max_items, image_format=None if a.image_format == "compact" else "npy", **kw)
-    except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    s = convert_source(a.source, a.data_dir, a.out, a.max_items, image_format=None if a.image_format == "compact" else "npy", **kw)
     print(f"{a.source}: wrote {s['written']} items to {s['out']} in {s['seconds']} s; rules: {s['counts']}")
     return 0

@@ -10,7 +10,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..core import DataError, atomic_write_text
+from ..core import DataError, atomic_write_text, cli, check_options, writable_dir
 from .envs import (make_env, expert_policy, VLAEnv, TASKS, STATE_DIM, ACTION_DIM, CAMERAS, CAMERA_DESCRIPTIONS,
                          CONTROL_HZ, MAX_STEPS, MAX_DELTA, STATE_NAMES, ACTION_NAMES)
 
@@ -344,6 +344,7 @@ def evaluate_policy(policy_fn:Callable[[dict], np.ndarray], # obs -> action chun
                 steps=[r["steps"] for r in res], seeds=seeds)
 
 # %% ../../nbs/vla/52_demos.ipynb #e74b1f46
+@cli
 def xvr_vla_demos_cli(argv=None):
     "Record scripted-expert demonstrations of the simulated VLA tasks as a LeRobot v3.0 dataset (resumable)."
     p = argparse.ArgumentParser(prog="xvr_vla_demos", description=xvr_vla_demos_cli.__doc__)
@@ -355,15 +356,13 @@ def xvr_vla_demos_cli(argv=None):
     p.add_argument("--cameras", default=",".join(CAMERAS), help="comma list (default all three)")
     p.add_argument("--noise", type=float, default=0.0, help="DART noise std on executed actions (default 0)")
     a = p.parse_args(argv)
+    check_options(a, nonneg=["episodes", "seed", "noise"], at_least=dict(height=16, width=16))
+    writable_dir(a.out)
     tasks = list(TASKS) if a.task == "all" else [t.strip() for t in a.task.split(",") if t.strip()]
-    try:
-        if a.height < 16 or a.width < 16: raise DataError("--height and --width must be at least 16")
-        cams = [c.strip() for c in a.cameras.split(",") if c.strip()]
-        if not cams or any(c not in CAMERAS for c in cams): raise DataError(f"--cameras must be some of {', '.join(CAMERAS)}")
-        if a.noise < 0: raise DataError("--noise must be >= 0")
-        s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    cams = [c.strip() for c in a.cameras.split(",") if c.strip()]
+    if not cams or any(c not in CAMERAS for c in cams): raise DataError(f"--cameras must be some of {', '.join(CAMERAS)}")
+    if a.noise < 0: raise DataError("--noise must be >= 0")
+    s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise)
     print(f"kept {s['kept']}/{s['attempted']} attempted this run ({s['frames']} frames in {s['seconds']} s, {s['frames_per_s']} frames/s)")
     for t, v in s["per_task"].items():
         rate = "n/a" if v["expert_success_rate"] is None else f"{100 * v['expert_success_rate']:.1f}%"

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..core import DataError, atomic_write_text
+from ..core import DataError, atomic_write_text, cli, check_options, writable_dir
 from .envs import make_env, TASKS, CAMERAS, CONTROL_HZ
 from .demos import rollout, ExpertChunkPolicy, zero_policy, EVAL_SEED_OFFSET
 
@@ -318,6 +318,7 @@ def write_table7(results_by_policy:dict, out_dir, stem:str="table7", figure:bool
 # %% ../../nbs/vla/55_rollouts.ipynb #00e62985
 def _slug(s:str)->str: return re.sub(r"[^A-Za-z0-9._-]+", "_", s).strip("_") or "policy"
 
+@cli
 def xvr_vla_eval_cli(argv=None):
     "Closed-loop rollout evaluation of VLA policies in the simulated tasks: Table 7 (CSV/Markdown/LaTeX), figure, GIFs."
     ap = argparse.ArgumentParser(prog="xvr_vla_eval", description=xvr_vla_eval_cli.__doc__)
@@ -335,25 +336,23 @@ def xvr_vla_eval_cli(argv=None):
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     a = ap.parse_args(argv)
-    try:
-        tasks = [t for s in a.tasks for t in s.split(",") if t.strip()]
-        tasks = list(TASKS) if tasks == ["all"] else tasks
-        if bad := [t for t in tasks if t not in TASKS]: raise DataError(f"unknown tasks {bad}; expected some of {list(TASKS)}")
-        if a.episodes < 1 or a.workers < 1 or a.size < 16: raise DataError("need --episodes >= 1, --workers >= 1, --size >= 16")
-        if len(a.label) > len(a.policy): raise DataError(f"{len(a.label)} --label for {len(a.policy)} --policy")
-        if not a.policy and not a.reference: raise DataError("nothing to evaluate: give --policy and/or --reference")
-        rows = {}
-        for i, p in enumerate(a.policy):
-            d = policy_dir(p).resolve()
-            lab = a.label[i] if i < len(a.label) else (d.parent.name if d.name == "final" else d.name)
-            rows[ROW_NAMES.get(lab, lab)] = str(p)
-        for r in a.reference:
-            if r == "untrained":
-                if not a.policy: raise DataError("--reference untrained needs a --policy (its backbone)")
-                rows[REFERENCES[r]] = "untrained:" + str(a.policy[0])
-            else: rows[REFERENCES[r]] = r
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    check_options(a, positive=["episodes", "workers", "n_action_steps"], nonneg=["seed", "gif_size"], at_least=dict(size=16))
+    writable_dir(a.out)
+    tasks = [t for s in a.tasks for t in s.split(",") if t.strip()]
+    tasks = list(TASKS) if tasks == ["all"] else tasks
+    if bad := [t for t in tasks if t not in TASKS]: raise DataError(f"unknown tasks {bad}; expected some of {list(TASKS)}")
+    if len(a.label) > len(a.policy): raise DataError(f"{len(a.label)} --label for {len(a.policy)} --policy")
+    if not a.policy and not a.reference: raise DataError("nothing to evaluate: give --policy and/or --reference")
+    rows = {}
+    for i, p in enumerate(a.policy):
+        d = policy_dir(p).resolve()
+        lab = a.label[i] if i < len(a.label) else (d.parent.name if d.name == "final" else d.name)
+        rows[ROW_NAMES.get(lab, lab)] = str(p)
+    for r in a.reference:
+        if r == "untrained":
+            if not a.policy: raise DataError("--reference untrained needs a --policy (its backbone)")
+            rows[REFERENCES[r]] = "untrained:" + str(a.policy[0])
+        else: rows[REFERENCES[r]] = r
     out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
     results, t0 = {}, time.time()
     for name, spec in rows.items():

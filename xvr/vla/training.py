@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..core import DataError, atomic_write_text
+from ..core import DataError, atomic_write_text, cli
 from ..vlm.qwen import tiny_qwen3_vl, load_qwen
 from .policy import VLA, VLAConfig, Normalizer, VLAPolicy, make_batch, save_vla, load_vla, count_params
 from ..vlm.training import resolve_precision, latest_checkpoint, _prune_checkpoints, read_log, plot_loss
@@ -296,6 +296,7 @@ def default_notebook()->Path:
     "The VLA run notebook of the source checkout (`nbs/vla/54_vla_run.ipynb`)."
     return Path(__file__).resolve().parents[2] / "nbs" / "vla" / "54_vla_run.ipynb"
 
+@cli
 def xvr_vla_train_cli(argv=None):
     "Train and evaluate a VLA policy by running the VLA notebook headless with papermill (`xvr_vla_train --help`)."
     ap = argparse.ArgumentParser(prog="xvr_vla_train", description="Train a GR00T-style VLA on LeRobot demos and evaluate rollouts (papermill runs nbs/vla/54_vla_run.ipynb).")

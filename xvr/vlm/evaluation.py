@@ -12,7 +12,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..core import DataError, Sample, read_jsonl, read_image, atomic_write_text
+from ..core import DataError, Sample, read_jsonl, read_image, atomic_write_text, cli, check_options, writable_dir
 
 # %% auto #0
 __all__ = ['TASKS', 'TASK_LABELS', 'TASK_CATEGORY', 'XVR_EVAL_COUNTS', 'RANDOM_BASELINE', 'PAPER_TABLE2', 'DEFAULT_PALETTE',
@@ -443,6 +443,7 @@ def write_report(out_dir)->"pd.DataFrame":
     return df
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #dd79bc71
+@cli
 def xvr_eval_cli(argv=None):
     "Score a model adapter on an XVR-Eval folder and write Table 2 files (`xvr_eval --help`)."
     ap = argparse.ArgumentParser(prog="xvr_eval", description="Evaluate a model on XVR-Eval (or any xvr JSONL) in Table 2's layout.")
@@ -461,9 +462,9 @@ def xvr_eval_cli(argv=None):
     ap.add_argument("--retry-errors", action="store_true", help="ask again where a request failed")
     ap.add_argument("--rescore", action="store_true", help="only re-extract answers from saved replies and rebuild the table")
     a = ap.parse_args(argv)
-    try: return _eval_main(a)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    check_options(a, positive=["max_pixels"], nonneg=["limit", "seed"])
+    writable_dir(a.out)
+    return _eval_main(a)
 
 def _eval_main(a)->int:
     out = Path(a.out); (out / "predictions").mkdir(parents=True, exist_ok=True)

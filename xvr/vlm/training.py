@@ -12,14 +12,14 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..core import DataError, read_jsonl, atomic_write_text
+from ..core import DataError, read_jsonl, atomic_write_text, cli, check_options, writable_dir
 from .qwen import encode_example, collate, load_sample_images, load_qwen, save_qwen, tiny_qwen3_vl
 
 # %% auto #0
-__all__ = ['SFTConfig', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer', 'resolve_precision',
+__all__ = ['DEFAULT_MODEL', 'SFTConfig', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer', 'resolve_precision',
            'latest_checkpoint', 'train', 'save_checkpoint', 'read_log', 'plot_loss', 'accelerate_command', 'launch',
-           'sft_worker_cli', 'default_notebook', 'run_notebook', 'add_notebook_options', 'run_notebook_cli',
-           'xvr_sft_cli']
+           'sft_worker_cli', 'gpus_available', 'check_launch', 'default_notebook', 'run_notebook',
+           'add_notebook_options', 'run_notebook_cli', 'xvr_sft_cli']
 
 # %% ../../nbs/vlm/41_training.ipynb #49976272
 @dataclass
@@ -247,6 +247,32 @@ def sft_worker_cli(argv=None):
     train(SFTConfig.from_json(Path(a.config).read_text()))
     return 0
 
+# %% ../../nbs/vlm/41_training.ipynb #071034cd
+DEFAULT_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
+
+def gpus_available()->int:
+    "CUDA devices this process can see."
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+def _model_fault(model:str)->str|None:
+    "Why `model` (a folder, a Hub id or 'tiny') cannot be loaded without the network, or None."
+    if model == "tiny": return None
+    p = Path(model).expanduser()
+    if p.is_dir(): return None if (p / "config.json").is_file() else f"model folder {model} has no config.json"
+    try:
+        from huggingface_hub import try_to_load_from_cache
+        if isinstance(try_to_load_from_cache(model, "config.json"), str): return None
+    except Exception: pass                              # not a valid Hub id: a folder that does not exist
+    return f"model {model!r} is neither a local folder nor in the Hugging Face cache, and runs never download"
+
+def check_launch(gpus:int, # processes asked for (`--gpus`)
+                 model:str, # Hub id, local folder, or 'tiny'
+                ):
+    "One-line `DataError` unless the GPUs asked for exist and the model resolves locally, before anything is launched."
+    n = gpus_available()
+    if gpus > 1 and gpus > n: raise DataError(f"--gpus {gpus} asks for {gpus} GPU processes but {n} CUDA GPUs are visible; use --gpus {max(1, n)}")
+    if fault := _model_fault(model): raise DataError(f"{fault}; pass --model PATH (a downloaded model folder) or --tiny (a tiny random model, CPU tests)")
+
 # %% ../../nbs/vlm/41_training.ipynb #7ce712be
 def default_notebook()->Path:
     "The SFT notebook of the source checkout (`nbs/vlm/42_sft_run.ipynb`)."
@@ -278,14 +304,16 @@ def add_notebook_options(ap:argparse.ArgumentParser, notebook:str, out_help:str,
 
 def run_notebook_cli(a, inputs:dict, missing:str, notebook, # a function giving the default notebook's path
                      what:str, executed:str, **extra)->int:
-    "Check the `inputs` ({parameter: paths}) and the notebook (exit 2 naming the fault), then print or run it with the shared parameters, `extra` and `-p`."
-    try:
-        for t in (t for ts in inputs.values() for t in ts):
-            if not Path(t).exists(): raise DataError(missing, t)
-        nb = Path(a.notebook) if a.notebook else notebook()
-        if not nb.exists(): raise DataError(f"{what} notebook not found (pass --notebook)", nb)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    "Check the `inputs` ({parameter: paths}), the notebook, GPUs and model (`DataError`), then print or run it with the shared parameters, `extra` and `-p`."
+    for t in (t for ts in inputs.values() for t in ts):
+        if not Path(t).exists(): raise DataError(missing, t)
+    nb = Path(a.notebook) if a.notebook else notebook()
+    if not nb.exists(): raise DataError(f"{what} notebook not found (pass --notebook)", nb)
+    check_options(a, positive=["gpus"])
+    if not a.dry_run:
+        p = dict(a.param)
+        check_launch(a.gpus, "tiny" if a.tiny else a.model or p.get("model") or p.get("model_path") or DEFAULT_MODEL)
+        writable_dir(a.out)
     params = {k: [str(Path(t).resolve()) for t in ts] for k, ts in inputs.items()}
     params |= dict(output_dir=str(Path(a.out).resolve()), num_processes=a.gpus, accelerate_config=a.accelerate_config or "")
     params |= extra | {k: _coerce(v) for k, v in a.param}
@@ -293,6 +321,7 @@ def run_notebook_cli(a, inputs:dict, missing:str, notebook, # a function giving 
     run_notebook(nb, a.out, executed, params, a.kernel)
     return 0
 
+@cli
 def xvr_sft_cli(argv=None):
     "Run the SFT notebook headless with papermill (`xvr_sft --help`)."
     ap = argparse.ArgumentParser(prog="xvr_sft", description="Fine-tune Qwen3-VL on XVR JSONL samples (papermill runs nbs/vlm/42_sft_run.ipynb).")
