@@ -14,13 +14,13 @@ from tqdm.auto import tqdm
 
 from .core import (Camera, Sample, DataError, read_jsonl, read_json, load_scene, load_trajectory, image_fault, content_hash,
                       cli, BadSamples)
-from .draw import draw_dot, draw_arrow
+from .draw import draw_markers
 from .projection import project, project_direction, relative_pose
 
 # %% auto #0
 __all__ = ['PX_TOL', 'CHECKS', 'PIX_TOL', 'BLOCK_TOL', 'MARK_TOL', 'check_point', 'check_directional', 'check_spatial',
            'check_viewpoint', 'check_temporal', 'check_dirview', 'check_cross', 'check_language', 'check_sample',
-           'SourceIndex', 'expected_image', 'check_pixels', 'validate_dir', 'xvr_validate_cli']
+           'SourceIndex', 'check_pixels', 'validate_dir', 'xvr_validate_cli']
 
 # %% ../nbs/32_validate.ipynb #2a7b27d8
 PX_TOL = 0.5  # pixels: recorded marker vs re-projection
@@ -205,16 +205,6 @@ def _worst_block(d:np.ndarray, b:int=8)->float:
     h, w = (d.shape[0] // b) * b, (d.shape[1] // b) * b
     return float(d[:h, :w].reshape(h // b, b, w // b, b).mean((1, 3)).max()) if h and w else float(d.max(initial=0))
 
-def expected_image(src:np.ndarray, # (H, W, 3) uint8 source pixels
-                   markers:list, # the view's marker records: dots (`uv`) and arrows (`start`, `end`), with `color`
-                  )->np.ndarray:
-    "The source image with `markers` drawn where the metadata records them."
-    out = np.ascontiguousarray(src).copy()
-    for m in markers:
-        if "uv" in m: draw_dot(out, m["uv"], m["color"], copy=False)
-        else: draw_arrow(out, m["start"], m["end"], m["color"], copy=False)
-    return out
-
 def check_pixels(s:Sample, imgs:list, source:SourceIndex)->list[str]:
     "Faults of the pixels `imgs` of `s` against the source views they name, outside and inside the drawn markers."
     f = []
@@ -223,7 +213,7 @@ def check_pixels(s:Sample, imgs:list, source:SourceIndex)->list[str]:
         try: src = source.image(s, v)
         except (DataError, KeyError, IndexError) as e: f.append(f"image {k}: its source cannot be read ({e})"); continue
         if src.shape != im.shape: f.append(f"image {k} is {im.shape[1]}x{im.shape[0]}, its source {src.shape[1]}x{src.shape[0]}"); continue
-        want = expected_image(src, v.get("markers", []))
+        want = draw_markers(src, v.get("markers", []))   # as the metadata records them
         foot = cv2.dilate((want != src).any(-1).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
         diff = np.abs(im.astype(np.int16) - want).mean(-1)
         outside, inside = diff[~foot].mean() if (~foot).any() else 0.0, diff[foot].mean() if foot.any() else 0.0

@@ -9,12 +9,12 @@ from typing import Sequence
 import numpy as np
 
 from ..core import Camera, Sample, DataError
-from ..draw import PALETTE, PAPER_COLORS, draw_dot, draw_arrow, marker_radius
+from ..draw import PALETTE, PAPER_COLORS, draw_dot, draw_arrow, draw_markers, marker_radius  # draw_markers: in xvr.draw, the validator redraws too
 
 # %% auto #0
 __all__ = ['TASK_NAMES', 'TASK_INFO', 'IMAGE_TOKEN', 'PREAMBLE_GENERAL', 'PREAMBLE_ROBOTIC', 'REFERENCE_COLORS', 'task_generator',
-           'Reject', 'image_line', 'pick', 'assemble', 'dot', 'arrow', 'draw_markers', 'view_meta', 'choose_colors',
-           'make_sample', 'shuffled', 'far_enough', 'show_sample', 'visibility_matrix', 'derived', 'min_separation',
+           'Reject', 'image_line', 'pick', 'assemble', 'dot', 'arrow', 'view_meta', 'choose_colors', 'make_sample',
+           'shuffled', 'far_enough', 'show_sample', 'visibility_matrix', 'derived', 'min_separation',
            'check_general_scene', 'traj_view_meta', 'traj_frame', 'check_trajectory', 'is_fixed_camera', 'describe']
 
 # %% ../../nbs/tasks/20_common.ipynb #e9a7892d
@@ -77,14 +77,6 @@ def dot(color:str, uv)->dict:
 def arrow(color:str, start, end)->dict:
     "Metadata of an arrow marker."
     return {"color": color, "start": [float(start[0]), float(start[1])], "end": [float(end[0]), float(end[1])]}
-
-def draw_markers(img:np.ndarray, markers:Sequence[dict])->np.ndarray:
-    "Draw recorded markers (dots and arrows) on a copy of `img` (one copy, however many markers)."
-    out = np.ascontiguousarray(img).copy()
-    for m in markers:
-        if "uv" in m: draw_dot(out, m["uv"], m["color"], copy=False)
-        else: draw_arrow(out, m["start"], m["end"], m["color"], copy=False)
-    return out
 
 def view_meta(camera:Camera|None, role:str, markers:Sequence[dict]=(), timestamp:float=0.0,
               camera_id:str|None=None, episode:str="", step:int|None=None)->dict:
