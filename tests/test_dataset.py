@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from xvr.core import read_jsonl, write_jsonl
-from xvr.tasks.common import TASK_NAMES
+from xvr.core import TASK_NAMES
 
 SIM = ["--scenes", "10", "--episodes", "4", "--views", "6", "--height", "96", "--width", "128",
        "--robot-height", "48", "--robot-width", "80", "--duration", "4", "--min-duration", "3"]

@@ -8,7 +8,7 @@ from xvr.core import read_jsonl
 from xvr.dataset import xvr_generate_cli
 from xvr.sources.agibot import write_agibot_fixture
 from xvr.sources.wildrgbd import write_wildrgbd_fixture
-from xvr.tasks.common import TASK_NAMES
+from xvr.core import TASK_NAMES
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from .core import Camera, View, Scene, DataError, invert_rigid
 
 # %% auto #0
 __all__ = ['project_many', 'to_camera', 'project', 'in_image', 'unproject', 'backproject', 'fuse_views', 'voxel_downsample',
-           'visible', 'visible_many', 'relative_pose', 'camera_direction', 'project_direction', 'plot_views',
-           'on_surface', 'frustum_lines', 'plot_scene_3d']
+           'visible', 'visible_many', 'relative_pose', 'camera_direction', 'project_direction', 'angle_between',
+           'epipolar_distance', 'plot_views', 'on_surface', 'frustum_lines', 'plot_scene_3d']
 
 # %% ../nbs/01_projection.ipynb #366d40b4
 def project_many(points:np.ndarray, # (N, 3) world points
@@ -176,6 +176,32 @@ def project_direction(point:np.ndarray, # (3,) base point, world
     d = np.asarray(direction, float); d = d / np.linalg.norm(d)
     uv, _ = project(np.stack([np.asarray(point, float), np.asarray(point, float) + length * d]), cam)
     return uv[0], uv[1]
+
+# %% ../nbs/01_projection.ipynb #d9f7582c
+def angle_between(a:np.ndarray, # (..., D) directions (any length)
+                  b:np.ndarray, # (..., D) directions, broadcast against `a`
+                 )->np.ndarray:
+    "Angle in degrees between directions `a` and `b` (0-180)."
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    cos = (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+    return np.degrees(np.arccos(np.clip(cos, -1, 1)))
+
+# %% ../nbs/01_projection.ipynb #80d7d4b5
+def epipolar_distance(Q:np.ndarray, # (M, 3) candidate points
+                      p:np.ndarray,  # (3,) the true point
+                      cams:list,     # the other views' cameras
+                      cam:Camera,    # the view whose marker is displaced
+                     )->np.ndarray:
+    "(M,) smallest pixel distance in `cam` from each candidate's projection to the epipolar lines of `p` seen by `cams`."
+    quv = project(Q, cam)[0]
+    out = np.full(len(Q), np.inf)
+    for c in cams:
+        d = (p - c.center) / np.linalg.norm(p - c.center)
+        a, b = project(np.stack([p, p + 0.05 * d]), cam)[0]           # two points of c's viewing ray through p
+        n = np.array([-(b - a)[1], (b - a)[0]]); n /= max(np.linalg.norm(n), 1e-12)
+        out = np.minimum(out, np.abs((quv - a) @ n))
+    return out
+
 
 # %% ../nbs/01_projection.ipynb #07a0ba65
 def plot_views(views:Sequence[View], point:np.ndarray|None=None, cols:int=4, size:float=3.0, tol:float=0.02):

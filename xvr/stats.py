@@ -12,7 +12,7 @@ import numpy as np
 from PIL import Image
 
 from .core import DataError, read_jsonl, atomic_write_text, cli
-from .tasks.common import TASK_NAMES
+from .core import TASK_NAMES
 
 # %% auto #0
 __all__ = ['dataset_stats', 'stats_markdown', 'plot_stats', 'write_stats', 'xvr_stats_cli']

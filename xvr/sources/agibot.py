@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from ..core import Trajectory, DataError, invert_rigid, read_depth, write_depth
 from ..filtering import trajectory_rule, m1sec
-from .registry import ROBOTIC_TASKS
+from ..core import ROBOTIC_TASKS
 
 # %% auto #0
 __all__ = ['AGIBOT_CAMERAS', 'AGIBOT_FPS', 'AGIBOT_URL', 'DEFAULT_CAMERAS', 'AGIBOT_LAYOUT', 'STATE_KEYS', 'ACTION_KEYS', 'log',

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from ..core import Trajectory, DataError, save_trajectory, load_trajectory, atomic_write_text
 from ..filtering import trajectory_rule, m1sec
-from .registry import ROBOTIC_TASKS
+from ..core import ROBOTIC_TASKS
 
 # %% auto #0
 __all__ = ['RLDS_DATASETS', 'log', 'RLDSSpec', 'steps_to_trajectory', 'fixture_episode', 'stack_steps', 'rlds_rule', 'rlds_dir',

@@ -8,30 +8,16 @@ from typing import Sequence
 
 import numpy as np
 
-from ..core import Camera, Sample, DataError
-from ..draw import PALETTE, PAPER_COLORS, draw_dot, draw_arrow, draw_markers, marker_radius  # draw_markers: in xvr.draw, the validator redraws too
+from ..core import Camera, Sample, DataError, TASK_NAMES, TASK_INFO
+from ..draw import PALETTE, PAPER_COLORS, draw_dot, draw_arrow, draw_markers, marker_radius  # the validator draws too
 
 # %% auto #0
-__all__ = ['TASK_NAMES', 'TASK_INFO', 'IMAGE_TOKEN', 'PREAMBLE_GENERAL', 'PREAMBLE_ROBOTIC', 'REFERENCE_COLORS', 'task_generator',
-           'Reject', 'image_line', 'pick', 'assemble', 'dot', 'arrow', 'view_meta', 'choose_colors', 'make_sample',
-           'shuffled', 'far_enough', 'show_sample', 'visibility_matrix', 'derived', 'min_separation',
-           'check_general_scene', 'traj_view_meta', 'traj_frame', 'check_trajectory', 'is_fixed_camera', 'describe']
+__all__ = ['IMAGE_TOKEN', 'PREAMBLE_GENERAL', 'PREAMBLE_ROBOTIC', 'REFERENCE_COLORS', 'task_generator', 'Reject', 'image_line',
+           'pick', 'assemble', 'dot', 'arrow', 'view_meta', 'choose_colors', 'make_sample', 'shuffled', 'far_enough',
+           'show_sample', 'visibility_matrix', 'derived', 'min_separation', 'check_general_scene', 'traj_view_meta',
+           'traj_frame', 'check_trajectory', 'is_fixed_camera', 'describe']
 
 # %% ../../nbs/tasks/20_common.ipynb #e9a7892d
-TASK_NAMES = ["point_correspondence", "directional_correspondence", "spatial_verification", "temporal_verification",
-              "viewpoint_localization", "directional_view_localization", "cross_scenario_localization",
-              "language_conditioned_localization"]
-TASK_INFO = {
-    "point_correspondence": dict(category="correspondence", domain="general", module="point"),
-    "directional_correspondence": dict(category="correspondence", domain="general", module="directional"),
-    "spatial_verification": dict(category="verification", domain="general", module="spatial"),
-    "temporal_verification": dict(category="verification", domain="robotic", module="temporal"),
-    "viewpoint_localization": dict(category="localization", domain="general", module="viewpoint"),
-    "directional_view_localization": dict(category="localization", domain="robotic", module="dirview"),
-    "cross_scenario_localization": dict(category="localization", domain="robotic", module="cross_scenario"),
-    "language_conditioned_localization": dict(category="localization", domain="robotic", module="language"),
-}
-
 def task_generator(task:str):
     "The generator function of `task` (imported on demand)."
     import importlib
