@@ -65,12 +65,14 @@ def check_options(a, # parsed arguments (`argparse.Namespace`); an option left a
                   at_least:dict|None=None, # {name: minimum}
                  ):
     "Raise a one-line `DataError` naming the first numeric option of `a` that is out of range or not finite."
-    rules = [(k, 0, False) for k in positive] + [(k, 0, True) for k in nonneg] + [(k, m, True) for k, m in (at_least or {}).items()]
+    rules = [(k, 0, False) for k in positive] + [(k, 0, True) for k in nonneg]
+    rules += [(k, m, True) for k, m in (at_least or {}).items()]
     for k, lo, eq in rules:
         v = getattr(a, k)
         if v is None: continue
         if not math.isfinite(v): raise DataError(f"{_opt(k)} must be a finite number, got {v}")
-        if not (v >= lo if eq else v > lo): raise DataError(f"{_opt(k)} must be {'at least' if eq else 'more than'} {lo}, got {v}")
+        if not (v >= lo if eq else v > lo):
+            raise DataError(f"{_opt(k)} must be {'at least' if eq else 'more than'} {lo}, got {v}")
 
 def writable_dir(path, # the folder to write into; created with its parents
                  option:str="--out", # the option that named it, for the message
@@ -350,7 +352,7 @@ def content_hash(data:bytes)->str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 def write_image(path, image:np.ndarray, quality:int=95)->str:
-    "Write uint8 RGB `image` to `path` (.png lossless, .jpg with `quality`, .npy uncompressed); the file's `content_hash`."
+    "Write uint8 RGB `image` to `path` (.png lossless, .jpg with `quality`, .npy raw); the file's `content_hash`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".npy":
         b = io.BytesIO(); np.save(b, np.ascontiguousarray(image, dtype=np.uint8)); data = b.getvalue()
@@ -590,7 +592,8 @@ def read_json(path, kind:type=dict):
     except FileNotFoundError: raise DataError("file is missing", path)
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"invalid JSON ({e})", path)
     except OSError as e: raise DataError(f"cannot be read ({e.strerror or e})", path)
-    _check(isinstance(d, kind), f"must hold a JSON {'object' if kind is dict else 'array'}, got {type(d).__name__}", path)
+    what = "object" if kind is dict else "array"
+    _check(isinstance(d, kind), f"must hold a JSON {what}, got {type(d).__name__}", path)
     return d
 
 def need_keys(d:dict, path, # a JSON object and the file it came from
@@ -598,7 +601,8 @@ def need_keys(d:dict, path, # a JSON object and the file it came from
     "`d`, after checking it holds each key of `types` with a value of that type; `DataError` naming the file and key."
     for k, t in types.items():
         if k not in d: raise DataError(f"missing key {k!r}", path)
-        if not isinstance(d[k], t): raise DataError(f"key {k!r} must be {getattr(t, '__name__', t)}, got {type(d[k]).__name__}", path)
+        if not isinstance(d[k], t):
+            raise DataError(f"key {k!r} must be {getattr(t, '__name__', t)}, got {type(d[k]).__name__}", path)
     return d
 
 # %% ../nbs/00_core.ipynb #7183012d
@@ -631,7 +635,8 @@ def load_scene(folder)->Scene:
         elif (folder/"points.npz").exists():                                   # written by xvr 0.1 before this change
             where = folder/"points.npz"
             z = np.load(where); pts = z["points"]; cols = z["colors"] if "colors" in z else None
-        return Scene(meta["id"], views, pts, cols, meta.get("category", ""), meta.get("source", ""), meta.get("meta", {}))
+        return Scene(meta["id"], views, pts, cols, meta.get("category", ""), meta.get("source", ""),
+                     meta.get("meta", {}))
     except DataError as e: raise DataError(str(e), js if not views else where)
     except Exception as e: raise DataError(f"point cloud cannot be read ({type(e).__name__}: {e})", where)
 
@@ -695,7 +700,8 @@ def load_trajectory(folder)->Trajectory:
     frames = {cam: _frames(folder, cam, ext, T) for cam in meta["cameras"]}
     depth = {cam: DepthFrames(folder/"depth"/cam, T) for cam in meta.get("depth", [])}
     pick = lambda pre: {k[len(pre):]: v for k, v in z.items() if k.startswith(pre)}
-    try:                        # what `Trajectory` checks beyond the frames (states, actions, poses, K) is in arrays.npz
+    # what `Trajectory` checks beyond the frames (states, actions, poses, K) is stored in arrays.npz
+    try:
         return Trajectory(meta["id"], frames, z["timestamps"], z["states"], z.get("actions"), meta["fps"], meta.get("instruction", ""),
                           meta.get("embodiment", ""), meta.get("source", ""), meta.get("descriptions", {}),
                           pick("intrinsics/"), pick("poses/"), depth, meta.get("meta", {}))

@@ -15,7 +15,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from . import __version__
-from .core import (DataError, BadSamples, Sample, Scene, Trajectory, atomic_write_text, read_jsonl, read_json, write_image,
+from .core import (DataError, BadSamples, Sample, Scene, Trajectory, atomic_write_text, read_jsonl, read_json,
+                      write_image,
                       load_scene, load_trajectory, cli, check_options, writable_dir)
 from .core import TASK_NAMES, TASK_INFO, ROBOTIC_TASKS
 from .tasks.common import Reject, task_generator
@@ -129,7 +130,8 @@ def prepare_split(src:FolderSource, # the source's items
         for i in tqdm(range(len(src.items[dom])), desc=f"scan {split} {dom}", disable=not progress):
             item = _scan_item(src, dom, i, rules)
             if item is None or split_of(item, holdout_category, holdout_embodiment) != split: continue
-            if not rules.keep(scene_rule(item, min_points) if dom == "general" else trajectory_rule(item, min_duration=min_duration)): continue
+            ok = scene_rule(item, min_points) if dom == "general" else trajectory_rule(item, min_duration=min_duration)
+            if not rules.keep(ok): continue
             out[dom].append(i)
             if dom == "robotic":
                 m1[i], energy[i], source[i] = m1sec(item), action_energy(item), item.source
@@ -169,11 +171,12 @@ def unit_seed(seed:int, split:str, task:str, unit:int)->list[int]:
     return [seed, h, unit]
 
 def _draw_samples(src:FolderSource, prep:SplitScan, task:str, n:int, rng, max_attempts:int, rejects:Counter):
-    "Yield up to `n` samples of `task` drawn with `rng`; rejected candidates and damaged files are counted in `rejects`."
+    "Yield up to `n` samples of `task` drawn with `rng`; rejected candidates and damaged files counted in `rejects`."
     dom = TASK_INFO[task]["domain"]; pool_idx = prep.pool(task, dom)
     if not pool_idx: rejects["no_items_in_split"] += 1; return
     # cross-scenario's other episodes, by reference: a unit loads what it uses, not the whole pool
-    pool = [EpisodeRef(src, i, prep.episodes.get(str(i))) for i in pool_idx] if task == "cross_scenario_localization" else ()
+    cross = task == "cross_scenario_localization"
+    pool = [EpisodeRef(src, i, prep.episodes.get(str(i))) for i in pool_idx] if cross else ()
     gen, made = task_generator(task), 0
     for _ in range(n * max_attempts):
         if made == n: return
@@ -214,12 +217,14 @@ def run_unit(src:FolderSource, # the source's items
         for k, s in enumerate(_draw_samples(src, prep, task, n, rng, max_attempts, rejects)):
             rels = [f"images/{k:04d}_{j}.jpg" for j in range(len(s.pixels))]
             futs = [writer.submit(write_image, tmp / r, im, quality) for r, im in zip(rels, s.pixels)]
-            s.images, s.pixels, s.id = [f"shards/{final.name}/{r}" for r in rels], [], f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
+            s.images, s.pixels = [f"shards/{final.name}/{r}" for r in rels], []
+            s.id = f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
             made.append((s, futs)); pending += futs
-            while len(pending) > 24: pending.pop(0).result()            # at most 24 images wait in memory; errors surface here
+            # at most 24 images wait in memory; errors surface here
+            while len(pending) > 24: pending.pop(0).result()
         for f in pending: f.result()
     finally: writer.shutdown()
-    for s, futs in made: s.meta["image_sha256"] = [f.result() for f in futs]      # what `xvr_validate` checks the files by
+    for s, futs in made: s.meta["image_sha256"] = [f.result() for f in futs]      # `xvr_validate` checks files by it
     (tmp / "samples.jsonl").write_text("".join(s.to_json_line(sort_keys=True) + "\n" for s, _ in made))
     (tmp / "rejects.json").write_text(json.dumps(dict(rejects), sort_keys=True))
     if final.exists(): shutil.rmtree(final)
@@ -239,7 +244,8 @@ def source_fingerprint(src:FolderSource)->str:
             h.update(f"\n{dom}/{item.name}".encode())
             for p in sorted(item.iterdir()):
                 h.update(f"\n{p.name}:".encode())
-                h.update(p.read_bytes() if p.suffix == ".json" else str(p.stat().st_size if p.is_file() else "dir").encode())
+                size = str(p.stat().st_size if p.is_file() else "dir").encode()
+                h.update(p.read_bytes() if p.suffix == ".json" else size)
     return h.hexdigest()[:16]
 
 def run_fingerprint(src:FolderSource, # the source folder
@@ -269,7 +275,8 @@ def check_fingerprint(out:Path, # the output folder
         diff = _differs(read_json(path), fp)
         if not diff: return "resume"
         raise DataError(f"holds another run ({diff}); rerun with --overwrite to start clean, or use another --out", out)
-    elif made: raise DataError(f"holds a dataset without a {RUN_RECORD} (an older xvr?); rerun with --overwrite to start clean", out)
+    elif made:
+        raise DataError(f"holds a dataset but no {RUN_RECORD} (an older xvr?); rerun with --overwrite to start clean", out)
     atomic_write_text(path, json.dumps(fp, indent=1))
     return "overwrite" if overwrite else "new"
 
@@ -294,7 +301,7 @@ _WORKER = {}
 def _unit_job(args):
     root, name, stats, split, task, unit, n, seed, out, writers = args
     if (root, name) not in _WORKER: _WORKER[(root, name)] = FolderSource(root, name)
-    if stats not in _WORKER: _WORKER[stats] = SplitScan.from_dict(read_json(stats), stats)   # the split's scan, read once per worker
+    if stats not in _WORKER: _WORKER[stats] = SplitScan.from_dict(read_json(stats), stats)   # read once per worker
     return task, run_unit(_WORKER[(root, name)], _WORKER[stats], split, task, unit, n, seed, Path(out), writers=writers)
 
 def _split_scan(src:FolderSource, so:Path, split:str, *args)->tuple[SplitScan, Path]:
@@ -336,13 +343,14 @@ def _validate_and_describe(out:Path, summary:dict, progress:bool):
     "Validate every sample of `out` into `summary`, and write each non-empty split's statistics."
     from xvr.validate import validate_dir
     from xvr.stats import write_stats
-    v = validate_dir(out, progress=progress); summary["validation"] = dict(samples=v["samples"], bad=v["bad"], faults=v["faults"])
+    v = validate_dir(out, progress=progress)
+    summary["validation"] = dict(samples=v["samples"], bad=v["bad"], faults=v["faults"])
     for split, r in summary["splits"].items():
         if r.get("samples"): write_stats(out / split)
 
 # %% ../nbs/31_dataset.ipynb #f381bee6
-def _run_split(src:FolderSource, so:Path, split:str, per:dict, scan:tuple, shard:tuple, workers:int, chunk:int, seed:int,
-               progress:bool)->dict:
+def _run_split(src:FolderSource, so:Path, split:str, per:dict, scan:tuple, shard:tuple, workers:int, chunk:int,
+               seed:int, progress:bool)->dict:
     "Run this shard's units of one split (`per`: samples per task) into `so`; the split's summary record."
     (so / "shards").mkdir(parents=True, exist_ok=True)
     prep, stats_path = _split_scan(src, so, split, *scan)
@@ -358,7 +366,7 @@ def _run_split(src:FolderSource, so:Path, split:str, per:dict, scan:tuple, shard
 def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `robotic/` episodes saved by xvr.core
              out, # output folder: train/, eval/, run.json, summary.json
              per_task:int=8, # train samples per task
-             eval_per_task:int|None=None, # mean XVR-Eval samples per task (default per_task // 4), in the paper's proportions
+             eval_per_task:int|None=None, # mean XVR-Eval samples per task (default per_task // 4), paper's proportions
              tasks=None, # task names (default all of `TASK_NAMES`)
              seed:int=0, # the run's seed: every unit's generator is seeded from it
              shard:tuple=(0, 1), # (i, n): this process does every n-th unit, from the i-th
@@ -378,12 +386,13 @@ def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `
     tasks = list(tasks or TASK_NAMES)
     bad = [t for t in tasks if t not in TASK_INFO]
     if bad: raise DataError(f"unknown tasks {bad}; known: {', '.join(TASK_NAMES)}")
-    if chunk < 1 or per_task < 0 or (eval_per_task or 0) < 0: raise DataError("need chunk >= 1, per_task >= 0, eval_per_task >= 0")
+    if chunk < 1 or per_task < 0 or (eval_per_task or 0) < 0:
+        raise DataError("need chunk >= 1, per_task >= 0, eval_per_task >= 0")
     ev = eval_counts(len(tasks) * (eval_per_task if eval_per_task is not None else max(1, per_task // 4)))
     plans = {"train": {t: per_task for t in tasks}, "eval": {t: ev[t] if eval_per_task != 0 else 0 for t in tasks}}
-    fp = run_fingerprint(src, per_task=per_task, eval_per_task=eval_per_task, tasks=tasks, seed=seed, chunk=chunk, source=source,
-                         holdout_category=holdout_category, holdout_embodiment=holdout_embodiment, min_points=min_points,
-                         min_duration=min_duration)
+    fp = run_fingerprint(src, per_task=per_task, eval_per_task=eval_per_task, tasks=tasks, seed=seed, chunk=chunk,
+                         source=source, holdout_category=holdout_category, holdout_embodiment=holdout_embodiment,
+                         min_points=min_points, min_duration=min_duration)
     summary = dict(out=str(out), source=source, seed=seed, run=check_fingerprint(out, fp, overwrite), splits={})
     scan = (holdout_category, holdout_embodiment, min_points, min_duration, progress)
     for split, per in plans.items():
@@ -391,7 +400,8 @@ def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `
     summary["seconds"] = round(time.time() - t0, 2)
     n_all = sum(r.get("samples", 0) for r in summary["splits"].values())
     summary["samples_per_s"] = round(n_all / max(summary["seconds"], 1e-9), 2)
-    if validate and all(r["complete"] for r in summary["splits"].values()): _validate_and_describe(out, summary, progress)
+    if validate and all(r["complete"] for r in summary["splits"].values()):
+        _validate_and_describe(out, summary, progress)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     return summary
 
@@ -461,14 +471,16 @@ def _generate_parser()->argparse.ArgumentParser:
     p.add_argument("--image-format", choices=["npy", "png"], default=None,
                    help="source images, frames and depth on disk: 'npy' uncompressed, read without decoding (the default for sim), "
                         "'png' about 5x less disk (the default for converted real sources: PNG, RLDS JPEG)")
-    p.add_argument("--overwrite", action="store_true", help="remove what an earlier, different run left in --out and start clean")
+    p.add_argument("--overwrite", action="store_true",
+                   help="remove what an earlier, different run left in --out and start clean")
     p.add_argument("--export", nargs="*", choices=["qwen", "hf"], default=[], help="also write qwen conversation JSON and/or a HF datasets folder per split")
     return p
 
 # %% ../nbs/31_dataset.ipynb #9107ef4a
 def _check_generate_args(a):
     "One-line `DataError` for the first bad option of `xvr_generate`."
-    check_options(a, positive=["chunk", "workers", "height", "width", "robot_height", "robot_width", "duration", "max_items"],
+    check_options(a, positive=["chunk", "workers", "height", "width", "robot_height", "robot_width", "duration",
+                               "max_items"],
                   nonneg=["eval_per_task", "seed", "scenes", "episodes", "min_points", "min_duration", "camera_jitter"],
                   at_least=dict(per_task=1, views=3, wildrgbd_views=3))
     writable_dir(a.out)
@@ -477,18 +489,20 @@ def _generate_source(a, names:list, dirs:list)->str:
     "The source folder of the run: `--data-dir`, or `OUT/source` rendered (sim) and/or converted (real sources) there."
     reals = [n for n in names if n not in ("sim", "folder")]
     if "folder" in names or (names == ["sim"] and dirs):
-        if len(names) != 1 or len(dirs) != 1: raise DataError("--source folder (or sim with --data-dir) takes exactly one --data-dir and no other source")
+        if len(names) != 1 or len(dirs) != 1:
+            raise DataError("--source folder (or sim with --data-dir) takes exactly one --data-dir and no other source")
         return dirs[0]
     data = str(Path(a.out) / "source")
     if "sim" in names:
         from xvr.sources.sim import render_dataset
-        r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height, width=a.width,
-                           robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration, workers=a.workers,
+        r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height,
+                           width=a.width, robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration,
+                           workers=a.workers,
                            camera_jitter=a.camera_jitter, image_format=a.image_format or "npy", overwrite=a.overwrite)
         print(f"source: {r['scenes']} scenes, {r['episodes']} episodes in {data} ({r['views_per_s']} views/s)")
     if reals:
-        for c in convert_sources(reals, dirs, data, a.max_items, a.min_duration, a.min_points or 1_000_000, a.wildrgbd_views,
-                                 image_format="npy" if a.image_format == "npy" else None):
+        for c in convert_sources(reals, dirs, data, a.max_items, a.min_duration, a.min_points or 1_000_000,
+                                 a.wildrgbd_views, image_format="npy" if a.image_format == "npy" else None):
             print(f"source {c['source']}: {c['written']} new items from {c['data_dir']}; rules: {c['counts']}")
     return data
 

@@ -126,7 +126,8 @@ def _read_sample_image(path:Path, want_hash:str|None)->tuple[np.ndarray|None, li
     "The RGB pixels of image file `path` (None if unusable) and its faults: missing, damaged, not the recorded file."
     try: data = path.read_bytes()
     except OSError: return None, [f"image {path.name} is missing or unreadable"]
-    f = [] if want_hash in (None, content_hash(data)) else [f"image {path.name} is not the file the sample wrote (content hash differs)"]
+    same = want_hash in (None, content_hash(data))
+    f = [] if same else [f"image {path.name} is not the file the sample wrote (content hash differs)"]
     fault = image_fault(data)
     im = None if fault else cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if im is None: return None, f + [f"image {path.name} is damaged ({fault or 'cannot be decoded'})"]
@@ -136,7 +137,8 @@ def _sample_images(s:Sample, root:Path, n:int)->tuple[list, list[str]]:
     "The pixels of the image files of `s` under `root`, checked against their count and their recorded hashes."
     f = [] if len(s.images) == n else [f"{len(s.images)} images for {n} view records"]
     hashes = s.meta.get("image_sha256")
-    if hashes is not None and len(hashes) != len(s.images): f.append(f"{len(hashes)} image hashes for {len(s.images)} images")
+    if hashes is not None and len(hashes) != len(s.images):
+        f.append(f"{len(hashes)} image hashes for {len(s.images)} images")
     imgs = []
     for k, p in enumerate(s.images):
         im, g = _read_sample_image(Path(root) / p, hashes[k] if hashes is not None and k < len(hashes) else None)
@@ -174,12 +176,14 @@ class SourceIndex:
         for dom, js in (("general", "scene.json"), ("robotic", "trajectory.json")):
             d = self.root / dom
             for p in (sorted(d.iterdir()) if d.is_dir() else []):
-                if p.is_dir() and not p.name.startswith(".") and (p / js).is_file(): self.paths[(dom, read_json(p / js).get("id"))] = p
+                if p.is_dir() and not p.name.startswith(".") and (p / js).is_file():
+                    self.paths[(dom, read_json(p / js).get("id"))] = p
         if not self.paths: raise DataError("source folder holds no scenes or episodes", root)
 
     def item(self, dom:str, id:str):
         "The loaded scene (`dom='general'`) or episode of `id`."
-        if (dom, id) not in self.paths: raise DataError(f"{'scene' if dom == 'general' else 'episode'} {id!r} is not in the source", self.root)
+        if (dom, id) not in self.paths:
+            raise DataError(f"{'scene' if dom == 'general' else 'episode'} {id!r} is not in the source", self.root)
         if (dom, id) not in self._cache:
             if len(self._cache) >= 8: self._cache.pop(next(iter(self._cache)))
             self._cache[(dom, id)] = (load_scene if dom == "general" else load_trajectory)(self.paths[(dom, id)])
@@ -187,7 +191,8 @@ class SourceIndex:
 
     def image(self, s:Sample, v:dict)->np.ndarray:
         "The source pixels that view record `v` of sample `s` names: a scene's view by camera, or an episode's frame."
-        if s.domain != "general": return np.asarray(self.item("robotic", v["episode"]).frames[v["camera_id"]][v["step"]])
+        if s.domain != "general":
+            return np.asarray(self.item("robotic", v["episode"]).frames[v["camera_id"]][v["step"]])
         views = [w for w in self.item("general", s.scene).views if w.camera.name == v["camera_id"]]
         if len(views) > 1: views = [w for w in views if abs(w.timestamp - v.get("timestamp", 0.0)) < 1e-6]
         if len(views) != 1: raise DataError(f"scene {s.scene!r} has {len(views)} views of camera {v['camera_id']!r}")
@@ -210,7 +215,9 @@ def check_pixels(s:Sample, imgs:list, source:SourceIndex)->list[str]:
         if im is None: continue
         try: src = source.image(s, v)
         except (DataError, KeyError, IndexError) as e: f.append(f"image {k}: its source cannot be read ({e})"); continue
-        if src.shape != im.shape: f.append(f"image {k} is {im.shape[1]}x{im.shape[0]}, its source {src.shape[1]}x{src.shape[0]}"); continue
+        if src.shape != im.shape:
+            f.append(f"image {k} is {im.shape[1]}x{im.shape[0]}, its source {src.shape[1]}x{src.shape[0]}")
+            continue
         want = draw_markers(src, v.get("markers", []))   # as the metadata records them
         foot = cv2.dilate((want != src).any(-1).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
         diff = np.abs(im.astype(np.int16) - want).mean(-1)
@@ -218,8 +225,10 @@ def check_pixels(s:Sample, imgs:list, source:SourceIndex)->list[str]:
         block = _worst_block(np.where(foot, 0, diff))
         where = f"camera {v['camera_id']}" + ("" if v.get("step") is None else f" at step {v['step']}")
         if outside > PIX_TOL or block > BLOCK_TOL:
-            f.append(f"image {k} is not the source view it names ({where}): difference {outside:.1f} (worst block {block:.0f}) outside the markers")
-        elif inside > MARK_TOL: f.append(f"image {k}: markers are not drawn where the metadata says (mean difference {inside:.1f} over them)")
+            f.append(f"image {k} is not the source view it names ({where}): difference {outside:.1f} "
+                     f"(worst block {block:.0f}) outside the markers")
+        elif inside > MARK_TOL:
+            f.append(f"image {k}: markers are not drawn where the metadata says (difference {inside:.1f} on them)")
     return f
 
 # %% ../nbs/32_validate.ipynb #9193f82a
@@ -247,11 +256,13 @@ def validate_dir(folder, # a dataset folder (every samples.jsonl under it) or on
 @cli
 def xvr_validate_cli(argv=None):
     "Validate an XVR dataset folder; exit 1 naming each bad sample."
-    p = argparse.ArgumentParser(prog="xvr_validate", description="Re-check every XVR sample from its metadata (and, with --source, its pixels).")
+    p = argparse.ArgumentParser(prog="xvr_validate",
+                                description="Re-check every XVR sample from its metadata (with --source: its pixels).")
     p.add_argument("folder", help="dataset folder (or a samples.jsonl)")
-    p.add_argument("--source", default=None, help="source folder (e.g. OUT/source): re-derive every image from the view or frame it names")
+    p.add_argument("--source", default=None,
+                   help="source folder (e.g. OUT/source): re-derive every image from the view or frame it names")
     a = p.parse_args(argv)
     r = validate_dir(a.folder, source=a.source)
     for sid, f in r["faults"].items(): print(f"BAD {sid}: {'; '.join(f)}", file=sys.stderr)
-    print(f"{r['samples']} samples checked, {r['bad']} bad" + (" (pixels checked against the source)" if a.source else ""))
+    print(f"{r['samples']} samples checked, {r['bad']} bad" + (" (pixels against the source)" if a.source else ""))
     if r["bad"]: raise BadSamples(f"{r['bad']} of {r['samples']} samples are bad")

@@ -269,10 +269,11 @@ def robot_episode(index:int, seed:int=0, duration:float=20.0, fps:float=5.0, hei
 
 # %% ../../nbs/sources/10_sim.ipynb #ed1d1405
 def _check_render(kw:dict, scenes:int, episodes:int, workers:int):
-    "One-line `DataError` for rendering parameters MuJoCo or the tasks cannot use (a zero size is a MuJoCo fatal error)."
+    "One-line `DataError` for rendering parameters MuJoCo or the tasks cannot use (a zero size: a MuJoCo fatal error)."
     for k in ("height", "width", "robot_height", "robot_width", "duration", "fps"):
         if not kw[k] > 0: raise DataError(f"{k.replace('_', ' ')} must be positive, got {kw[k]}")
-    if kw["views"] < 3: raise DataError(f"scenes need at least 3 views (every general task shows 3 or more), got {kw['views']}")
+    if kw["views"] < 3:
+        raise DataError(f"scenes need at least 3 views (every general task shows 3 or more), got {kw['views']}")
     if scenes < 0 or episodes < 0 or workers < 1: raise DataError("need scenes >= 0, episodes >= 0, workers >= 1")
 
 # %% ../../nbs/sources/10_sim.ipynb #eeef621d
@@ -307,8 +308,10 @@ def render_dataset(out, scenes:int=8, episodes:int=8, seed:int=0, views:int=10, 
     if man.exists():
         old = need_keys(read_json(man), man, params=dict)["params"]
         if old != kw and overwrite:
-            for p in (out / "general", out / "robotic", man): shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
-        elif old != kw: raise DataError(f"folder was rendered with other parameters {old}; use another --out, or --overwrite", man)
+            for p in (out / "general", out / "robotic", man):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
+        elif old != kw:
+            raise DataError(f"folder was rendered with other parameters {old}; use another --out, or --overwrite", man)
     if image_format not in ("npy", "png"): raise DataError(f"image format must be 'npy' or 'png', got {image_format!r}")
     # the frame format is storage, not content: a folder may mix both, and `load_trajectory` reads either
     atomic_write_text(man, json.dumps(dict(params=kw, scenes=scenes, episodes=episodes, image_format=image_format), indent=1))
@@ -357,7 +360,7 @@ def xvr_render_cli(argv=None):
     check_options(a, positive=["height", "width", "robot_height", "robot_width", "workers", "duration", "fps"],
                   nonneg=["scenes", "episodes", "seed"], at_least=dict(views=3))
     writable_dir(a.out)
-    s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height, a.robot_width, a.duration,
-                       a.fps, a.workers, image_format=a.image_format, overwrite=a.overwrite)
+    s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height, a.robot_width,
+                       a.duration, a.fps, a.workers, image_format=a.image_format, overwrite=a.overwrite)
     print(f"rendered {s['scenes']} scenes and {s['episodes']} episodes into {s['out']} "
           f"({s['skipped']} already there; {s['views']} views in {s['seconds']} s, {s['views_per_s']} views/s)")

@@ -336,7 +336,8 @@ def xvr_vla_eval_cli(argv=None):
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     a = ap.parse_args(argv)
-    check_options(a, positive=["episodes", "workers", "n_action_steps"], nonneg=["seed", "gif_size"], at_least=dict(size=16))
+    check_options(a, positive=["episodes", "workers", "n_action_steps"], nonneg=["seed", "gif_size"],
+                  at_least=dict(size=16))
     writable_dir(a.out)
     tasks = [t for s in a.tasks for t in s.split(",") if t.strip()]
     tasks = list(TASKS) if tasks == ["all"] else tasks

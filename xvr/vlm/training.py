@@ -270,8 +270,12 @@ def check_launch(gpus:int, # processes asked for (`--gpus`)
                 ):
     "One-line `DataError` unless the GPUs asked for exist and the model resolves locally, before anything is launched."
     n = gpus_available()
-    if gpus > 1 and gpus > n: raise DataError(f"--gpus {gpus} asks for {gpus} GPU processes but {n} CUDA GPUs are visible; use --gpus {max(1, n)}")
-    if fault := _model_fault(model): raise DataError(f"{fault}; pass --model PATH (a downloaded model folder) or --tiny (a tiny random model, CPU tests)")
+    if gpus > 1 and gpus > n:
+        raise DataError(f"--gpus {gpus} asks for {gpus} GPU processes but {n} CUDA GPUs are visible; "
+                        f"use --gpus {max(1, n)}")
+    if fault := _model_fault(model):
+        raise DataError(f"{fault}; pass --model PATH (a downloaded model folder) or --tiny (a tiny random model, "
+                        "CPU tests)")
 
 # %% ../../nbs/vlm/41_training.ipynb #7ce712be
 def default_notebook()->Path:
@@ -304,7 +308,7 @@ def add_notebook_options(ap:argparse.ArgumentParser, notebook:str, out_help:str,
 
 def run_notebook_cli(a, inputs:dict, missing:str, notebook, # a function giving the default notebook's path
                      what:str, executed:str, **extra)->int:
-    "Check the `inputs` ({parameter: paths}), the notebook, GPUs and model (`DataError`), then print or run it with the shared parameters, `extra` and `-p`."
+    "Check `inputs` ({parameter: paths}), notebook, GPUs, model (`DataError`); then print or run it with `extra`, `-p`."
     for t in (t for ts in inputs.values() for t in ts):
         if not Path(t).exists(): raise DataError(missing, t)
     nb = Path(a.notebook) if a.notebook else notebook()
