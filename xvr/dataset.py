@@ -276,7 +276,9 @@ def check_fingerprint(out:Path, # the output folder
         if not diff: return "resume"
         raise DataError(f"holds another run ({diff}); rerun with --overwrite to start clean, or use another --out", out)
     elif made:
-        raise DataError(f"holds a dataset but no {RUN_RECORD} (an older xvr?); rerun with --overwrite to start clean", out)
+        raise DataError(f"holds a dataset but no {RUN_RECORD} (older xvr?); rerun with --overwrite to start clean", out)
+    elif others := sorted(p.name for p in out.iterdir() if p.name not in {*MADE, "source"}) if out.is_dir() else []:
+        raise DataError(f"is not empty ({', '.join(others[:3])}, ...): choose a new or empty --out", out)
     atomic_write_text(path, json.dumps(fp, indent=1))
     return "overwrite" if overwrite else "new"
 
@@ -343,8 +345,9 @@ def _validate_and_describe(out:Path, summary:dict, progress:bool):
     "Validate every sample of `out` into `summary`, and write each non-empty split's statistics."
     from xvr.validate import validate_dir
     from xvr.stats import write_stats
-    v = validate_dir(out, progress=progress)
-    summary["validation"] = dict(samples=v["samples"], bad=v["bad"], faults=v["faults"])
+    vs = [validate_dir(out / split / "samples.jsonl", progress=progress) for split in summary["splits"]]  # only these
+    summary["validation"] = dict(samples=sum(v["samples"] for v in vs), bad=sum(v["bad"] for v in vs),
+                                 faults={k: f for v in vs for k, f in v["faults"].items()})
     for split, r in summary["splits"].items():
         if r.get("samples"): write_stats(out / split)
 
