@@ -355,7 +355,9 @@ def write_image(path, image:np.ndarray, quality:int=95)->str:
     "Write uint8 RGB `image` to `path` (.png lossless, .jpg with `quality`, .npy raw); the file's `content_hash`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".npy":
-        b = io.BytesIO(); np.save(b, np.ascontiguousarray(image, dtype=np.uint8)); data = b.getvalue()
+        b = io.BytesIO()
+        np.save(b, np.ascontiguousarray(image, dtype=np.uint8))
+        data = b.getvalue()
     else:
         params = [cv2.IMWRITE_JPEG_QUALITY, quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
         try: ok, enc = cv2.imencode(path.suffix, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params)
@@ -623,7 +625,8 @@ def _load_view(folder:Path, rec, js:Path)->View:
 
 def load_scene(folder)->Scene:
     "Load a scene saved by `save_scene`; `DataError` naming the file on any fault."
-    folder = Path(folder); js = folder/"scene.json"
+    folder = Path(folder)
+    js = folder/"scene.json"
     meta = need_keys(read_json(js), js, id=str, views=list)
     _check(isinstance(meta.get("meta", {}), dict), "key 'meta' must be an object", js)
     views = [_load_view(folder, rec, js) for rec in meta["views"]]
@@ -634,7 +637,8 @@ def load_scene(folder)->Scene:
             pts = np.load(folder/"points.npy"); cols = np.load(folder/"colors.npy") if (folder/"colors.npy").exists() else None
         elif (folder/"points.npz").exists():                                   # written by xvr 0.1 before this change
             where = folder/"points.npz"
-            z = np.load(where); pts = z["points"]; cols = z["colors"] if "colors" in z else None
+            z = np.load(where)
+            pts, cols = z["points"], (z["colors"] if "colors" in z else None)
         return Scene(meta["id"], views, pts, cols, meta.get("category", ""), meta.get("source", ""),
                      meta.get("meta", {}))
     except DataError as e: raise DataError(str(e), js if not views else where)
@@ -690,7 +694,8 @@ def _frames(folder:Path, cam:str, ext:str, T:int):
 
 def load_trajectory(folder)->Trajectory:
     "Load a trajectory saved by `save_trajectory` with lazy frames; `DataError` naming the file on a fault."
-    folder = Path(folder); js = folder/"trajectory.json"
+    folder = Path(folder)
+    js = folder/"trajectory.json"
     meta = need_keys(read_json(js), js, id=str, cameras=list, fps=(int, float))
     _check(all(isinstance(c, str) for c in meta["cameras"]), "key 'cameras' must be a list of names", js)
     _check(meta["fps"] > 0, f"fps must be positive, got {meta['fps']}", js)
@@ -714,7 +719,8 @@ class DepthFrames:
     def __len__(self): return self.n
     def __getitem__(self, i):
         if isinstance(i, slice): return np.stack([self[j] for j in range(*i.indices(len(self)))])
-        p = self.folder / f"{range(self.n)[i]:06d}.npz"; d = read_depth(p)
+        p = self.folder / f"{range(self.n)[i]:06d}.npz"
+        d = read_depth(p)
         _check(bool(np.isfinite(d).all() and (d >= 0).all()), "depth must be finite and >= 0 (0 = invalid)", p)
         return d
     @property

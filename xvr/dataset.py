@@ -111,7 +111,8 @@ def _temporal_stats(idx:list, source:dict, m1:dict, energy:dict):
     for name in sorted(set(source.values())):
         ids = [i for i in idx if source[i] == name]
         temporal += [i for i, k in zip(ids, prefilter([energy[i] for i in ids])) if k]
-        t = motion_thresholds([m1[i] for i in ids]); tau[name], pct[name] = t["tau_act"], t["percentiles"]
+        t = motion_thresholds([m1[i] for i in ids])
+        tau[name], pct[name] = t["tau_act"], t["percentiles"]
     return sorted(temporal), tau, pct
 
 # %% ../nbs/31_dataset.ipynb #7f2ecb2c
@@ -172,8 +173,11 @@ def unit_seed(seed:int, split:str, task:str, unit:int)->list[int]:
 
 def _draw_samples(src:FolderSource, prep:SplitScan, task:str, n:int, rng, max_attempts:int, rejects:Counter):
     "Yield up to `n` samples of `task` drawn with `rng`; rejected candidates and damaged files counted in `rejects`."
-    dom = TASK_INFO[task]["domain"]; pool_idx = prep.pool(task, dom)
-    if not pool_idx: rejects["no_items_in_split"] += 1; return
+    dom = TASK_INFO[task]["domain"]
+    pool_idx = prep.pool(task, dom)
+    if not pool_idx:
+        rejects["no_items_in_split"] += 1
+        return
     # cross-scenario's other episodes, by reference: a unit loads what it uses, not the whole pool
     cross = task == "cross_scenario_localization"
     pool = [EpisodeRef(src, i, prep.episodes.get(str(i))) for i in pool_idx] if cross else ()
@@ -219,7 +223,8 @@ def run_unit(src:FolderSource, # the source's items
             futs = [writer.submit(write_image, tmp / r, im, quality) for r, im in zip(rels, s.pixels)]
             s.images, s.pixels = [f"shards/{final.name}/{r}" for r in rels], []
             s.id = f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
-            made.append((s, futs)); pending += futs
+            made.append((s, futs))
+            pending += futs
             # at most 24 images wait in memory; errors surface here
             while len(pending) > 24: pending.pop(0).result()
         for f in pending: f.result()
