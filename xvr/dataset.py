@@ -481,14 +481,17 @@ def _generate_parser()->argparse.ArgumentParser:
                         "'png' about 5x less disk (the default for converted real sources: PNG, RLDS JPEG)")
     p.add_argument("--overwrite", action="store_true",
                    help="remove what an earlier, different run left in --out and start clean")
-    p.add_argument("--export", nargs="*", choices=["qwen", "hf"], default=[], help="also write qwen conversation JSON and/or a HF datasets folder per split")
+    p.add_argument("--export", nargs="*", choices=["qwen", "hf", "release"], default=[],
+                   help="also write qwen conversation JSON and/or a HF datasets folder per split, "
+                        "and/or the official release layout in OUT/release")
+    p.add_argument("--release-shard-size", type=int, default=10_000, help="--export release: PNG images per tar shard")
     return p
 
 # %% ../nbs/31_dataset.ipynb #9107ef4a
 def _check_generate_args(a):
     "One-line `DataError` for the first bad option of `xvr_generate`."
     check_options(a, positive=["chunk", "workers", "height", "width", "robot_height", "robot_width", "duration",
-                               "max_items"],
+                               "max_items", "release_shard_size"],
                   nonneg=["eval_per_task", "seed", "scenes", "episodes", "min_points", "min_duration", "camera_jitter"],
                   at_least=dict(per_task=1, views=3, wildrgbd_views=3))
     writable_dir(a.out)
@@ -532,4 +535,8 @@ def xvr_generate_cli(argv=None):
         from xvr.export import to_conversations, to_hf_dataset
         if "qwen" in a.export: to_conversations(Path(a.out) / split, Path(a.out) / f"{split}_qwen.json"); print(f"wrote {Path(a.out) / f'{split}_qwen.json'}")
         if "hf" in a.export: to_hf_dataset(Path(a.out) / split, Path(a.out) / f"{split}_hf"); print(f"wrote {Path(a.out) / f'{split}_hf'}")
+    if "release" in a.export and all(r["complete"] for r in s["splits"].values()):
+        from xvr.release import write_release
+        w = write_release(a.out, Path(a.out) / "release", a.release_shard_size)
+        print(f"wrote {Path(a.out) / 'release'}: {w['files']}, {w['images']} images in {w['shards']} shards")
     if s.get("validation", {}).get("bad"): raise BadSamples("validation found bad samples (see summary.json)")

@@ -16,17 +16,17 @@ from ..core import DataError, read_jsonl, atomic_write_text, cli, check_options,
 from .qwen import encode_example, collate, load_sample_images, load_qwen, save_qwen, tiny_qwen3_vl
 
 # %% auto #0
-__all__ = ['DEFAULT_MODEL', 'SFTConfig', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer', 'resolve_precision',
-           'latest_checkpoint', 'train', 'save_checkpoint', 'read_log', 'plot_loss', 'accelerate_command', 'launch',
-           'sft_worker_cli', 'gpus_available', 'check_launch', 'default_notebook', 'run_notebook',
-           'add_notebook_options', 'run_notebook_cli', 'xvr_sft_cli']
+__all__ = ['DEFAULT_MODEL', 'SFTConfig', 'training_samples', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer',
+           'resolve_precision', 'latest_checkpoint', 'train', 'save_checkpoint', 'read_log', 'plot_loss',
+           'accelerate_command', 'launch', 'sft_worker_cli', 'gpus_available', 'check_launch', 'default_notebook',
+           'run_notebook', 'add_notebook_options', 'run_notebook_cli', 'xvr_sft_cli']
 
 # %% ../../nbs/vlm/41_training.ipynb #49976272
 @dataclass
 class SFTConfig:
     "SFT hyper-parameters; defaults are the paper's Table 6."
     model: str = "Qwen/Qwen3-VL-2B-Instruct" # Hub id, local folder, or "tiny" (random tiny Qwen3-VL, CPU tests)
-    train: list = field(default_factory=list) # JSONL files of samples (images relative to each file)
+    train: list = field(default_factory=list) # JSONL files (images relative to each file) or XVR release folders
     output_dir: str = "runs/sft"            # checkpoints, `log.jsonl`, `final/`
     epochs: float = 3                       # passes over the training set
     lr: float = 5e-5                        # peak learning rate
@@ -59,12 +59,25 @@ class SFTConfig:
         return cls(**d)
 
 # %% ../../nbs/vlm/41_training.ipynb #fad6ef63
+def training_samples(paths # JSONL files (images relative to each file) and/or XVR release folders (their train split)
+                    )->list[tuple]:
+    "(sample, image root) pairs of every training input; a release folder's skipped records are counted on stderr."
+    from xvr.release import is_release, read_release
+    items = []
+    for p in [paths] if isinstance(paths, (str, Path)) else paths:
+        if is_release(p):
+            r = read_release(p, "train")
+            print(r.summary(), file=sys.stderr)
+            items += [(s, r.root) for s in r]
+        else: items += [(s, Path(p).parent) for s in read_jsonl(p)]
+    return items
+
 class SFTDataset(torch.utils.data.Dataset):
-    "Encoded XVR samples from one or more JSONL files."
-    def __init__(self, paths:Sequence, processor):
-        self.items = [(s, Path(p).parent) for p in ([paths] if isinstance(paths, (str, Path)) else paths)
-                      for s in read_jsonl(p)]
-        if not self.items: raise DataError(f"no training samples in {list(map(str, paths))}")
+    "Encoded XVR samples from JSONL files and/or release folders."
+    def __init__(self, paths:Sequence, # JSONL files and/or XVR release folders
+                 processor): # the model's processor
+        self.items = training_samples(paths)
+        if not self.items: raise DataError(f"no training samples in {paths}")
         self.processor = processor
     def __len__(self): return len(self.items)
     def __getitem__(self, i):
@@ -143,7 +156,7 @@ def train(cfg:SFTConfig, model=None, processor=None, accelerator=None)->dict:
     ck = latest_checkpoint(out) if cfg.resume else None
     if model is None:
         if cfg.model == "tiny" and ck is not None and (ck / "model").exists(): model, processor = load_qwen(ck / "model")
-        else: model, processor = _build_model(cfg, [s.question for p in cfg.train for s in read_jsonl(p)])
+        else: model, processor = _build_model(cfg, [s.question for s, _ in training_samples(cfg.train)])
     ds = SFTDataset(cfg.train, processor)
     gen = torch.Generator().manual_seed(cfg.seed)  # re-seeded per epoch: the order depends only on (seed, epoch)
     dl = torch.utils.data.DataLoader(ds, batch_size=cfg.per_device_batch, shuffle=True, num_workers=cfg.num_workers,
@@ -329,7 +342,8 @@ def run_notebook_cli(a, inputs:dict, missing:str, notebook, # a function giving 
 def xvr_sft_cli(argv=None):
     "Run the SFT notebook headless with papermill (`xvr_sft --help`)."
     ap = argparse.ArgumentParser(prog="xvr_sft", description="Fine-tune Qwen3-VL on XVR JSONL samples (papermill runs nbs/vlm/42_sft_run.ipynb).")
-    ap.add_argument("--train", nargs="+", required=True, help="training JSONL file(s)")
+    ap.add_argument("--train", nargs="+", required=True,
+                    help="training JSONL file(s) and/or official XVR release folders (their train.jsonl)")
     add_notebook_options(ap, "vlm/42_sft_run.ipynb", "output folder: checkpoints, final model, executed notebook",
                          "Hub id or local folder (default Qwen/Qwen3-VL-2B-Instruct)")
     a = ap.parse_args(argv)
