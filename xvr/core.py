@@ -330,7 +330,7 @@ def image_fault(buf, # the encoded bytes of an image file (bytes or a uint8 arra
     return None
 
 def _decode(path, flags:int, buf:np.ndarray|None=None)->np.ndarray:
-    "Image file `path` (or its bytes `buf`) decoded by OpenCV with `flags`, checked complete; `DataError` naming it if not."
+    "Image file `path` (or its bytes `buf`) decoded by OpenCV with `flags`, checked complete; else `DataError`."
     if buf is None:
         try: buf = np.fromfile(path, np.uint8)
         except OSError as e: raise DataError(f"image is missing or cannot be read ({e.strerror or e})", path)
