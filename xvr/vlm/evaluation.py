@@ -572,7 +572,8 @@ def write_report(out_dir # an xvr_eval output folder (reads predictions/*.jsonl)
 def xvr_eval_cli(argv=None):
     "Score a model adapter on an XVR-Eval folder and write Table 2 files (`xvr_eval --help`)."
     ap = argparse.ArgumentParser(prog="xvr_eval", description="Evaluate a model on XVR-Eval (or any xvr JSONL) in Table 2's layout.")
-    ap.add_argument("--data", required=True, help="JSONL file, folder of JSONL files, or an official XVR release folder")
+    ap.add_argument("--data", help="JSONL file, folder of JSONL files, or an official XVR release folder")
+    ap.add_argument("--human", nargs="+", metavar="ANSWERS", help="xvr_annotate answer files: add the Human row")
     ap.add_argument("--split", default="test", choices=["test", "validation", "train"],
                     help="release folders: which split (test = xvr_eval.jsonl)")
     ap.add_argument("--concurrency", type=int, default=1, help="openai: requests in flight at once (records as if sequential)")
@@ -591,8 +592,9 @@ def xvr_eval_cli(argv=None):
     ap.add_argument("--rescore", action="store_true", help="only re-extract answers from saved replies and rebuild the table")
     ap.add_argument("--lmms-eval", metavar="DIR", help="only write an lmms-eval task folder for --data, then exit")
     a = ap.parse_args(argv)
-    check_options(a, positive=["max_pixels"], nonneg=["limit", "seed"])
-    writable_dir(a.out)
+    if not (a.data or a.human or a.rescore): ap.error("--data is required (or --human ANSWERS…, or --rescore)")
+    check_options(a, positive=["max_pixels", "concurrency"], nonneg=["limit", "seed"])
+    if a.out: writable_dir(a.out)
     return _eval_main(a)
 
 def _eval_main(a)->int:
@@ -602,10 +604,13 @@ def _eval_main(a)->int:
         return 0
     if not a.out: raise DataError("--out is required")
     out = Path(a.out); (out / "predictions").mkdir(parents=True, exist_ok=True)
+    if a.human:                     # the Human row of Table 2, from the annotation app's answers (xvr.viz.annotate)
+        from xvr.viz.annotate import write_human
+        print(write_human(a.human, out / "predictions" / "Human.jsonl", a.data, a.split))
     if a.rescore:
         for p in (out / "predictions").glob("*.jsonl"):
             atomic_write_text(p, "".join(json.dumps(r) + "\n" for r in rescore(read_predictions(p))))
-    else:
+    elif a.data:
         pairs = load_eval_samples(a.data, a.split)[: a.limit or None]
         kw = (dict(api_key_env=a.api_key_env) if a.adapter == "openai" else
               dict(max_pixels=a.max_pixels) if a.adapter == "hf" and a.max_pixels else {})
