@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #40430da6
 from __future__ import annotations
-import json, os, re, shutil, tarfile, tempfile
+import functools, hashlib, io, json, math, os, re, shutil, sys, tarfile, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -15,11 +15,13 @@ import cv2
 import numpy as np
 
 # %% auto #0
-__all__ = ['TASK_INFO', 'TASK_NAMES', 'GENERAL_TASKS', 'ROBOTIC_TASKS', 'SAMPLE_FIELDS', 'DataError', 'Camera', 'check_rotation',
+__all__ = ['EXIT_BAD_SAMPLES', 'EXIT_BAD_INPUT', 'TASK_INFO', 'TASK_NAMES', 'GENERAL_TASKS', 'ROBOTIC_TASKS', 'SAMPLE_FIELDS',
+           'DataError', 'BadSamples', 'cli', 'check_options', 'writable_dir', 'Camera', 'check_rotation',
            'invert_rigid', 'look_at', 'intrinsics_from_fov', 'LazyImage', 'View', 'Scene', 'Frames', 'NpyFrames',
-           'read_image', 'write_image', 'TarIndex', 'tar_index', 'tar_member_path', 'read_tar_member', 'Trajectory',
-           'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl', 'read_jsonl', 'write_depth', 'read_depth',
-           'save_scene', 'load_scene', 'save_trajectory', 'load_trajectory', 'DepthFrames']
+           'image_fault', 'read_image', 'content_hash', 'write_image', 'TarIndex', 'tar_index', 'tar_member_path',
+           'read_tar_member', 'Trajectory', 'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl', 'read_jsonl',
+           'write_depth', 'read_depth', 'save_scene', 'read_json', 'need_keys', 'load_scene', 'save_trajectory',
+           'load_trajectory', 'DepthFrames']
 
 # %% ../nbs/00_core.ipynb #f4b842da
 class DataError(ValueError):
@@ -33,6 +35,57 @@ def _check(cond, msg, path=None):
     if not cond: raise DataError(msg, path)
 
 def _arr(x, dtype=np.float64): return np.asarray(x, dtype=dtype)
+
+# %% ../nbs/00_core.ipynb #ff2608d7
+EXIT_BAD_SAMPLES, EXIT_BAD_INPUT = 1, 2
+
+class BadSamples(Exception):
+    "Some samples failed a check: the command line exits with `EXIT_BAD_SAMPLES` (1)."
+
+def _die(msg, code:int):
+    print(f"error: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+def cli(main):
+    "Wrap a command line `main(argv)`: `DataError`/`OSError` exit 2, `BadSamples` exit 1, each as one `error:` line."
+    @functools.wraps(main)
+    def run(argv=None):
+        try: return main(argv)
+        except DataError as e: _die(e, EXIT_BAD_INPUT)
+        except BadSamples as e: _die(e, EXIT_BAD_SAMPLES)
+        except OSError as e: _die(f"{e.filename}: {e.strerror}" if e.filename else e, EXIT_BAD_INPUT)
+        except KeyboardInterrupt: _die("interrupted; the same command resumes", 130)
+    return run
+
+# %% ../nbs/00_core.ipynb #7f583780
+def _opt(k:str)->str: return "--" + k.replace("_", "-")
+
+def check_options(a, # parsed arguments (`argparse.Namespace`); an option left at None is not checked
+                  positive:Sequence[str]=(), # names that must be > 0
+                  nonneg:Sequence[str]=(), # names that must be >= 0
+                  at_least:dict|None=None, # {name: minimum}
+                 ):
+    "Raise a one-line `DataError` naming the first numeric option of `a` that is out of range or not finite."
+    rules = [(k, 0, False) for k in positive] + [(k, 0, True) for k in nonneg]
+    rules += [(k, m, True) for k, m in (at_least or {}).items()]
+    for k, lo, eq in rules:
+        v = getattr(a, k)
+        if v is None: continue
+        if not math.isfinite(v): raise DataError(f"{_opt(k)} must be a finite number, got {v}")
+        if not (v >= lo if eq else v > lo):
+            raise DataError(f"{_opt(k)} must be {'at least' if eq else 'more than'} {lo}, got {v}")
+
+def writable_dir(path, # the folder to write into; created with its parents
+                 option:str="--out", # the option that named it, for the message
+                )->Path:
+    "`path` created if needed and checked writable (a file is made and removed there); one-line `DataError` if not."
+    p = Path(path)
+    if p.exists() and not p.is_dir(): raise DataError(f"{option} is a file, not a folder", p)
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=p).close()
+    except OSError as e: raise DataError(f"{option} cannot be written ({e.strerror or e})", p)
+    return p
 
 # %% ../nbs/00_core.ipynb #1c15a029
 @dataclass
@@ -151,6 +204,7 @@ def from_dict(cls:Camera, d:dict, # a `Camera.to_dict` dict
     try: return cls(K=d["K"], cam_from_world=d["cam_from_world"], width=d["width"], height=d["height"], name=d.get("name", ""))
     except KeyError as e: raise DataError(f"camera is missing key {e}", path)
     except DataError as e: raise DataError(str(e), path) if path else e
+    except (TypeError, ValueError) as e: raise DataError(f"camera has a malformed value ({e})", path)
 
 # %% ../nbs/00_core.ipynb #bcf773cd
 class LazyImage:
@@ -267,6 +321,25 @@ class NpyFrames:
         return np.array(a, dtype=dtype)
 
 # %% ../nbs/00_core.ipynb #7c12686b
+def image_fault(buf, # the encoded bytes of an image file (bytes or a uint8 array)
+               )->str|None:
+    "Why an encoded JPEG or PNG is incomplete (cut short), or None: decoders accept such a file with only a warning."
+    head, tail = bytes(buf[:8]), bytes(buf[-64:]).rstrip(b"\0\r\n ")
+    if head[:2] == b"\xff\xd8" and not tail.endswith(b"\xff\xd9"): return "truncated JPEG (no end-of-image marker)"
+    if head == b"\x89PNG\r\n\x1a\n" and not tail.endswith(b"IEND\xaeB`\x82"): return "truncated PNG (no IEND chunk)"
+    return None
+
+def _decode(path, flags:int, buf:np.ndarray|None=None)->np.ndarray:
+    "Image file `path` (or its bytes `buf`) decoded by OpenCV with `flags`, checked complete; else `DataError`."
+    if buf is None:
+        try: buf = np.fromfile(path, np.uint8)
+        except OSError as e: raise DataError(f"image is missing or cannot be read ({e.strerror or e})", path)
+    fault = image_fault(buf) if len(buf) else "empty file"
+    if fault: raise DataError(f"damaged image: {fault}", path)
+    im = cv2.imdecode(buf, flags)
+    if im is None: raise DataError("image is missing or cannot be decoded", path)
+    return im
+
 def read_image(path)->np.ndarray:
     "Read an image file (PNG, JPEG, `.npy`, or a member `archive.tar/name`) as uint8 RGB (HxWx3); `DataError` naming it."
     if str(path).endswith(".npy"):
@@ -275,18 +348,29 @@ def read_image(path)->np.ndarray:
         _check(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3, f"image must be uint8 HxWx3, got {im.dtype} {im.shape}", path)
         return im
     member = tar_member_path(path)
-    if member: im = cv2.imdecode(np.frombuffer(read_tar_member(*member), np.uint8), cv2.IMREAD_COLOR)
-    else: im = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if im is None: raise DataError("image is missing or cannot be decoded", path)
-    return cv2.cvtColor(im, cv2.COLOR_BGR2RGB)
+    buf = np.frombuffer(read_tar_member(*member), np.uint8) if member else None
+    return cv2.cvtColor(_decode(path, cv2.IMREAD_COLOR, buf), cv2.COLOR_BGR2RGB)
 
-def write_image(path, image:np.ndarray, quality:int=95):
-    "Write uint8 RGB `image` to `path` (format from the suffix: .png lossless, .jpg with `quality`, .npy uncompressed)."
+def content_hash(data:bytes)->str:
+    "The first 16 hex digits of the SHA-256 of `data`: what a sample records of each image file it wrote."
+    return hashlib.sha256(data).hexdigest()[:16]
+
+def write_image(path, image:np.ndarray, quality:int=95)->str:
+    "Write uint8 RGB `image` to `path` (.png lossless, .jpg with `quality`, .npy raw); the file's `content_hash`."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".npy": np.save(path, np.ascontiguousarray(image, dtype=np.uint8)); return
-    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
-    if not cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params):
-        raise DataError("could not write image", path)
+    if path.suffix == ".npy":
+        b = io.BytesIO()
+        np.save(b, np.ascontiguousarray(image, dtype=np.uint8))
+        data = b.getvalue()
+    else:
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
+        try: ok, enc = cv2.imencode(path.suffix, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params)
+        except cv2.error: ok = False
+        if not ok: raise DataError("could not write image (cannot encode it)", path)
+        data = enc.tobytes()
+    try: path.write_bytes(data)
+    except OSError as e: raise DataError(f"could not write image ({e.strerror or e})", path)
+    return content_hash(data)
 
 # %% ../nbs/00_core.ipynb #a42980f1
 @dataclass
@@ -526,7 +610,10 @@ def write_jsonl(path, samples:Iterable[Sample]):
 def read_jsonl(path)->list[Sample]:
     "Read a JSONL file of samples; `DataError` naming the file and line on a bad record."
     out = []
-    for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
+    try: text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError: raise DataError("file is missing", path)
+    except (OSError, UnicodeDecodeError) as e: raise DataError(f"cannot be read as UTF-8 text ({e})", path)
+    for i, line in enumerate(text.splitlines(), 1):
         if not line.strip(): continue
         try: out.append(Sample.from_dict(json.loads(line)))
         except (json.JSONDecodeError, DataError) as e: raise DataError(f"line {i}: {e}", path)
@@ -553,8 +640,7 @@ def read_depth(path, scale:float=1000.)->np.ndarray:
         try: d = np.load(path)
         except Exception as e: raise DataError(f"depth is missing or cannot be read ({e})", path)
     else:
-        d = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if d is None: raise DataError("depth image is missing or cannot be decoded", path)
+        d = _decode(path, cv2.IMREAD_UNCHANGED)
     _check(d.dtype == np.uint16 and d.ndim == 2, f"depth must be single-channel 16-bit millimetres, got {d.dtype} {d.shape}", path)
     out = d.astype(np.float32); out /= scale                                # in place: the same values, one array
     return out
@@ -590,31 +676,61 @@ def save_scene(scene:Scene, folder, depth_format:str="npz", image_format:str="pn
     return folder
 
 # %% ../nbs/00_core.ipynb #88facb03
-def _read_json(path)->dict:
-    try: return json.loads(Path(path).read_text())
+def read_json(path, kind:type=dict):
+    "The JSON value of file `path`, which must be a `kind` (dict or list); `DataError` naming the file on any fault."
+    try: d = json.loads(Path(path).read_bytes())
     except FileNotFoundError: raise DataError("file is missing", path)
-    except json.JSONDecodeError as e: raise DataError(f"invalid JSON ({e})", path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise DataError(f"invalid JSON ({e})", path)
+    except OSError as e: raise DataError(f"cannot be read ({e.strerror or e})", path)
+    what = "object" if kind is dict else "array"
+    _check(isinstance(d, kind), f"must hold a JSON {what}, got {type(d).__name__}", path)
+    return d
+
+def need_keys(d:dict, path, # a JSON object and the file it came from
+              **types)->dict:
+    "`d`, after checking it holds each key of `types` with a value of that type; `DataError` naming the file and key."
+    for k, t in types.items():
+        if k not in d: raise DataError(f"missing key {k!r}", path)
+        if not isinstance(d[k], t):
+            raise DataError(f"key {k!r} must be {getattr(t, '__name__', t)}, got {type(d[k]).__name__}", path)
+    return d
+
+# %% ../nbs/00_core.ipynb #7183012d
+def _load_view(folder:Path, rec, js:Path)->View:
+    "One view record of `scene.json` as a `View`; each fault names the file it is in."
+    need_keys(rec if isinstance(rec, dict) else {}, js, camera=dict, rgb=str)
+    cam = Camera.from_dict(rec["camera"], path=js)
+    if not (folder/rec["rgb"]).is_file(): raise DataError("image is missing or cannot be decoded", folder/rec["rgb"])
+    img = LazyImage(folder/rec["rgb"], (cam.height, cam.width, 3))      # decoded when a task draws on it
+    dep = None
+    if "depth" in rec:
+        dep, dp = read_depth(folder/rec["depth"]), folder/rec["depth"]
+        _check(dep.shape == cam.shape, f"depth is {dep.shape[1]}x{dep.shape[0]}, camera {cam.width}x{cam.height}", dp)
+        _check(bool(np.isfinite(dep).all() and (dep >= 0).all()), "depth must be finite and >= 0 (0 = invalid)", dp)
+    mask = read_image(folder/rec["mask"])[..., 0] > 127 if "mask" in rec else None
+    try: return View(img, cam, depth=dep, timestamp=rec.get("timestamp", 0.), mask=mask)
+    except DataError as e: raise DataError(str(e), folder/rec.get("mask", rec["rgb"]))
 
 def load_scene(folder)->Scene:
     "Load a scene saved by `save_scene`; `DataError` naming the file on any fault."
-    folder = Path(folder); meta = _read_json(folder/"scene.json")
-    views = []
-    for rec in meta["views"]:
-        cam = Camera.from_dict(rec["camera"], path=folder/"scene.json")
-        if not (folder/rec["rgb"]).is_file(): raise DataError("image is missing or cannot be decoded", folder/rec["rgb"])
-        img = LazyImage(folder/rec["rgb"], (cam.height, cam.width, 3))      # decoded when a task draws on it
-        dep = read_depth(folder/rec["depth"]) if "depth" in rec else None
-        mask = read_image(folder/rec["mask"])[..., 0] > 127 if "mask" in rec else None
-        try: views.append(View(img, cam, depth=dep, timestamp=rec.get("timestamp", 0.), mask=mask))
-        except DataError as e: raise DataError(str(e), folder/rec["rgb"])
+    folder = Path(folder)
+    js = folder/"scene.json"
+    meta = need_keys(read_json(js), js, id=str, views=list)
+    _check(isinstance(meta.get("meta", {}), dict), "key 'meta' must be an object", js)
+    views = [_load_view(folder, rec, js) for rec in meta["views"]]
     pts = cols = None
+    where = folder/"points.npy"
     try:
         if (folder/"points.npy").exists():
             pts = np.load(folder/"points.npy"); cols = np.load(folder/"colors.npy") if (folder/"colors.npy").exists() else None
         elif (folder/"points.npz").exists():                                   # written by xvr 0.1 before this change
-            z = np.load(folder/"points.npz"); pts = z["points"]; cols = z["colors"] if "colors" in z else None
-    except (ValueError, OSError) as e: raise DataError(f"point cloud cannot be read ({e})", folder)
-    return Scene(meta["id"], views, pts, cols, meta.get("category", ""), meta.get("source", ""), meta.get("meta", {}))
+            where = folder/"points.npz"
+            z = np.load(where)
+            pts, cols = z["points"], (z["colors"] if "colors" in z else None)
+        return Scene(meta["id"], views, pts, cols, meta.get("category", ""), meta.get("source", ""),
+                     meta.get("meta", {}))
+    except DataError as e: raise DataError(str(e), js if not views else where)
+    except Exception as e: raise DataError(f"point cloud cannot be read ({type(e).__name__}: {e})", where)
 
 # %% ../nbs/00_core.ipynb #388f5e04
 def save_trajectory(traj:Trajectory, folder, image_format:str="png")->Path:
@@ -643,29 +759,47 @@ def save_trajectory(traj:Trajectory, folder, image_format:str="png")->Path:
     return folder
 
 # %% ../nbs/00_core.ipynb #b8f1b736
+def _load_arrays(path:Path)->dict:
+    "The arrays of a trajectory's `arrays.npz`, all read; `DataError` naming the file if it is missing or damaged."
+    try:
+        with np.load(path) as z: arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError: raise DataError("file is missing", path)
+    except Exception as e: raise DataError(f"not a readable npz archive ({type(e).__name__}: {e})", path)
+    for k in ("timestamps", "states"): _check(k in arrays, f"has no {k!r} array", path)
+    _check(arrays["timestamps"].ndim == 1, f"'timestamps' must be (T,), got {arrays['timestamps'].shape}", path)
+    return arrays
+
+def _frames(folder:Path, cam:str, ext:str, T:int):
+    "The frames of camera `cam`: a `.npy` frame store or `T` image files, checked to exist."
+    if ext == "npy":
+        fr = NpyFrames(folder/"frames"/f"{cam}.npy")
+        _check(len(fr) == T, f"frame store has {len(fr)} frames for {T} steps", folder/"frames"/f"{cam}.npy")
+        return fr
+    paths = [folder/"frames"/cam/f"{t:06d}.{ext}" for t in range(T)]
+    missing = [p for p in paths if not p.exists()]
+    if missing: raise DataError(f"{len(missing)} of {T} frames of camera {cam!r} are missing", missing[0])
+    return Frames(paths)
+
 def load_trajectory(folder)->Trajectory:
     "Load a trajectory saved by `save_trajectory` with lazy frames; `DataError` naming the file on a fault."
-    folder = Path(folder); meta = _read_json(folder/"trajectory.json")
-    try: z = dict(np.load(folder/"arrays.npz"))
-    except FileNotFoundError: raise DataError("file is missing", folder/"arrays.npz")
+    folder = Path(folder)
+    js = folder/"trajectory.json"
+    meta = need_keys(read_json(js), js, id=str, cameras=list, fps=(int, float))
+    _check(all(isinstance(c, str) for c in meta["cameras"]), "key 'cameras' must be a list of names", js)
+    _check(meta["fps"] > 0, f"fps must be positive, got {meta['fps']}", js)
+    for k in ("descriptions", "meta"): _check(isinstance(meta.get(k, {}), dict), f"key {k!r} must be an object", js)
+    z = _load_arrays(folder/"arrays.npz")
     T, ext = len(z["timestamps"]), meta.get("image_format", "png")
-    frames = {}
-    for cam in meta["cameras"]:
-        if ext == "npy":
-            frames[cam] = NpyFrames(folder/"frames"/f"{cam}.npy")
-            _check(len(frames[cam]) == T, f"frame store has {len(frames[cam])} frames for {T} steps", folder/"frames"/f"{cam}.npy")
-            continue
-        paths = [folder/"frames"/cam/f"{t:06d}.{ext}" for t in range(T)]
-        missing = [p for p in paths if not p.exists()]
-        if missing: raise DataError(f"{len(missing)} of {T} frames of camera {cam!r} are missing", missing[0])
-        frames[cam] = Frames(paths)
+    frames = {cam: _frames(folder, cam, ext, T) for cam in meta["cameras"]}
     depth = {cam: DepthFrames(folder/"depth"/cam, T) for cam in meta.get("depth", [])}
     pick = lambda pre: {k[len(pre):]: v for k, v in z.items() if k.startswith(pre)}
+    # what `Trajectory` checks beyond the frames (states, actions, poses, K) is stored in arrays.npz
     try:
         return Trajectory(meta["id"], frames, z["timestamps"], z["states"], z.get("actions"), meta["fps"], meta.get("instruction", ""),
                           meta.get("embodiment", ""), meta.get("source", ""), meta.get("descriptions", {}),
                           pick("intrinsics/"), pick("poses/"), depth, meta.get("meta", {}))
-    except DataError as e: raise DataError(str(e), folder)
+    except DataError as e: raise DataError(str(e), folder/"arrays.npz")
+    except (TypeError, ValueError) as e: raise DataError(f"malformed arrays ({e})", folder/"arrays.npz")
 
 class DepthFrames:
     "The depth maps `folder/<t:06d>.npz` (float32 metres) of `n` steps, read on demand (no path is built before)."
@@ -673,7 +807,10 @@ class DepthFrames:
     def __len__(self): return self.n
     def __getitem__(self, i):
         if isinstance(i, slice): return np.stack([self[j] for j in range(*i.indices(len(self)))])
-        return read_depth(self.folder / f"{range(self.n)[i]:06d}.npz")
+        p = self.folder / f"{range(self.n)[i]:06d}.npz"
+        d = read_depth(p)
+        _check(bool(np.isfinite(d).all() and (d >= 0).all()), "depth must be finite and >= 0 (0 = invalid)", p)
+        return d
     @property
     def shape(self): return (self.n,) + self[0].shape
     def __array__(self, dtype=None, copy=None): return np.stack([self[i] for i in range(self.n)])

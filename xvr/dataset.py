@@ -6,6 +6,7 @@
 from __future__ import annotations
 import argparse, hashlib, json, os, shutil, sys, tempfile, time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, fields
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -13,15 +14,20 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from .core import DataError, Sample, Scene, Trajectory, atomic_write_text, read_jsonl, write_image, load_scene, load_trajectory
+from . import __version__
+from .core import (DataError, BadSamples, Sample, Scene, Trajectory, atomic_write_text, read_jsonl, read_json,
+                      write_image,
+                      load_scene, load_trajectory, cli, check_options, writable_dir)
 from .core import TASK_NAMES, TASK_INFO, ROBOTIC_TASKS
 from .tasks.common import Reject, task_generator
 from .engine import Engine, Failure
 from .filtering import action_energy, prefilter, m1sec, motion_thresholds, trajectory_rule, scene_rule, RuleCounter
 
 # %% auto #0
-__all__ = ['EVAL_COUNTS', 'eval_counts', 'split_of', 'FolderSource', 'prepare_split', 'keep_heap', 'EpisodeRef', 'unit_seed',
-           'run_unit', 'plan_units', 'merge_split', 'generate', 'print_summary', 'convert_sources', 'xvr_generate_cli']
+__all__ = ['EVAL_COUNTS', 'RUN_RECORD', 'MADE', 'eval_counts', 'split_of', 'FolderSource', 'SplitScan', 'prepare_split',
+           'keep_heap', 'EpisodeRef', 'unit_seed', 'run_unit', 'source_fingerprint', 'run_fingerprint',
+           'check_fingerprint', 'plan_units', 'merge_split', 'generate', 'print_summary', 'convert_sources',
+           'xvr_generate_cli']
 
 # %% ../nbs/31_dataset.ipynb #785156f8
 EVAL_COUNTS = {"point_correspondence": 264, "directional_correspondence": 264, "spatial_verification": 264,
@@ -65,37 +71,81 @@ def _load_scene(path): return load_scene(path)
 def _load_episode(path): return load_trajectory(path)
 
 # %% ../nbs/31_dataset.ipynb #e17eedce
-def prepare_split(src:FolderSource, split:str, holdout_category:str, holdout_embodiment:str,
-                  min_points:int=10_000, min_duration:float=20.0, progress:bool=True)->dict:
-    "Indices of usable items of `split` per domain and per robotic task, temporal-task indices, tau_act and rule counts."
+@dataclass
+class SplitScan:
+    "What `prepare_split` finds in a source for one split; saved as the split's `source_stats.json`."
+    general: list                 # indices of the usable scenes
+    robotic: list                 # indices of the usable episodes
+    temporal: list                # episode indices the action-energy pre-filter keeps (temporal verification)
+    task_pools: dict = field(default_factory=dict)       # robotic task -> indices of the episodes that feed it
+    episodes: dict = field(default_factory=dict)         # str(index) -> [id, source, embodiment, cameras]
+    tau_act: float|None = None                           # the motion threshold, when the split has one source
+    tau_act_by_source: dict = field(default_factory=dict)  # source -> tau_act (Appendix 10: per dataset)
+    m1sec_percentiles: dict|list|None = None             # M1sec percentiles (per source when several)
+    rules: dict = field(default_factory=dict)            # source-rule outcome -> count of items
+
+    def to_dict(self)->dict: return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d:dict, path=None)->"SplitScan":
+        "A scan from its JSON form; `DataError` naming `path` if keys are missing or unknown."
+        names = {f.name for f in fields(cls)}
+        if not isinstance(d, dict) or set(d) - names or not {"general", "robotic", "temporal"} <= set(d):
+            raise DataError(f"not a split scan (keys {sorted(d) if isinstance(d, dict) else type(d).__name__})", path)
+        return cls(**d)
+
+    def pool(self, task:str, domain:str)->list:
+        "Indices of the items `task` draws from."
+        return self.temporal if task == "temporal_verification" else self.task_pools.get(task, getattr(self, domain))
+
+# %% ../nbs/31_dataset.ipynb #d6cf9381
+def _scan_item(src:FolderSource, dom:str, i:int, rules:RuleCounter):
+    "Item `i` of domain `dom`, or None after counting it (and naming the file) when it cannot be loaded."
+    try: return src.load(dom, i)
+    except DataError as e:
+        rules.keep("bad_file")
+        print(f"skip: {e}" if e.path else f"skip {src.items[dom][i]}: {e}", file=sys.stderr)
+
+def _temporal_stats(idx:list, source:dict, m1:dict, energy:dict):
+    "Per source (Appendix 10): the pre-filter's kept episodes, tau_act and the M1sec percentiles."
+    temporal, tau, pct = [], {}, {}
+    for name in sorted(set(source.values())):
+        ids = [i for i in idx if source[i] == name]
+        temporal += [i for i, k in zip(ids, prefilter([energy[i] for i in ids])) if k]
+        t = motion_thresholds([m1[i] for i in ids])
+        tau[name], pct[name] = t["tau_act"], t["percentiles"]
+    return sorted(temporal), tau, pct
+
+# %% ../nbs/31_dataset.ipynb #7f2ecb2c
+def prepare_split(src:FolderSource, # the source's items
+                  split:str, # 'train' or 'eval'
+                  holdout_category:str, # scene categories held out for eval, comma-separated
+                  holdout_embodiment:str, # embodiments or sources held out for eval, comma-separated
+                  min_points:int=10_000, # source rule: the least points a scene's cloud has
+                  min_duration:float=20.0, # source rule: the shortest episode, seconds
+                  progress:bool=True, # show a progress bar
+                 )->SplitScan:
+    "The usable items of `split` per domain and robotic task, the temporal pool, tau_act and the source-rule counts."
     rules, out = RuleCounter(), {"general": [], "robotic": []}
     m1, energy, source, tasks, episodes = {}, {}, {}, {}, {}
     for dom in ("general", "robotic"):
-        for i, path in enumerate(tqdm(src.items[dom], desc=f"scan {split} {dom}", disable=not progress)):
-            try: item = src.load(dom, i)
-            except DataError as e: rules.keep(f"bad_file"); print(f"skip {path}: {e}", file=sys.stderr); continue
-            if split_of(item, holdout_category, holdout_embodiment) != split: continue
-            ok = rules.keep(scene_rule(item, min_points) if dom == "general" else trajectory_rule(item, min_duration=min_duration))
-            if not ok: continue
+        for i in tqdm(range(len(src.items[dom])), desc=f"scan {split} {dom}", disable=not progress):
+            item = _scan_item(src, dom, i, rules)
+            if item is None or split_of(item, holdout_category, holdout_embodiment) != split: continue
+            ok = scene_rule(item, min_points) if dom == "general" else trajectory_rule(item, min_duration=min_duration)
+            if not rules.keep(ok): continue
             out[dom].append(i)
             if dom == "robotic":
                 m1[i], energy[i], source[i] = m1sec(item), action_energy(item), item.source
                 tasks[i] = (item.meta or {}).get("tasks") or ROBOTIC_TASKS     # DROID, FMB: temporal verification only
                 episodes[str(i)] = [item.id, item.source, item.embodiment, list(item.cameras)]
     idx = out["robotic"]
-    # Appendix 10: the pre-filter and tau_act are per dataset
-    temporal, tau_by_source, pct_by_source = [], {}, {}
-    for src_name in sorted(set(source.values())):
-        ids = [i for i in idx if source[i] == src_name]
-        temporal += [i for i, k in zip(ids, prefilter([energy[i] for i in ids])) if k]
-        tau = motion_thresholds([m1[i] for i in ids]); tau_by_source[src_name], pct_by_source[src_name] = tau["tau_act"], tau["percentiles"]
-    temporal.sort()
-    one = next(iter(tau_by_source)) if len(tau_by_source) == 1 else None
+    temporal, tau, pct = _temporal_stats(idx, source, m1, energy)
+    one = next(iter(tau)) if len(tau) == 1 else None
     pools = {t: [i for i in idx if t in tasks[i]] for t in ROBOTIC_TASKS if t != "temporal_verification"}
     if any(len(p) < len(idx) for p in pools.values()): rules["temporal_only"] = sum(len(tasks[i]) == 1 for i in idx)
-    return dict(general=out["general"], robotic=idx, temporal=temporal, task_pools=pools, episodes=episodes,
-                tau_act=tau_by_source[one] if one else None, tau_act_by_source=tau_by_source,
-                m1sec_percentiles=pct_by_source[one] if one else pct_by_source, rules=dict(rules))
+    return SplitScan(out["general"], idx, temporal, pools, episodes, tau[one] if one else None, tau,
+                     pct[one] if one else pct, dict(rules))
 
 # %% ../nbs/31_dataset.ipynb #0e624245
 def keep_heap(trim_mb:int=256, mmap_mb:int=64)->bool:
@@ -122,8 +172,42 @@ def unit_seed(seed:int, split:str, task:str, unit:int)->list[int]:
     h = int.from_bytes(hashlib.sha256(f"{split}/{task}".encode()).digest()[:4], "little")
     return [seed, h, unit]
 
-def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, seed:int, out:Path,
-             max_attempts:int=12, quality:int=90,
+def _draw_samples(src:FolderSource, prep:SplitScan, task:str, n:int, rng, max_attempts:int, rejects:Counter):
+    "Yield up to `n` samples of `task` drawn with `rng`; rejected candidates and damaged files counted in `rejects`."
+    dom = TASK_INFO[task]["domain"]
+    pool_idx = prep.pool(task, dom)
+    if not pool_idx:
+        rejects["no_items_in_split"] += 1
+        return
+    # cross-scenario's other episodes, by reference: a unit loads what it uses, not the whole pool
+    cross = task == "cross_scenario_localization"
+    pool = [EpisodeRef(src, i, prep.episodes.get(str(i))) for i in pool_idx] if cross else ()
+    gen, made = task_generator(task), 0
+    for _ in range(n * max_attempts):
+        if made == n: return
+        j = int(rng.integers(len(pool_idx)))
+        try:
+            item = src.load(dom, pool_idx[j])
+            kw = dict(pool=pool) if dom == "robotic" else {}
+            if task == "temporal_verification": kw["tau_act"] = prep.tau_act_by_source.get(item.source, prep.tau_act)
+            s = gen(item, rng, **kw)
+        except Reject as e: rejects[e.reason] += 1; continue
+        except DataError as e:                          # an image or frame found damaged when first read
+            rejects["bad_file"] += 1; print(f"skip: {e}", file=sys.stderr); continue
+        made += 1
+        yield s
+
+# %% ../nbs/31_dataset.ipynb #4376a6fd
+def run_unit(src:FolderSource, # the source's items
+             prep:SplitScan, # the split's scan (`prepare_split`)
+             split:str, # 'train' or 'eval'
+             task:str, # one of `TASK_NAMES`
+             unit:int, # the unit's index in the task's plan
+             n:int, # samples to make
+             seed:int, # the run's seed
+             out:Path, # the split's folder
+             max_attempts:int=12, # candidates tried per sample before the unit stops short
+             quality:int=90, # JPEG quality of the written images
              writers:int|None=None, # threads that encode and write JPEGs beside the generator (default: one per core)
             )->dict:
     "Generate up to `n` samples of `task` into `out/shards/<task>-<unit>` atomically; returns counts."
@@ -131,45 +215,78 @@ def run_unit(src:FolderSource, prep:dict, split:str, task:str, unit:int, n:int, 
     if (final / "samples.jsonl").exists(): return dict(done=True)
     for old in (out / "shards").glob(f".{final.name}.*"): shutil.rmtree(old, ignore_errors=True)   # left by a killed run
     keep_heap()
-    rng = np.random.default_rng(unit_seed(seed, split, task, unit))
-    dom = TASK_INFO[task]["domain"]
-    pool_idx = prep["temporal"] if task == "temporal_verification" else prep.get("task_pools", {}).get(task, prep[dom])
-    gen, rejects, lines = task_generator(task), Counter(), []
+    rng, rejects, made, pending = np.random.default_rng(unit_seed(seed, split, task, unit)), Counter(), [], []
     tmp = Path(tempfile.mkdtemp(dir=out / "shards", prefix=f".{final.name}.")); (tmp / "images").mkdir()
-    writer, pending = ThreadPoolExecutor(writers or os.cpu_count() or 1, thread_name_prefix="xvr-jpeg"), []
-    def keep(s:Sample):     # images are encoded and written by other threads while the next sample is made
-        k, s.images = len(lines), []
-        for j, im in enumerate(s.pixels):
-            rel = f"images/{k:04d}_{j}.jpg"; s.images.append(f"shards/{final.name}/{rel}")
-            pending.append(writer.submit(write_image, tmp / rel, im, quality))
-        s.pixels, s.id = [], f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
-        lines.append(s.to_json_line(sort_keys=True))
-        while len(pending) > 24: pending.pop(0).result()            # at most 24 images wait in memory; errors surface here
-    try:
-        if pool_idx:
-            # cross-scenario's other episodes, by reference: a unit loads what it uses, not the whole pool
-            pool = ([EpisodeRef(src, i, prep.get("episodes", {}).get(str(i))) for i in pool_idx]
-                    if task == "cross_scenario_localization" else ())
-            for _ in range(n * max_attempts):
-                if len(lines) == n: break
-                j = int(rng.integers(len(pool_idx)))
-                try:
-                    item = src.load(dom, pool_idx[j])
-                    kw = dict(pool=pool) if dom == "robotic" else {}
-                    if task == "temporal_verification": kw["tau_act"] = prep.get("tau_act_by_source", {}).get(item.source, prep["tau_act"])
-                    s = gen(item, rng, **kw)
-                except Reject as e: rejects[e.reason] += 1; continue
-                except DataError as e:                          # an image or frame found damaged when first read
-                    rejects["bad_file"] += 1; print(f"skip: {e}", file=sys.stderr); continue
-                keep(s)
-        else: rejects["no_items_in_split"] += 1
+    writer = ThreadPoolExecutor(writers or os.cpu_count() or 1, thread_name_prefix="xvr-jpeg")
+    try:        # images are encoded and written by other threads while the next sample is made
+        for k, s in enumerate(_draw_samples(src, prep, task, n, rng, max_attempts, rejects)):
+            rels = [f"images/{k:04d}_{j}.jpg" for j in range(len(s.pixels))]
+            futs = [writer.submit(write_image, tmp / r, im, quality) for r, im in zip(rels, s.pixels)]
+            s.images, s.pixels = [f"shards/{final.name}/{r}" for r in rels], []
+            s.id = f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
+            made.append((s, futs))
+            pending += futs
+            # at most 24 images wait in memory; errors surface here
+            while len(pending) > 24: pending.pop(0).result()
         for f in pending: f.result()
     finally: writer.shutdown()
-    (tmp / "samples.jsonl").write_text("".join(l + "\n" for l in lines))
+    for s, futs in made: s.meta["image_sha256"] = [f.result() for f in futs]      # `xvr_validate` checks files by it
+    (tmp / "samples.jsonl").write_text("".join(s.to_json_line(sort_keys=True) + "\n" for s, _ in made))
     (tmp / "rejects.json").write_text(json.dumps(dict(rejects), sort_keys=True))
     if final.exists(): shutil.rmtree(final)
     os.replace(tmp, final)
-    return dict(done=False, samples=len(lines), rejects=dict(rejects))
+    return dict(done=False, samples=len(made), rejects=dict(rejects))
+
+# %% ../nbs/31_dataset.ipynb #a325d27e
+RUN_RECORD = "run.json"
+
+def source_fingerprint(src:FolderSource)->str:
+    "16 hex digits naming what a source folder holds: item names, their metadata files, the sizes of their other files."
+    h = hashlib.sha256()
+    for f in ("render_manifest.json",):
+        if (src.root / f).is_file(): h.update(f.encode() + (src.root / f).read_bytes())
+    for dom in ("general", "robotic"):
+        for item in map(Path, src.items[dom]):
+            h.update(f"\n{dom}/{item.name}".encode())
+            for p in sorted(item.iterdir()):
+                h.update(f"\n{p.name}:".encode())
+                size = str(p.stat().st_size if p.is_file() else "dir").encode()
+                h.update(p.read_bytes() if p.suffix == ".json" else size)
+    return h.hexdigest()[:16]
+
+def run_fingerprint(src:FolderSource, # the source folder
+                    **args, # every argument that changes the output, by name
+                   )->dict:
+    "The record of a run: the output-changing `args`, the source's fingerprint and the xvr version (JSON values)."
+    return json.loads(json.dumps(dict(xvr=__version__, source_fingerprint=source_fingerprint(src), **args)))
+
+# %% ../nbs/31_dataset.ipynb #a68f9d79
+MADE = ("train", "eval", "summary.json", "train_qwen.json", "eval_qwen.json", "train_hf", "eval_hf")
+
+def _differs(old:dict, new:dict)->str:
+    "What differs between two run records, as `name old -> new` phrases."
+    keys = [k for k in dict.fromkeys([*new, *old]) if old.get(k) != new.get(k)]
+    return ", ".join(f"{k.replace('_', '-')} {old.get(k)!r} -> {new.get(k)!r}" for k in keys)
+
+def check_fingerprint(out:Path, # the output folder
+                      fp:dict, # this run's record (`run_fingerprint`)
+                      overwrite:bool=False, # remove what an earlier run made and start clean
+                     )->str:
+    "'new', 'resume' or 'overwrite' after recording `fp` in `out/run.json`; a `DataError` naming what differs."
+    out, path = Path(out), Path(out) / RUN_RECORD
+    made = [out / m for m in MADE if (out / m).exists()]
+    if overwrite:
+        for p in made: shutil.rmtree(p) if p.is_dir() else p.unlink()
+    elif path.exists():
+        diff = _differs(read_json(path), fp)
+        if not diff: return "resume"
+        raise DataError(f"holds another run ({diff}); rerun with --overwrite to start clean, or use another --out", out)
+    elif made:
+        raise DataError(f"holds a dataset but no {RUN_RECORD} (older xvr?); rerun with --overwrite to start clean", out)
+    elif others := sorted(p.name for p in out.iterdir() if p.name not in {*MADE, "source"}) if out.is_dir() else []:
+        raise DataError(f"is not empty ({', '.join(others[:3])}, ...): choose a new or empty --out", out)
+    atomic_write_text(path, json.dumps(fp, indent=1))
+    return "overwrite" if overwrite else "new"
 
 # %% ../nbs/31_dataset.ipynb #56e04f9e
 def plan_units(per_task:dict, chunk:int)->list[tuple[str, int, int]]:
@@ -187,13 +304,34 @@ def merge_split(out:Path)->int:
     atomic_write_text(out / "samples.jsonl", "".join(l + "\n" for l in lines))
     return len(lines)
 
-# %% ../nbs/31_dataset.ipynb #0a4194c5
+# %% ../nbs/31_dataset.ipynb #1cc6f723
 _WORKER = {}
 def _unit_job(args):
     root, name, stats, split, task, unit, n, seed, out, writers = args
     if (root, name) not in _WORKER: _WORKER[(root, name)] = FolderSource(root, name)
-    if stats not in _WORKER: _WORKER[stats] = json.loads(Path(stats).read_text())   # the split's scan, read once per worker
+    if stats not in _WORKER: _WORKER[stats] = SplitScan.from_dict(read_json(stats), stats)   # read once per worker
     return task, run_unit(_WORKER[(root, name)], _WORKER[stats], split, task, unit, n, seed, Path(out), writers=writers)
+
+def _split_scan(src:FolderSource, so:Path, split:str, *args)->tuple[SplitScan, Path]:
+    "The split's scan, read from `so/source_stats.json` or made (`prepare_split(src, split, *args)`) and saved there."
+    path = so / "source_stats.json"
+    if path.exists(): return SplitScan.from_dict(read_json(path), path), path
+    prep = prepare_split(src, split, *args)
+    atomic_write_text(path, json.dumps(prep.to_dict(), indent=1))
+    return prep, path
+
+def _split_record(so:Path, prep:SplitScan, complete:bool)->dict:
+    "The summary of a split: merged samples, per-task counts and rejections once every unit exists."
+    rec = dict(complete=complete, tau_act=prep.tau_act, rules=prep.rules)
+    if not complete: return rec
+    rec["samples"] = merge_split(so)
+    counts, rejects = Counter(), Counter()
+    for u in (so / "shards").iterdir():
+        if u.name.startswith(".") or not (u / "samples.jsonl").exists(): continue   # temporary folders of killed runs
+        counts[u.name.rsplit("-", 1)[0]] += sum(1 for _ in (u / "samples.jsonl").open())
+        rejects.update(read_json(u / "rejects.json"))
+    rec["per_task"], rec["rejects"] = dict(counts), dict(rejects)
+    return rec
 
 def _writers(engine:Engine)->int:
     "JPEG writer threads per unit: this machine's cores shared between local workers; one per Ray task (one CPU)."
@@ -209,22 +347,50 @@ def _run_units(engine:Engine, jobs:list, desc:str, progress:bool)->dict:
             print(f"unit {jobs[k][3]}/{name} failed: {r.reason}", file=sys.stderr)
     return failed
 
-def generate(data_dir, # a source folder: `general/<scene>/` and `robotic/<episode>/` (xvr.core layout)
-             out, # the dataset folder (resumable: finished units are kept)
+
+# %% ../nbs/31_dataset.ipynb #12dc49e3
+def _validate_and_describe(out:Path, summary:dict, progress:bool):
+    "Validate every sample of `out` into `summary`, and write each non-empty split's statistics."
+    from xvr.validate import validate_dir
+    from xvr.stats import write_stats
+    vs = [validate_dir(out / split / "samples.jsonl", progress=progress) for split in summary["splits"]]  # only these
+    summary["validation"] = dict(samples=sum(v["samples"] for v in vs), bad=sum(v["bad"] for v in vs),
+                                 faults={k: f for v in vs for k, f in v["faults"].items()})
+    for split, r in summary["splits"].items():
+        if r.get("samples"): write_stats(out / split)
+
+# %% ../nbs/31_dataset.ipynb #85c33529
+def _run_split(src:FolderSource, so:Path, split:str, per:dict, scan:tuple, shard:tuple, engine:Engine, chunk:int,
+               seed:int, progress:bool)->dict:
+    "Run this shard's units of one split (`per`: samples per task) into `so`; the split's summary record."
+    (so / "shards").mkdir(parents=True, exist_ok=True)
+    prep, stats_path = _split_scan(src, so, split, *scan)
+    units = [u for k, u in enumerate(plan_units(per, chunk)) if k % shard[1] == shard[0]]
+    writers = _writers(engine)
+    _WORKER.pop(str(stats_path), None)                                   # this run's scan, not a cached one
+    jobs = [(str(src.root), src.name, str(stats_path), split, t, u, n, seed, str(so), writers) for t, u, n in units]
+    failed = _run_units(engine, jobs, f"generate {split}", progress)
+    complete = all((so / "shards" / f"{t}-{u:05d}" / "samples.jsonl").exists() for t, u, _ in plan_units(per, chunk))
+    return _split_record(so, prep, complete) | dict(failed=failed)
+
+# %% ../nbs/31_dataset.ipynb #6bcba79b
+def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `robotic/` episodes saved by xvr.core
+             out, # output folder: train/, eval/, run.json, summary.json
              per_task:int=8, # train samples per task
              eval_per_task:int|None=None, # mean XVR-Eval samples per task (default per_task // 4), paper's proportions
-             tasks=None, # a subset of `TASK_NAMES` (default: all 8)
+             tasks=None, # task names (default all of `TASK_NAMES`)
              seed:int=0, # the run's seed: every unit's generator is seeded from it
-             shard:tuple=(0, 1), # (i, n): this process does every n-th unit
+             shard:tuple=(0, 1), # (i, n): this process does every n-th unit, from the i-th
              workers:int=1, # local worker processes, or CPUs of a local Ray instance
              chunk:int=16, # samples per unit of work
-             source:str="sim", # the source's name in sample ids
-             holdout_category:str="boat", # scene categories held out for XVR-Eval, comma-separated
-             holdout_embodiment:str="sim_arm_b", # embodiments or sources held out for XVR-Eval, comma-separated
-             min_points:int=10_000, # source rule: minimum scene point-cloud size
-             min_duration:float=20.0, # source rule: minimum episode duration, s
-             validate:bool=True, # re-check every sample with `xvr.validate` once the splits are complete
-             progress:bool=True, # progress bars
+             source:str="sim", # the source's name in the summary
+             holdout_category:str="boat", # scene categories held out for eval, comma-separated
+             holdout_embodiment:str="sim_arm_b", # embodiments or sources held out for eval, comma-separated
+             min_points:int=10_000, # source rule: the least points a scene's cloud has
+             min_duration:float=20.0, # source rule: the shortest episode, seconds
+             validate:bool=True, # re-check every sample (`xvr.validate`) once both splits are complete
+             progress:bool=True, # show progress bars
+             overwrite:bool=False, # remove what an earlier, different run left in `out` and start clean
              backend:str="local", # 'local' or 'ray' (`xvr.engine`)
              ray_address:str|None=None, # with 'ray': 'auto' or HOST:PORT of a cluster; None starts a local instance
              engine:Engine|None=None, # an engine to run the units on (overrides `backend`, `workers`, `ray_address`)
@@ -235,45 +401,26 @@ def generate(data_dir, # a source folder: `general/<scene>/` and `robotic/<episo
     tasks = list(tasks or TASK_NAMES)
     bad = [t for t in tasks if t not in TASK_INFO]
     if bad: raise DataError(f"unknown tasks {bad}; known: {', '.join(TASK_NAMES)}")
+    if chunk < 1 or per_task < 0 or (eval_per_task or 0) < 0:
+        raise DataError("need chunk >= 1, per_task >= 0, eval_per_task >= 0")
     ev = eval_counts(len(tasks) * (eval_per_task if eval_per_task is not None else max(1, per_task // 4)))
-    plans = {"train": {t: per_task for t in tasks}, "eval": {t: ev[t] for t in tasks}}
-    summary = dict(out=str(out), source=source, seed=seed, splits={})
+    plans = {"train": {t: per_task for t in tasks}, "eval": {t: ev[t] if eval_per_task != 0 else 0 for t in tasks}}
+    fp = run_fingerprint(src, per_task=per_task, eval_per_task=eval_per_task, tasks=tasks, seed=seed, chunk=chunk,
+                         source=source, holdout_category=holdout_category, holdout_embodiment=holdout_embodiment,
+                         min_points=min_points, min_duration=min_duration)
+    summary = dict(out=str(out), source=source, seed=seed, run=check_fingerprint(out, fp, overwrite), splits={})
+    scan = (holdout_category, holdout_embodiment, min_points, min_duration, progress)
     for split, per in plans.items():
-        so = out / split; (so / "shards").mkdir(parents=True, exist_ok=True)
-        stats_path = so / "source_stats.json"
-        if stats_path.exists(): prep = json.loads(stats_path.read_text())
-        else:
-            prep = prepare_split(src, split, holdout_category, holdout_embodiment, min_points, min_duration, progress)
-            atomic_write_text(stats_path, json.dumps(prep, indent=1))
-        units = [u for k, u in enumerate(plan_units(per, chunk)) if k % shard[1] == shard[0]]
-        writers = _writers(engine)
-        _WORKER.pop(str(stats_path), None)                                   # this run's scan, not a cached one
-        jobs = [(str(src.root), source, str(stats_path), split, t, u, n, seed, str(so), writers) for t, u, n in units]
-        failed = _run_units(engine, jobs, f"generate {split}", progress)
-        complete = all((so / "shards" / f"{t}-{u:05d}" / "samples.jsonl").exists() for t, u, _ in plan_units(per, chunk))
-        rec = dict(complete=complete, tau_act=prep["tau_act"], rules=prep["rules"], failed=failed)
-        if complete:
-            rec["samples"] = merge_split(so)
-            counts, rejects = Counter(), Counter()
-            for u in (so / "shards").iterdir():
-                if u.name.startswith(".") or not (u / "samples.jsonl").exists(): continue   # temporary folders of killed runs
-                counts[u.name.rsplit("-", 1)[0]] += sum(1 for _ in (u / "samples.jsonl").open())
-                rejects.update(json.loads((u / "rejects.json").read_text()))
-            rec["per_task"], rec["rejects"] = dict(counts), dict(rejects)
-        summary["splits"][split] = rec
+        summary["splits"][split] = _run_split(src, out / split, split, per, scan, shard, engine, chunk, seed, progress)
     summary["seconds"] = round(time.time() - t0, 2)
     n_all = sum(r.get("samples", 0) for r in summary["splits"].values())
     summary["samples_per_s"] = round(n_all / max(summary["seconds"], 1e-9), 2)
     if validate and all(r["complete"] for r in summary["splits"].values()):
-        from xvr.validate import validate_dir
-        v = validate_dir(out, progress=progress); summary["validation"] = dict(samples=v["samples"], bad=v["bad"], faults=v["faults"])
-        from xvr.stats import write_stats
-        for split in plans:
-            if summary["splits"][split].get("samples"): write_stats(out / split)
+        _validate_and_describe(out, summary, progress)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     return summary
 
-# %% ../nbs/31_dataset.ipynb #8769705e
+# %% ../nbs/31_dataset.ipynb #7bc21bb2
 def _parse_shard(s:str)->tuple[int, int]:
     try: i, n = (int(x) for x in s.split("/")); assert 0 <= i < n
     except Exception: raise DataError(f"--shard must look like i/n with 0 <= i < n, got {s!r}")
@@ -315,9 +462,11 @@ def convert_sources(names:list, # registry names of real sources (`xvr.sources.r
         out.append(convert_source(n, d, dest, max_items, progress, image_format=image_format, engine=engine, **kw))
     return out
 
-def xvr_generate_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
-                    ):
-    "Generate an XVR dataset (all 8 tasks, train + XVR-Eval) from one or several sources."
+
+# %% ../nbs/31_dataset.ipynb #f12925dc
+def _generate_parser()->argparse.ArgumentParser:
+    "The options of `xvr_generate`."
+
     from xvr.sources.registry import SOURCES
     real = [n for n in SOURCES if not n.startswith("sim")]
     p = argparse.ArgumentParser(prog="xvr_generate", description="Generate XVR multiple-choice samples (8 tasks) with a held-out XVR-Eval split.")
@@ -351,37 +500,58 @@ def xvr_generate_cli(argv:list|None=None, # command-line arguments (default: `sy
     p.add_argument("--image-format", choices=["npy", "png"], default=None,
                    help="source images, frames and depth on disk: 'npy' uncompressed, read without decoding (the default for sim), "
                         "'png' about 5x less disk (the default for converted real sources: PNG, RLDS JPEG)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="remove what an earlier, different run left in --out and start clean")
     p.add_argument("--export", nargs="*", choices=["qwen", "hf", "release"], default=[],
                    help="also write qwen conversation JSON and/or a HF datasets folder per split, "
                         "and/or the official release layout in OUT/release")
     p.add_argument("--release-shard-size", type=int, default=10_000, help="--export release: PNG images per tar shard")
-    a = p.parse_args(argv)
-    try:
-        engine = Engine(a.backend, a.workers, a.ray_address)
-        shard = _parse_shard(a.shard)
-        if a.per_task < 1: raise DataError("--per-task must be at least 1")
-        names, dirs = list(dict.fromkeys(a.source)), list(a.data_dir)
-        reals = [n for n in names if n not in ("sim", "folder")]
-        if "folder" in names or (names == ["sim"] and dirs):
-            if len(names) != 1 or len(dirs) != 1: raise DataError("--source folder (or sim with --data-dir) takes exactly one --data-dir and no other source")
-            data = dirs[0]
-        else:
-            data = str(Path(a.out) / "source")
-            if "sim" in names:
-                from xvr.sources.sim import render_dataset
-                r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height, width=a.width,
-                                   robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration,
-                                   engine=engine,
-                                   camera_jitter=a.camera_jitter, image_format=a.image_format or "npy")
-                print(f"source: {r['scenes']} scenes, {r['episodes']} episodes in {data} ({r['views_per_s']} views/s)")
-            if reals:
-                for c in convert_sources(reals, dirs, data, a.max_items, a.min_duration, a.min_points or 1_000_000, a.wildrgbd_views,
-                                         image_format="npy" if a.image_format == "npy" else None, engine=engine):
-                    print(f"source {c['source']}: {c['written']} new items from {c['data_dir']}; rules: {c['counts']}")
-        s = generate(data, a.out, a.per_task, a.eval_per_task, a.tasks, a.seed, shard, a.workers, a.chunk,
-                     "+".join(names) if names != ["folder"] else Path(data).name, a.holdout_category, a.holdout_embodiment,
-                     a.min_points or 10_000, a.min_duration, engine=engine)
-    except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    return p
+
+# %% ../nbs/31_dataset.ipynb #bf5b7353
+def _check_generate_args(a):
+    "One-line `DataError` for the first bad option of `xvr_generate`."
+    check_options(a, positive=["chunk", "workers", "height", "width", "robot_height", "robot_width", "duration",
+                               "max_items", "release_shard_size"],
+                  nonneg=["eval_per_task", "seed", "scenes", "episodes", "min_points", "min_duration", "camera_jitter"],
+                  at_least=dict(per_task=1, views=3, wildrgbd_views=3))
+    writable_dir(a.out)
+
+def _generate_source(a, names:list, dirs:list, engine:Engine)->str:
+    "The source folder of the run: `--data-dir`, or `OUT/source` rendered (sim) and/or converted (real sources) there."
+    reals = [n for n in names if n not in ("sim", "folder")]
+    if "folder" in names or (names == ["sim"] and dirs):
+        if len(names) != 1 or len(dirs) != 1:
+            raise DataError("--source folder (or sim with --data-dir) takes exactly one --data-dir and no other source")
+        return dirs[0]
+    data = str(Path(a.out) / "source")
+    if "sim" in names:
+        from xvr.sources.sim import render_dataset
+        r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height,
+                           width=a.width, robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration,
+                           engine=engine,
+                           camera_jitter=a.camera_jitter, image_format=a.image_format or "npy", overwrite=a.overwrite)
+        print(f"source: {r['scenes']} scenes, {r['episodes']} episodes in {data} ({r['views_per_s']} views/s)")
+    if reals:
+        for c in convert_sources(reals, dirs, data, a.max_items, a.min_duration, a.min_points or 1_000_000,
+                                 a.wildrgbd_views, image_format="npy" if a.image_format == "npy" else None,
+                                 engine=engine):
+            print(f"source {c['source']}: {c['written']} new items from {c['data_dir']}; rules: {c['counts']}")
+    return data
+
+# %% ../nbs/31_dataset.ipynb #e1aac544
+@cli
+def xvr_generate_cli(argv=None):
+    "Generate an XVR dataset (all 8 tasks, train + XVR-Eval) from one or several sources."
+    a = _generate_parser().parse_args(argv)
+    _check_generate_args(a)
+    shard = _parse_shard(a.shard)
+    engine = Engine(a.backend, a.workers, a.ray_address)
+    names, dirs = list(dict.fromkeys(a.source)), list(a.data_dir)
+    data = _generate_source(a, names, dirs, engine)
+    s = generate(data, a.out, a.per_task, a.eval_per_task, a.tasks, a.seed, shard, a.workers, a.chunk,
+                 "+".join(names) if names != ["folder"] else Path(data).name, a.holdout_category, a.holdout_embodiment,
+                 a.min_points or 10_000, a.min_duration, overwrite=a.overwrite, engine=engine)
     print_summary(s)
     for split in s["splits"]:
         if not s["splits"][split]["complete"]: continue
@@ -392,7 +562,7 @@ def xvr_generate_cli(argv:list|None=None, # command-line arguments (default: `sy
         from xvr.release import write_release
         w = write_release(a.out, Path(a.out) / "release", a.release_shard_size)
         print(f"wrote {Path(a.out) / 'release'}: {w['files']}, {w['images']} images in {w['shards']} shards")
-    if s.get("validation", {}).get("bad"): print("error: validation found bad samples (see summary.json)", file=sys.stderr); sys.exit(1)
+    if s.get("validation", {}).get("bad"): raise BadSamples("validation found bad samples (see summary.json)")
     if any(r.get("failed") for r in s["splits"].values()):
-        print("error: some units failed (see above and summary.json); the others are kept", file=sys.stderr)
-        sys.exit(1)
+        raise BadSamples("some units failed (see above and summary.json); the others are kept")
+

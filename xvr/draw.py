@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 # %% auto #0
-__all__ = ['PALETTE', 'PAPER_COLORS', 'marker_radius', 'draw_dot', 'draw_arrow']
+__all__ = ['PALETTE', 'PAPER_COLORS', 'marker_radius', 'draw_dot', 'draw_arrow', 'draw_markers']
 
 # %% ../nbs/02_draw.ipynb #324e7fc5
 PALETTE = {
@@ -73,4 +73,15 @@ def draw_arrow(img:np.ndarray, # (H, W, 3) uint8 RGB
     cv2.arrowedLine(out, _fx(start), _fx(end), _outline(c), t + 2, cv2.LINE_AA, _SHIFT, tip)
     cv2.arrowedLine(out, _fx(start), _fx(end), c, t, cv2.LINE_AA, _SHIFT, tip)
     cv2.circle(out, _fx(start), (t + 1) << _SHIFT, c, -1, cv2.LINE_AA, _SHIFT)
+    return out
+
+# %% ../nbs/02_draw.ipynb #94e8ff85
+def draw_markers(img:np.ndarray, # (H, W, 3) uint8 RGB
+                 markers:Sequence[dict], # marker records: dots (`uv`) and arrows (`start`, `end`), each with a `color`
+                )->np.ndarray:
+    "Draw recorded markers (dots and arrows) on a copy of `img` (one copy, however many markers)."
+    out = np.ascontiguousarray(img).copy()
+    for m in markers:
+        if "uv" in m: draw_dot(out, m["uv"], m["color"], copy=False)
+        else: draw_arrow(out, m["start"], m["end"], m["color"], copy=False)
     return out

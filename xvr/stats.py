@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .core import DataError, read_jsonl, atomic_write_text
+from .core import DataError, read_jsonl, atomic_write_text, cli
 from .core import TASK_NAMES
 
 # %% auto #0
@@ -113,6 +113,7 @@ def write_stats(folder:str|Path, # a split folder holding `samples.jsonl`
     plt.close(fig)
     return st
 
+@cli
 def xvr_stats_cli(argv:list[str]|None=None, # command-line arguments; None: `sys.argv[1:]`
                  )->None:
     "Print (and write) the statistics of an XVR dataset folder."
@@ -120,8 +121,5 @@ def xvr_stats_cli(argv:list[str]|None=None, # command-line arguments; None: `sys
                                 description="Table 4 / Table 5 statistics of an XVR dataset split folder.")
     p.add_argument("folder", help="a split folder holding samples.jsonl (e.g. OUT/train)")
     a = p.parse_args(argv)
-    try: st = write_stats(a.folder)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    st = write_stats(a.folder)
     print(stats_markdown(st))

@@ -12,12 +12,15 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from .core import Camera, Sample, DataError, read_jsonl
+from .core import (Camera, Sample, DataError, read_jsonl, read_json, load_scene, load_trajectory, image_fault,
+                      content_hash, cli, BadSamples)
+from .draw import draw_markers
 from .projection import project, project_direction, relative_pose, angle_between, epipolar_distance
 
 # %% auto #0
-__all__ = ['PX_TOL', 'CHECKS', 'check_point', 'check_directional', 'check_spatial', 'check_viewpoint', 'check_temporal',
-           'check_dirview', 'check_cross', 'check_language', 'check_sample', 'validate_dir', 'xvr_validate_cli']
+__all__ = ['PX_TOL', 'CHECKS', 'PIX_TOL', 'BLOCK_TOL', 'MARK_TOL', 'check_point', 'check_directional', 'check_spatial',
+           'check_viewpoint', 'check_temporal', 'check_dirview', 'check_cross', 'check_language', 'check_sample',
+           'SourceIndex', 'check_pixels', 'validate_dir', 'xvr_validate_cli']
 
 # %% ../nbs/32_validate.ipynb #2a7b27d8
 PX_TOL = 0.5  # pixels: recorded marker vs re-projection
@@ -119,53 +122,147 @@ CHECKS = {"point_correspondence": check_point, "directional_correspondence": che
           "cross_scenario_localization": check_cross, "language_conditioned_localization": check_language}
 
 # %% ../nbs/32_validate.ipynb #d468fb9b
-def check_sample(s:Sample, root:Path|None=None)->list[str]:
-    "All faults of sample `s` (images are opened relative to `root` when given, else `s.pixels` are used)."
+def _read_sample_image(path:Path, want_hash:str|None)->tuple[np.ndarray|None, list[str]]:
+    "The RGB pixels of image file `path` (None if unusable) and its faults: missing, damaged, not the recorded file."
+    try: data = path.read_bytes()
+    except OSError: return None, [f"image {path.name} is missing or unreadable"]
+    same = want_hash in (None, content_hash(data))
+    f = [] if same else [f"image {path.name} is not the file the sample wrote (content hash differs)"]
+    fault = image_fault(data)
+    im = None if fault else cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if im is None: return None, f + [f"image {path.name} is damaged ({fault or 'cannot be decoded'})"]
+    return cv2.cvtColor(im, cv2.COLOR_BGR2RGB), f
+
+def _sample_images(s:Sample, root:Path, n:int)->tuple[list, list[str]]:
+    "The pixels of the image files of `s` under `root`, checked against their count and their recorded hashes."
+    f = [] if len(s.images) == n else [f"{len(s.images)} images for {n} view records"]
+    hashes = s.meta.get("image_sha256")
+    if hashes is not None and len(hashes) != len(s.images):
+        f.append(f"{len(hashes)} image hashes for {len(s.images)} images")
+    imgs = []
+    for k, p in enumerate(s.images):
+        im, g = _read_sample_image(Path(root) / p, hashes[k] if hashes is not None and k < len(hashes) else None)
+        imgs.append(im); f += g
+    return imgs, f
+
+def check_sample(s:Sample, # the sample
+                 root:Path|None=None, # its split folder: images are read from there (else `s.pixels` are used)
+                 source:"SourceIndex|None"=None, # the source folder: each image is also re-derived from it
+                )->list[str]:
+    "All faults of sample `s`: its images (count, hashes, size, and with `source` their pixels), options, and answer."
     f = []
     try:
         if s.answer not in s.options: f.append("answer not among options")
         elif s.meta.get("answer_index") is not None and s.options[s.meta["answer_index"]] != s.answer: f.append("answer_index disagrees with answer")
         n = len(s.meta.get("views", []))
-        imgs = s.pixels if root is None else None
-        if root is not None:
-            if len(s.images) != n: f.append(f"{len(s.images)} images for {n} view records")
-            imgs = []
-            for p in s.images:
-                im = cv2.imread(str(Path(root) / p))
-                if im is None: f.append(f"image {p} is missing or unreadable"); imgs.append(None)
-                else: imgs.append(im)
+        imgs = s.pixels
+        if root is not None: imgs, g = _sample_images(s, root, n); f += g
         if s.question.count("<image>") != n: f.append("image placeholders do not match the images")
         for k, (v, im) in enumerate(zip(s.meta.get("views", []), imgs or []), 1):
             if im is not None and v.get("camera") and im.shape[:2] != (v["camera"]["height"], v["camera"]["width"]):
                 f.append(f"image {k} size differs from its camera")
         if s.task not in CHECKS: f.append(f"unknown task {s.task}")
         elif not f: f += CHECKS[s.task](s)
+        if source is not None and not f: f += check_pixels(s, imgs or [], source)
     except (KeyError, IndexError, TypeError, ValueError, DataError) as e: f.append(f"malformed meta ({type(e).__name__}: {e})")
     return f
 
+# %% ../nbs/32_validate.ipynb #7fd49910
+class SourceIndex:
+    "The scenes and episodes of a source folder by id, loaded on demand (the last 8 kept), to re-derive images from."
+    def __init__(self, root):
+        self.root, self.paths, self._cache = Path(root), {}, {}
+        if not self.root.is_dir(): raise DataError("source folder not found", root)
+        for dom, js in (("general", "scene.json"), ("robotic", "trajectory.json")):
+            d = self.root / dom
+            for p in (sorted(d.iterdir()) if d.is_dir() else []):
+                if p.is_dir() and not p.name.startswith(".") and (p / js).is_file():
+                    self.paths[(dom, read_json(p / js).get("id"))] = p
+        if not self.paths: raise DataError("source folder holds no scenes or episodes", root)
+
+    def item(self, dom:str, id:str):
+        "The loaded scene (`dom='general'`) or episode of `id`."
+        if (dom, id) not in self.paths:
+            raise DataError(f"{'scene' if dom == 'general' else 'episode'} {id!r} is not in the source", self.root)
+        if (dom, id) not in self._cache:
+            if len(self._cache) >= 8: self._cache.pop(next(iter(self._cache)))
+            self._cache[(dom, id)] = (load_scene if dom == "general" else load_trajectory)(self.paths[(dom, id)])
+        return self._cache[(dom, id)]
+
+    def image(self, s:Sample, v:dict)->np.ndarray:
+        "The source pixels that view record `v` of sample `s` names: a scene's view by camera, or an episode's frame."
+        if s.domain != "general":
+            return np.asarray(self.item("robotic", v["episode"]).frames[v["camera_id"]][v["step"]])
+        views = [w for w in self.item("general", s.scene).views if w.camera.name == v["camera_id"]]
+        if len(views) > 1: views = [w for w in views if abs(w.timestamp - v.get("timestamp", 0.0)) < 1e-6]
+        if len(views) != 1: raise DataError(f"scene {s.scene!r} has {len(views)} views of camera {v['camera_id']!r}")
+        return np.asarray(views[0].image)
+
+# %% ../nbs/32_validate.ipynb #1ed3a23b
+PIX_TOL = 8.0     # mean |difference| (of 255) outside the markers; JPEG (quality 90) of a 64x80 render: at most 4.8
+BLOCK_TOL = 40.0  # the same, in the worst 8x8 block; JPEG: at most 21, another view of the scene or camera: 57 or more
+MARK_TOL = 24.0   # mean |difference| over the markers' footprint; JPEG: at most 13
+
+def _worst_block(d:np.ndarray, b:int=8)->float:
+    "The largest mean of `d` (H, W) over the b x b blocks of a grid."
+    h, w = (d.shape[0] // b) * b, (d.shape[1] // b) * b
+    return float(d[:h, :w].reshape(h // b, b, w // b, b).mean((1, 3)).max()) if h and w else float(d.max(initial=0))
+
+def check_pixels(s:Sample, imgs:list, source:SourceIndex)->list[str]:
+    "Faults of the pixels `imgs` of `s` against the source views they name, outside and inside the drawn markers."
+    f = []
+    for k, (v, im) in enumerate(zip(s.meta["views"], imgs), 1):
+        if im is None: continue
+        try: src = source.image(s, v)
+        except (DataError, KeyError, IndexError) as e: f.append(f"image {k}: its source cannot be read ({e})"); continue
+        if src.shape != im.shape:
+            f.append(f"image {k} is {im.shape[1]}x{im.shape[0]}, its source {src.shape[1]}x{src.shape[0]}")
+            continue
+        want = draw_markers(src, v.get("markers", []))   # as the metadata records them
+        foot = cv2.dilate((want != src).any(-1).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        diff = np.abs(im.astype(np.int16) - want).mean(-1)
+        outside, inside = diff[~foot].mean() if (~foot).any() else 0.0, diff[foot].mean() if foot.any() else 0.0
+        block = _worst_block(np.where(foot, 0, diff))
+        where = f"camera {v['camera_id']}" + ("" if v.get("step") is None else f" at step {v['step']}")
+        if outside > PIX_TOL or block > BLOCK_TOL:
+            f.append(f"image {k} is not the source view it names ({where}): difference {outside:.1f} "
+                     f"(worst block {block:.0f}) outside the markers")
+        elif inside > MARK_TOL:
+            f.append(f"image {k}: markers are not drawn where the metadata says (difference {inside:.1f} on them)")
+    return f
+
 # %% ../nbs/32_validate.ipynb #9193f82a
-def validate_dir(folder, progress:bool=True)->dict:
+def validate_dir(folder, # a dataset folder (every samples.jsonl under it) or one samples.jsonl
+                 progress:bool=True, # show progress bars
+                 source=None, # the source folder: also re-derive every image from the view or frame it names
+                )->dict:
     "Validate every `samples.jsonl` under `folder`; returns counts and the faults of each bad sample."
-    folder = Path(folder); files = sorted(folder.rglob("samples.jsonl")) if folder.is_dir() else [folder]
+    folder = Path(folder)
+    if not folder.exists(): raise DataError("dataset folder not found", folder)
+    files = sorted(folder.rglob("samples.jsonl")) if folder.is_dir() else [folder]
     files = [f for f in files if "shards" not in f.parts] or files
     if not files: raise DataError("no samples.jsonl found", folder)
+    src = SourceIndex(source) if source is not None else None
     bad, n, ids = {}, 0, Counter()
     for fp in files:
         for s in tqdm(read_jsonl(fp), desc=f"validate {fp.parent.name}", disable=not progress):
             n += 1; ids[s.id] += 1
-            f = check_sample(s, fp.parent)
+            f = check_sample(s, fp.parent, src)
             if f: bad[s.id] = f
     for i, c in ids.items():
         if c > 1: bad.setdefault(i, []).append(f"id appears {c} times")
     return dict(samples=n, bad=len(bad), faults=bad, files=[str(f) for f in files])
 
+@cli
 def xvr_validate_cli(argv=None):
     "Validate an XVR dataset folder; exit 1 naming each bad sample."
-    p = argparse.ArgumentParser(prog="xvr_validate", description="Re-check every XVR sample from its metadata alone.")
+    p = argparse.ArgumentParser(prog="xvr_validate",
+                                description="Re-check every XVR sample from its metadata (with --source: its pixels).")
     p.add_argument("folder", help="dataset folder (or a samples.jsonl)")
+    p.add_argument("--source", default=None,
+                   help="source folder (e.g. OUT/source): re-derive every image from the view or frame it names")
     a = p.parse_args(argv)
-    try: r = validate_dir(a.folder)
-    except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    r = validate_dir(a.folder, source=a.source)
     for sid, f in r["faults"].items(): print(f"BAD {sid}: {'; '.join(f)}", file=sys.stderr)
-    print(f"{r['samples']} samples checked, {r['bad']} bad")
-    if r["bad"]: sys.exit(1)
+    print(f"{r['samples']} samples checked, {r['bad']} bad" + (" (pixels against the source)" if a.source else ""))
+    if r["bad"]: raise BadSamples(f"{r['bad']} of {r['samples']} samples are bad")

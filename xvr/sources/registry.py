@@ -12,7 +12,8 @@ from typing import Iterator
 
 from tqdm.auto import tqdm
 
-from ..core import Scene, Trajectory, DataError, save_scene, save_trajectory, load_trajectory, atomic_write_text
+from ..core import (Scene, Trajectory, DataError, save_scene, save_trajectory, load_trajectory, atomic_write_text,
+                      cli, check_options, writable_dir)
 from ..core import GENERAL_TASKS, ROBOTIC_TASKS
 
 # %% auto #0
@@ -189,7 +190,8 @@ def convert_source(name:str, # a key of `SOURCES`
                                + "; ".join(f"item {k}: {v}" for k, v in sorted(failed.items())[:5]), out)
     return summary
 
-# %% ../../nbs/sources/14_registry.ipynb #b4029f30
+# %% ../../nbs/sources/14_registry.ipynb #b3e2a1a0
+@cli
 def xvr_convert_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
                    ):
     "Convert a real source (WildRGB-D, OXE RLDS, AgiBot-World) to xvr scene/trajectory folders."
@@ -207,13 +209,13 @@ def xvr_convert_cli(argv:list|None=None, # command-line arguments (default: `sys
     p.add_argument("--backend", choices=["local", "ray"], default="local", help="'ray': Ray tasks, one per item")
     p.add_argument("--ray-address", default=None, help="with --backend ray: 'auto' or HOST:PORT (default: local Ray)")
     a = p.parse_args(argv)
+    check_options(a, positive=["max_items"], nonneg=["min_points", "min_duration"], at_least=dict(views=3))
+    writable_dir(a.out)
     kw = {k: v for k, v in dict(min_points=a.min_points, n_views=a.views).items() if v is not None and a.source == "wildrgbd"}
     if a.min_duration is not None and SOURCES[a.source].domain == "robotic": kw["min_duration"] = a.min_duration
-    try:
-        from xvr.engine import Engine
-        engine = Engine(a.backend, a.workers, a.ray_address)
-        fmt = None if a.image_format == "compact" else "npy"
-        s = convert_source(a.source, a.data_dir, a.out, a.max_items, image_format=fmt, engine=engine, **kw)
-    except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    from xvr.engine import Engine
+    engine = Engine(a.backend, a.workers, a.ray_address)
+    fmt = None if a.image_format == "compact" else "npy"
+    s = convert_source(a.source, a.data_dir, a.out, a.max_items, image_format=fmt, engine=engine, **kw)
     print(f"{a.source}: wrote {s['written']} items to {s['out']} in {s['seconds']} s; rules: {s['counts']}")
     return 0

@@ -13,7 +13,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..core import (Camera, View, Scene, Trajectory, DataError, look_at, intrinsics_from_fov, invert_rigid,
-                      save_scene, load_scene, save_trajectory, load_trajectory, atomic_write_text)
+                      save_scene, load_scene, save_trajectory, load_trajectory, atomic_write_text, read_json, need_keys,
+                      cli, check_options, writable_dir)
 from ..projection import fuse_views
 
 # %% auto #0
@@ -266,7 +267,16 @@ def robot_episode(index:int, seed:int=0, duration:float=20.0, fps:float=5.0, hei
                                          state_names="tip_xyz(3) tip_quat_wxyz(4) gripper_opening(1) joints(4)",
                                          action_names="d_tip_xyz(3) d_rot_xyz(3) gripper(1)"))
 
-# %% ../../nbs/sources/10_sim.ipynb #eeef621d
+# %% ../../nbs/sources/10_sim.ipynb #ed1d1405
+def _check_render(kw:dict, scenes:int, episodes:int, workers:int):
+    "One-line `DataError` for rendering parameters MuJoCo or the tasks cannot use (a zero size: a MuJoCo fatal error)."
+    for k in ("height", "width", "robot_height", "robot_width", "duration", "fps"):
+        if not kw[k] > 0: raise DataError(f"{k.replace('_', ' ')} must be positive, got {kw[k]}")
+    if kw["views"] < 3:
+        raise DataError(f"scenes need at least 3 views (every general task shows 3 or more), got {kw['views']}")
+    if scenes < 0 or episodes < 0 or workers < 1: raise DataError("need scenes >= 0, episodes >= 0, workers >= 1")
+
+# %% ../../nbs/sources/10_sim.ipynb #6e76f8ac
 def _item_dir(out:Path, domain:str, index:int, seed:int)->Path:
     return out / domain / f"{index:05d}"
 
@@ -303,16 +313,22 @@ def render_dataset(out, # the source folder: `general/<index>/`, `robotic/<index
                    progress:bool=True, # show a progress bar
                    camera_jitter:float=0.0, # std (m) of a per-episode offset of each fixed robot camera
                    image_format:str="npy", # 'npy': robot frames and scene depth uncompressed, fast to read; 'png': 5x smaller
+                   overwrite:bool=False, # re-render a folder rendered with other parameters, instead of refusing
                    engine=None, # an `xvr.engine.Engine` to render on (default: local with `workers`); one job per item
                   )->dict:
     "Render `scenes` general scenes and `episodes` robot episodes into `out` (resumable); returns a summary."
     out = Path(out); kw = dict(seed=seed, views=views, height=height, width=width, robot_height=robot_height,
                                robot_width=robot_width, duration=duration, fps=fps)
     if camera_jitter: kw["camera_jitter"] = camera_jitter
+    _check_render(kw, scenes, episodes, workers)
     man = out / "render_manifest.json"
     if man.exists():
-        old = json.loads(man.read_text())["params"]
-        if old != kw: raise DataError(f"folder was rendered with other parameters {old}; use another --out", man)
+        old = need_keys(read_json(man), man, params=dict)["params"]
+        if old != kw and overwrite:
+            for p in (out / "general", out / "robotic", man):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
+        elif old != kw:
+            raise DataError(f"folder was rendered with other parameters {old}; use another --out, or --overwrite", man)
     if image_format not in ("npy", "png"): raise DataError(f"image format must be 'npy' or 'png', got {image_format!r}")
     # the frame format is storage, not content: a folder may mix both, and `load_trajectory` reads either
     atomic_write_text(man, json.dumps(dict(params=kw, scenes=scenes, episodes=episodes, image_format=image_format), indent=1))
@@ -338,7 +354,8 @@ def load_sim(data_dir, domain:str="general")->Iterator[Scene|Trajectory]:
     for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         yield load_scene(d) if domain == "general" else load_trajectory(d)
 
-# %% ../../nbs/sources/10_sim.ipynb #cc6bba56
+# %% ../../nbs/sources/10_sim.ipynb #6228dbdd
+@cli
 def xvr_render_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
                   ):
     "Render simulated general-domain scenes and robot episodes to disk (resumable)."
@@ -357,17 +374,14 @@ def xvr_render_cli(argv:list|None=None, # command-line arguments (default: `sys.
     p.add_argument("--ray-address", default=None, help="with --backend ray: 'auto' or HOST:PORT (default: local Ray)")
     p.add_argument("--image-format", choices=["npy", "png"], default="npy",
                    help="robot frames and scene depth: 'npy' uncompressed, read without decoding (default), or 'png' (about 5x less disk)")
+    p.add_argument("--overwrite", action="store_true", help="re-render a folder rendered with other parameters")
     a = p.parse_args(argv)
-    try:
-        for k in ("scenes", "episodes", "views", "height", "width", "robot_height", "robot_width", "workers"):
-            if getattr(a, k) < (0 if k in ("scenes", "episodes") else 1): raise DataError(f"--{k.replace('_', '-')} must be positive")
-        if a.views < 3: raise DataError("--views must be at least 3")
-        if a.duration <= 0 or a.fps <= 0: raise DataError("--duration and --fps must be positive")
-        from xvr.engine import Engine
-        engine = Engine(a.backend, a.workers, a.ray_address)
-        s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height,
-                           a.robot_width, a.duration, a.fps, a.workers, image_format=a.image_format, engine=engine)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    check_options(a, positive=["height", "width", "robot_height", "robot_width", "workers", "duration", "fps"],
+                  nonneg=["scenes", "episodes", "seed"], at_least=dict(views=3))
+    writable_dir(a.out)
+    from xvr.engine import Engine
+    engine = Engine(a.backend, a.workers, a.ray_address)
+    s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height, a.robot_width,
+                       a.duration, a.fps, a.workers, image_format=a.image_format, overwrite=a.overwrite, engine=engine)
     print(f"rendered {s['scenes']} scenes and {s['episodes']} episodes into {s['out']} "
           f"({s['skipped']} already there; {s['views']} views in {s['seconds']} s, {s['views_per_s']} views/s)")

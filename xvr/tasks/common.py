@@ -9,13 +9,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..core import Camera, Sample, Scene, Trajectory, View, DataError, TASK_NAMES, TASK_INFO
-from ..draw import PALETTE, PAPER_COLORS, draw_dot, draw_arrow, marker_radius
+from ..draw import PALETTE, PAPER_COLORS, draw_dot, draw_arrow, draw_markers, marker_radius  # the validator draws too
 
 # %% auto #0
 __all__ = ['IMAGE_TOKEN', 'PREAMBLE_GENERAL', 'PREAMBLE_ROBOTIC', 'REFERENCE_COLORS', 'task_generator', 'Reject', 'image_line',
-           'pick', 'assemble', 'dot', 'arrow', 'draw_markers', 'view_meta', 'choose_colors', 'make_sample', 'shuffled',
-           'far_enough', 'show_sample', 'visibility_matrix', 'derived', 'min_separation', 'check_general_scene',
-           'traj_view_meta', 'traj_frame', 'check_trajectory', 'is_fixed_camera', 'describe']
+           'pick', 'assemble', 'dot', 'arrow', 'view_meta', 'choose_colors', 'make_sample', 'shuffled', 'far_enough',
+           'show_sample', 'visibility_matrix', 'derived', 'min_separation', 'check_general_scene', 'traj_view_meta',
+           'traj_frame', 'check_trajectory', 'is_fixed_camera', 'describe']
 
 # %% ../../nbs/tasks/20_common.ipynb #e9a7892d
 def task_generator(task:str, # one of `TASK_NAMES`
@@ -80,16 +80,6 @@ def arrow(color:str, # palette name
          )->dict: # {"color", "start", "end"}
     "Metadata of an arrow marker."
     return {"color": color, "start": [float(start[0]), float(start[1])], "end": [float(end[0]), float(end[1])]}
-
-def draw_markers(img:np.ndarray, # (H, W, 3) uint8 RGB
-                 markers:Sequence[dict], # `dot` and `arrow` records
-                )->np.ndarray: # (H, W, 3) uint8 RGB, a copy
-    "Draw recorded markers (dots and arrows) on a copy of `img` (one copy, however many markers)."
-    out = np.ascontiguousarray(img).copy()
-    for m in markers:
-        if "uv" in m: draw_dot(out, m["uv"], m["color"], copy=False)
-        else: draw_arrow(out, m["start"], m["end"], m["color"], copy=False)
-    return out
 
 def view_meta(camera:Camera|None, # the image's calibrated camera; None when the source has no calibration
               role:str, # what the image is to the question, e.g. "reference", "target", "candidate"

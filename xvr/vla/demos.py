@@ -10,7 +10,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..core import DataError, atomic_write_text
+from ..core import DataError, atomic_write_text, cli, check_options, writable_dir
 from ..video import VideoFrames, frames_at, video_info, write_video
 from .envs import (make_env, expert_policy, VLAEnv, TASKS, STATE_DIM, ACTION_DIM, CAMERAS, CAMERA_DESCRIPTIONS,
                          CONTROL_HZ, MAX_STEPS, MAX_DELTA, STATE_NAMES, ACTION_NAMES)
@@ -519,7 +519,7 @@ def evaluate_policy(policy_fn:Callable[[dict], np.ndarray], # obs -> action chun
     return dict(task=task, success_rate=float(np.mean(succ)) if succ else float("nan"), successes=succ,
                 steps=[r["steps"] for r in res], seeds=seeds)
 
-# %% ../../nbs/vla/52_demos.ipynb #e74b1f46
+# %% ../../nbs/vla/52_demos.ipynb #13aa01ff
 def _demos_parser()->argparse.ArgumentParser:
     "The arguments of `xvr_vla_demos`."
     p = argparse.ArgumentParser(prog="xvr_vla_demos", description=xvr_vla_demos_cli.__doc__)
@@ -534,22 +534,19 @@ def _demos_parser()->argparse.ArgumentParser:
     p.add_argument("--video", choices=["av1", "h264"], help="store the cameras as LeRobot video (MP4) in this codec")
     return p
 
-# %% ../../nbs/vla/52_demos.ipynb #12b97e9f
+# %% ../../nbs/vla/52_demos.ipynb #e74b1f46
+@cli
 def xvr_vla_demos_cli(argv=None, # command-line arguments (default `sys.argv[1:]`)
                      ):
     "Record scripted-expert demonstrations of the simulated VLA tasks as a LeRobot v3.0 dataset (resumable)."
     a = _demos_parser().parse_args(argv)
+    check_options(a, nonneg=["episodes", "seed", "noise"], at_least=dict(height=16, width=16))
+    writable_dir(a.out)
     tasks = list(TASKS) if a.task == "all" else [t.strip() for t in a.task.split(",") if t.strip()]
-    try:
-        if a.height < 16 or a.width < 16: raise DataError("--height and --width must be at least 16")
-        cams = [c.strip() for c in a.cameras.split(",") if c.strip()]
-        if not cams or any(c not in CAMERAS for c in cams):
-            raise DataError(f"--cameras must be some of {', '.join(CAMERAS)}")
-        if a.noise < 0: raise DataError("--noise must be >= 0")
-        s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise, video=a.video)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    cams = [c.strip() for c in a.cameras.split(",") if c.strip()]
+    if not cams or any(c not in CAMERAS for c in cams):
+        raise DataError(f"--cameras must be some of {', '.join(CAMERAS)}")
+    s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise, video=a.video)
     print(f"kept {s['kept']}/{s['attempted']} attempted this run ({s['frames']} frames in {s['seconds']} s, "
           f"{s['frames_per_s']} frames/s)")
     for t, v in s["per_task"].items():

@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..core import DataError, atomic_write_text
+from ..core import DataError, atomic_write_text, cli, check_options, writable_dir
 from .envs import make_env, TASKS, CAMERAS, CONTROL_HZ
 from .demos import rollout, ExpertChunkPolicy, zero_policy, EVAL_SEED_OFFSET
 
@@ -446,8 +446,8 @@ def _eval_rows(a:argparse.Namespace)->tuple[list, dict]:
     tasks = list(TASKS) if tasks == ["all"] else tasks
     if bad := [t for t in tasks if t not in TASKS]:
         raise DataError(f"unknown tasks {bad}; expected some of {list(TASKS)}")
-    if a.episodes < 1 or a.workers < 1 or a.size < 16:
-        raise DataError("need --episodes >= 1, --workers >= 1, --size >= 16")
+    check_options(a, positive=["episodes", "workers", "n_action_steps"], nonneg=["seed", "gif_size"],
+                  at_least=dict(size=16))
     if len(a.label) > len(a.policy): raise DataError(f"{len(a.label)} --label for {len(a.policy)} --policy")
     if not a.policy and not a.reference: raise DataError("nothing to evaluate: give --policy and/or --reference")
     rows = {}
@@ -463,16 +463,13 @@ def _eval_rows(a:argparse.Namespace)->tuple[list, dict]:
     return tasks, rows
 
 # %% ../../nbs/vla/55_rollouts.ipynb #445c7d06
+@cli
 def xvr_vla_eval_cli(argv=None, # command-line arguments (default `sys.argv[1:]`)
                     ): # 0; exits with 2 on bad arguments
     "Closed-loop rollout evaluation of VLA policies in the simulated tasks: Table 7 (CSV/Markdown/LaTeX), figure, GIFs."
     a = _eval_parser().parse_args(argv)
-    try: tasks, rows = _eval_rows(a)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
+    tasks, rows = _eval_rows(a)
+    out = writable_dir(a.out)
     results, t0 = {}, time.time()
     for name, spec in rows.items():
         s = _slug(name)

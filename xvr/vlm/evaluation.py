@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from fastcore.basics import patch
 
-from ..core import DataError, Sample, read_jsonl, read_image, atomic_write_text
+from ..core import DataError, Sample, read_jsonl, read_image, atomic_write_text, cli, check_options, writable_dir
 from ..release import is_release, read_release
 
 # %% auto #0
@@ -568,6 +568,7 @@ def write_report(out_dir # an xvr_eval output folder (reads predictions/*.jsonl)
     return df
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #dd79bc71
+@cli
 def xvr_eval_cli(argv=None):
     "Score a model adapter on an XVR-Eval folder and write Table 2 files (`xvr_eval --help`)."
     ap = argparse.ArgumentParser(prog="xvr_eval", description="Evaluate a model on XVR-Eval (or any xvr JSONL) in Table 2's layout.")
@@ -592,9 +593,9 @@ def xvr_eval_cli(argv=None):
     ap.add_argument("--lmms-eval", metavar="DIR", help="only write an lmms-eval task folder for --data, then exit")
     a = ap.parse_args(argv)
     if not (a.data or a.human or a.rescore): ap.error("--data is required (or --human ANSWERS…, or --rescore)")
-    try: return _eval_main(a)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr); sys.exit(2)
+    check_options(a, positive=["max_pixels", "concurrency"], nonneg=["limit", "seed"])
+    if a.out: writable_dir(a.out)
+    return _eval_main(a)
 
 def _eval_main(a)->int:
     if a.lmms_eval:
