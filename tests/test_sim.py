@@ -44,7 +44,7 @@ def test_render_resume_and_determinism(tmp_path):
             fb = tmp_path / "b" / fa.relative_to(tmp_path / "a")
             assert fa.read_bytes() == fb.read_bytes(), f"{fa} differs between identical runs"
     eps = list(load_sim(tmp_path / "a", "robotic"))
-    assert [e.states.shape for e in eps] == [(10, 12)] * 2
+    assert [e.states.shape for e in eps] == [(10, 15)] * 2
     assert all(set(e.cameras) == {"fix_left", "fix_center", "fix_right", "wrist"} for e in eps)
 
 
@@ -68,7 +68,7 @@ def test_scene_depth_consistent_with_cameras():
 def test_episode_shapes_and_seed():
     a = robot_episode(1, seed=3, duration=2, fps=5, height=48, width=64)
     b = robot_episode(1, seed=3, duration=2, fps=5, height=48, width=64)
-    assert a.states.shape == (10, 12) and a.actions.shape == (10, 7) and len(a.timestamps) == 10
+    assert a.states.shape == (10, 15) and a.actions.shape == (10, 7) and len(a.timestamps) == 10
     assert all(a.poses[c].shape == (10, 4, 4) for c in a.cameras)
     for c in a.cameras: assert np.array_equal(np.asarray(a.frames[c]), np.asarray(b.frames[c]))
     assert a.embodiment != robot_episode(0, seed=3, duration=2, fps=5, height=48, width=64).embodiment

@@ -37,7 +37,7 @@ def _names(x)->set:
     return {n.strip() for n in (x.split(",") if isinstance(x, str) else (x or [])) if n.strip()}
 
 def split_of(item, holdout_category:str="boat", # held-out scene categories, comma-separated
-             holdout_embodiment:str="sim_arm_b,mobile_aloha", # held-out embodiments or whole sources, comma-separated
+             holdout_embodiment:str="sawyer,mobile_aloha", # held-out embodiments or whole sources, comma-separated
             )->str:
     "'eval' for held-out items (a category for scenes, an embodiment or source for trajectories), else 'train'."
     if isinstance(item, Scene): return "eval" if item.category in _names(holdout_category) else "train"
@@ -195,7 +195,7 @@ def _unit_job(args):
     return task, run_unit(_WORKER[(root, name)], _WORKER[stats], split, task, unit, n, seed, Path(out), writers=writers)
 
 def generate(data_dir, out, per_task:int=8, eval_per_task:int|None=None, tasks=None, seed:int=0, shard:tuple=(0, 1),
-             workers:int=1, chunk:int=16, source:str="sim", holdout_category:str="boat", holdout_embodiment:str="sim_arm_b",
+             workers:int=1, chunk:int=16, source:str="sim", holdout_category:str="boat", holdout_embodiment:str="sawyer",
              min_points:int=10_000, min_duration:float=20.0, validate:bool=True, progress:bool=True)->dict:
     "Generate the train and eval splits from a source folder into `out`; returns the summary."
     src, out, t0 = FolderSource(data_dir, source), Path(out), time.time()
@@ -296,7 +296,7 @@ def xvr_generate_cli(argv=None):
     p.add_argument("--shard", default="0/1", help="i/n: this process does every n-th unit of work")
     p.add_argument("--workers", type=int, default=1); p.add_argument("--chunk", type=int, default=16, help="samples per unit of work")
     p.add_argument("--holdout-category", default="boat", help="scene categories held out for XVR-Eval, comma-separated")
-    p.add_argument("--holdout-embodiment", default="sim_arm_b,mobile_aloha", help="embodiments or whole sources held out for XVR-Eval, comma-separated")
+    p.add_argument("--holdout-embodiment", default="sawyer,mobile_aloha", help="embodiments or whole sources held out for XVR-Eval, comma-separated")
     p.add_argument("--min-points", type=int, default=None, help="source rule: minimum scene point-cloud size (default 10,000; WildRGB-D: 1,000,000 as the paper)")
     p.add_argument("--min-duration", type=float, default=20.0, help="source rule: minimum episode duration, s")
     r = p.add_argument_group("real sources (converted once into OUT/source, resumable)")
