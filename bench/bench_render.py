@@ -32,7 +32,8 @@ def main():
         for i in range(a.views): sim.render_camera(ren, data, i)
         t_ours = (time.perf_counter() - t) / a.views
         ren.close()
-        print(f"{h}x{w}: raw RGB {1/t_raw:6.1f} views/s | raw RGB+depth {1/t_raw2:6.1f} | xvr RGB+depth {1/t_ours:6.1f} views/s "
+        print(f"{h}x{w}: raw RGB {1/t_raw:6.1f} views/s | raw RGB+depth {1/t_raw2:6.1f} | "
+              f"xvr RGB+depth {1/t_ours:6.1f} views/s "
               f"(ratio {t_ours/t_raw2:.2f}x raw RGB+depth, {t_ours/t_raw:.2f}x raw RGB) | "
               f"whole scene incl. build + fusion {a.views/t_scene:5.1f} views/s")
 

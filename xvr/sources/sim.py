@@ -51,7 +51,7 @@ def render_camera(renderer, data, camera:str)->tuple[np.ndarray, np.ndarray]:
     depth[depth >= 0.999 * far] = 0
     return rgb, depth
 
-# %% ../../nbs/sources/10_sim.ipynb #7f43bfbb
+# %% ../../nbs/sources/10_sim.ipynb #5b07ee36
 def robosuite_assets()->Path:
     "robosuite's shipped MuJoCo asset folder (meshes, textures, robots), found without importing robosuite."
     spec = importlib.util.find_spec("robosuite")
@@ -63,12 +63,14 @@ def robosuite_assets()->Path:
 
 TEXTURES = {"wood": ("light-wood", "dark-wood", "red-wood", "blue-wood", "green-wood", "wood-varnished-panels"),
             "plaster": ("cream-plaster", "gray-plaster", "pink-plaster", "yellow-plaster"),
-            "ceramic": ("clay", "brass-ambra", "pink-plaster"), "metal": ("brass-ambra", "metal", "steel-brushed", "steel-scratched"),
+            "ceramic": ("clay", "brass-ambra", "pink-plaster"),
+            "metal": ("brass-ambra", "metal", "steel-brushed", "steel-scratched"),
             "floor": ("wood-tiles", "dirt", "gray-felt", "dark-wood"),
             "wall": ("white-bricks", "wood-tiles", "light-gray-floor-tile", "dirt", "wood-varnished-panels")}
-SURFACES = ("dirt", "clay", "brass-ambra", "gray-felt", "wood-varnished-panels", "dark-wood", "bread")  # rich, non-repeating
+# table tops: textures with rich, non-repeating structure (what local descriptors match across views)
+SURFACES = ("dirt", "clay", "brass-ambra", "gray-felt", "wood-varnished-panels", "dark-wood", "bread")
 
-# %% ../../nbs/sources/10_sim.ipynb #87be2f5f
+# %% ../../nbs/sources/10_sim.ipynb #98bf7c28
 def _rgb3(c): return " ".join(f"{x:.3f}" for x in c)
 
 def _geom(kind, pos, size, mat, euler=(0, 0, 0)):
@@ -112,10 +114,11 @@ def _boat(r, m):
 PRIMITIVES = {"mug": _mug, "bottle": _bottle, "can": _can, "box": _box, "ball": _ball, "bowl": _bowl,
               "chair": _chair, "table": _table, "lamp": _lamp, "boat": _boat}
 
-# %% ../../nbs/sources/10_sim.ipynb #65f10b5b
+# %% ../../nbs/sources/10_sim.ipynb #aa879a04
+# robosuite's textured meshes: file, texture, scale range
 MESHES = {"bread": ("bread.obj", "bread", (1.6, 2.2)), "can": ("can.obj", "can", (1.3, 1.7)),
           "cereal": ("cereal.obj", "cereal", (.9, 1.2)), "milk": ("milk.obj", "ceramic", (1.0, 1.3)),
-          "lemon": ("lemon.obj", "lemon", (2.2, 3.0)), "bottle": ("bottle.obj", "glass", (1.0, 1.3))}  # file, texture, scale
+          "lemon": ("lemon.obj", "lemon", (2.2, 3.0)), "bottle": ("bottle.obj", "glass", (1.0, 1.3))}
 PRIM_TEXTURE = {"mug": "ceramic", "box": "wood", "ball": "plaster", "bowl": "ceramic", "chair": "wood", "table": "wood",
                 "lamp": "metal", "boat": "wood"}
 CATEGORIES = ("bread", "can", "cereal", "mug", "milk", "lemon", "bottle", "box", "chair", "boat",   # boat: held out;
@@ -147,7 +150,7 @@ def _object(cat:str, k:int, r, A:Path, xy, yaw:float, scale:float=1.0)->tuple[st
         geoms = "".join(PRIMITIVES[cat](r, f"o{k}"))
     return assets, f'<body pos="{xy[0]:.4f} {xy[1]:.4f} 0" euler="0 0 {yaw:.1f}">{geoms}</body>'
 
-# %% ../../nbs/sources/10_sim.ipynb #3c848f8b
+# %% ../../nbs/sources/10_sim.ipynb #cb3fe285
 def _context_xy(r, n:int, rmin:float=.15, rmax:float=.3, sep:float=.12)->list:
     "Up to `n` positions on a ring around the main object, at least `sep` apart."
     out = []
@@ -159,9 +162,11 @@ def _context_xy(r, n:int, rmin:float=.15, rmax:float=.3, sep:float=.12)->list:
 
 def _room(A:Path, r, top:str, floor:str, wall:str, size=(.55, .45), wall_at:float=1.4)->tuple[str, str]:
     "(assets, bodies) MJCF of a textured table top (its surface at z = 0), a floor below it and four walls."
-    walls = "".join(f'<geom type="plane" pos="{wall_at * np.cos(a):.3f} {wall_at * np.sin(a):.3f} .5" size="{wall_at + .2:.2f} 1.5 .1" '
-                    f'zaxis="{-np.cos(a):.3f} {-np.sin(a):.3f} 0" material="wall"/>' for a in np.arange(4) * np.pi / 2)
-    assets = _material(A, "top", top, r, int(r.integers(2, 4))) + _material(A, "floor", floor, r, 8) + _material(A, "wall", wall, r, 4)
+    walls = "".join(f'<geom type="plane" pos="{wall_at * np.cos(a):.3f} {wall_at * np.sin(a):.3f} .5" '
+                    f'size="{wall_at + .2:.2f} 1.5 .1" zaxis="{-np.cos(a):.3f} {-np.sin(a):.3f} 0" material="wall"/>'
+                    for a in np.arange(4) * np.pi / 2)
+    assets = _material(A, "top", top, r, int(r.integers(2, 4))) + _material(A, "floor", floor, r, 8)
+    assets += _material(A, "wall", wall, r, 4)
     return assets, (f'<geom type="box" pos="0 0 -.02" size="{size[0]:.3f} {size[1]:.3f} .02" material="top"/>'
                     f'<geom type="plane" pos="0 0 -.75" size="4 4 .1" material="floor"/>{walls}')
 
@@ -169,12 +174,14 @@ def _world(assets:str, body:str, width:int, height:int, r, cams:str="")->str:
     "A whole MJCF model: visual settings, one shadow-casting light, `assets` and `body` (room included) and `cams`."
     L = r.uniform(-1, 1, 2); shadow = int(min(2048, max(256, 2 ** np.ceil(np.log2(1.5 * max(width, height))))))
     return (f'<mujoco><visual><global offwidth="{width}" offheight="{height}"/><quality shadowsize="{shadow}"/>'
-            f'<map znear="0.01" zfar="30"/><headlight ambient=".35 .35 .35" diffuse=".4 .4 .4" specular=".1 .1 .1"/></visual>'
+            f'<map znear="0.01" zfar="30"/>'
+            f'<headlight ambient=".35 .35 .35" diffuse=".4 .4 .4" specular=".1 .1 .1"/></visual>'
             f'<asset>{assets}</asset><worldbody>'
-            f'<light pos="{L[0]:.2f} {L[1]:.2f} 2.5" dir="{-L[0]:.2f} {-L[1]:.2f} -2.5" diffuse=".7 .7 .7" castshadow="true"/>'
+            f'<light pos="{L[0]:.2f} {L[1]:.2f} 2.5" dir="{-L[0]:.2f} {-L[1]:.2f} -2.5" diffuse=".7 .7 .7" '
+            f'castshadow="true"/>'
             f'{body}{cams}</worldbody></mujoco>')
 
-# %% ../../nbs/sources/10_sim.ipynb #d15f44ee
+# %% ../../nbs/sources/10_sim.ipynb #799a26f4
 def _orbit(r, n_views:int, target:np.ndarray)->list[np.ndarray]:
     "`cam_from_world` poses on a smooth jittered orbit around `target`: elevation and radius vary slowly, like a hand."
     e0, e1, ph, r0 = r.uniform(20, 40), r.uniform(0, 10), r.uniform(0, 2 * np.pi), r.uniform(.38, .5)
@@ -193,7 +200,7 @@ def _expose(rgb:np.ndarray, gain:float, noise:float, r)->np.ndarray:
     if noise: x += r.normal(0, noise, x.shape).astype(np.float32)
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
-# %% ../../nbs/sources/10_sim.ipynb #bdf2395e
+# %% ../../nbs/sources/10_sim.ipynb #1c5071dd
 def scene_xml(index:int, seed:int=0, n_views:int=10, height:int=480, width:int=640, # as in `general_scene`
               categories:Sequence[str]=CATEGORIES)->tuple[str, str, list, float, np.random.Generator]:
     "MJCF of general scene `index`, its category, camera poses, vertical field of view and the scene's random stream."
@@ -206,11 +213,12 @@ def scene_xml(index:int, seed:int=0, n_views:int=10, height:int=480, width:int=6
     surfaces = r.choice(SURFACES), r.choice(TEXTURES["floor"]), r.choice(TEXTURES["wall"])
     room = _room(A, r, *surfaces, r.uniform([.45, .4], [.7, .55]))
     fovy = float(r.uniform(45, 60)); poses = _orbit(r, n_views, np.r_[0, 0, .06])
-    cams = "".join(f'<camera name="orbit_{i:02d}" {mj_camera_attrs(T)} fovy="{fovy:.4f}"/>' for i, T in enumerate(poses))
+    cams = "".join(f'<camera name="orbit_{i:02d}" {mj_camera_attrs(T)} fovy="{fovy:.4f}"/>'
+                   for i, T in enumerate(poses))
     model_xml = _world(room[0] + assets, room[1] + body, width, height, r, cams)
     return model_xml, cat, poses, fovy, r
 
-# %% ../../nbs/sources/10_sim.ipynb #3b198ac8
+# %% ../../nbs/sources/10_sim.ipynb #c35564fb
 def general_scene(index:int, # scene number: picks the category (`categories[index % len]`) and seeds the rest
                   seed:int=0, # dataset seed
                   n_views:int=10, # cameras on the orbit
@@ -238,7 +246,7 @@ def general_scene(index:int, # scene number: picks the category (`categories[ind
     return Scene(f"{cat}_{seed:03d}_{index:05d}", views, pts, cols, cat, "sim-general",
                  dict(seed=seed, index=index, support_z=0.0, renderer="mujoco " + mujoco.__version__))
 
-# %% ../../nbs/sources/10_sim.ipynb #25cac911
+# %% ../../nbs/sources/10_sim.ipynb #e4308a45
 # cycled by episode index (the 2nd, sawyer, is held out for XVR-Eval): robosuite robot and gripper, arm base
 # (x, y, yaw degrees) at the table's edge, IK seed (joint angles), finger joints (open, closed)
 EMBODIMENTS = {
@@ -248,7 +256,8 @@ EMBODIMENTS = {
                    fingers={"l_finger_joint": (.021, -.01), "r_finger_joint": (-.021, .01)}),
     "ur5e": dict(robot="ur5e", gripper="robotiq_gripper_140", base=(0, -.5, 90), ready=(0, -1.6, 1.6, -1.6, -1.57, 0),
                  fingers={"finger_joint": (0, .012)}),
-    "jaco": dict(robot="jaco", gripper="jaco_three_finger_gripper", base=(0, -.45, 90), ready=(3.2, 3.9, 0, 1.3, 0, 3.2, 0),
+    "jaco": dict(robot="jaco", gripper="jaco_three_finger_gripper", base=(0, -.45, 90),
+                 ready=(3.2, 3.9, 0, 1.3, 0, 3.2, 0),
                  fingers={"joint_thumb": (0, .02), "joint_index": (0, .02), "joint_pinky": (0, .02)}),
 }
 CAMERA_DESCRIPTIONS = {
@@ -259,7 +268,7 @@ CAMERA_DESCRIPTIONS = {
 }
 ROBOT_CAMERAS = ("fix_left", "fix_center", "fix_right", "wrist")
 
-# %% ../../nbs/sources/10_sim.ipynb #bca22f34
+# %% ../../nbs/sources/10_sim.ipynb #d0528d68
 def mesh_cache()->Path:
     "Folder of simplified robot meshes, made once per machine (`$XVR_CACHE`, default `~/.cache/xvr`)."
     return Path(os.environ.get("XVR_CACHE", Path.home() / ".cache" / "xvr")) / "meshes"
@@ -302,7 +311,7 @@ def _visual_part(path:Path, max_faces:int=800):
         if t.file: t.file = str((d / t.file).resolve())
     return s
 
-# %% ../../nbs/sources/10_sim.ipynb #053d2211
+# %% ../../nbs/sources/10_sim.ipynb #7b04f15a
 def _add_camera(body, name:str, cam_from_parent:np.ndarray, fovy:float):
     "Add an MjSpec camera to `body` at an OpenCV pose given in the body's frame."
     import mujoco
@@ -311,7 +320,7 @@ def _add_camera(body, name:str, cam_from_parent:np.ndarray, fovy:float):
     return cam
 
 def _robot_model(world_xml:str, emb:str):
-    "Compile `world_xml` with embodiment `emb` mounted at its base and a wrist camera; returns (model, arm joint names)."
+    "Compile `world_xml` with embodiment `emb` at its base and a wrist camera; returns (model, arm joint names)."
     e = EMBODIMENTS[emb]; A = robosuite_assets()
     robot = _visual_part(A / "robots" / e["robot"] / "robot.xml"); arm = [j.name for j in robot.joints]
     grip = _visual_part(A / "grippers" / f'{e["gripper"]}.xml')
@@ -324,7 +333,7 @@ def _robot_model(world_xml:str, emb:str):
     _add_camera(world.body("r_right_hand"), "wrist", look_at([-.1, 0, .05], [0, 0, .2], up=(-1, 0, 0)), 75.0)
     return world.compile(), ["r_" + j for j in arm]
 
-# %% ../../nbs/sources/10_sim.ipynb #2f608ecf
+# %% ../../nbs/sources/10_sim.ipynb #1f512346
 def arm_ik(model, data, joints:Sequence[str], # arm joint names
            target:np.ndarray, # (3,) world position wanted for the grip site, metres
            q0:np.ndarray, # (n,) starting joint angles (the previous waypoint's solution)
@@ -343,7 +352,7 @@ def arm_ik(model, data, joints:Sequence[str], # arm joint names
         q = np.where(limited, np.clip(q, lo, hi), q)
     return q
 
-# %% ../../nbs/sources/10_sim.ipynb #6f4797cb
+# %% ../../nbs/sources/10_sim.ipynb #1e7681a9
 def _rig_once(r, c:np.ndarray)->dict[str, np.ndarray]:
     th = -90 + r.uniform(-20, 20); rig = {}                               # azimuth of the centre camera, degrees
     for name, off in (("fix_left", -r.uniform(40, 85)), ("fix_center", 0.0), ("fix_right", r.uniform(40, 85))):
@@ -362,15 +371,19 @@ def sample_rig(r:np.random.Generator, # the episode's random stream for the rig
         if x[0][0] < 0 < x[1][0] and all(abs(a) > clear * abs(b) for a, b in x): return rig
     raise DataError("no camera rig with clear left and right cameras in 100 draws")
 
-# %% ../../nbs/sources/10_sim.ipynb #98a74e80
+# %% ../../nbs/sources/10_sim.ipynb #e95229f1
 PROPS = {"can": "soda can", "milk": "milk carton", "bread": "loaf of bread", "lemon": "lemon", "cereal": "cereal box"}
 
 def _script(kind:str, obj:np.ndarray, goal:np.ndarray, grasp_h:float):
     "Grip-site waypoints (K, 3) of a scripted task and the waypoint interval during which the object is held."
     home, up, low = np.array([0.0, -0.1, 0.35]), np.r_[0, 0, .18], np.r_[0, 0, grasp_h]
-    if kind == "pick_place": keys, held = [home, obj + up, obj + low, obj + low, obj + up, goal + up, goal + low, goal + low, goal + up, home], (3, 7)
-    elif kind == "push":     keys, held = [home, obj - [0, .1, 0] + up, obj - [0, .1, 0] + low, goal - [0, .1, 0] + low, goal - [0, .1, 0] + up, home], (2, 3)
-    else:                    keys, held = [home, obj + up, obj + low + [0, 0, .03], obj + up, home], (99, 99)
+    back = np.r_[0, .1, 0]                                                  # a push starts behind the prop
+    if kind == "pick_place":
+        keys = [home, obj + up, obj + low, obj + low, obj + up, goal + up, goal + low, goal + low, goal + up, home]
+        held = (3, 7)
+    elif kind == "push":
+        keys, held = [home, obj - back + up, obj - back + low, goal - back + low, goal - back + up, home], (2, 3)
+    else: keys, held = [home, obj + up, obj + low + [0, 0, .03], obj + up, home], (99, 99)
     return np.asarray(keys, float), held
 
 def _interpolate(Q:np.ndarray, n:int)->tuple[np.ndarray, np.ndarray]:
@@ -379,7 +392,7 @@ def _interpolate(Q:np.ndarray, n:int)->tuple[np.ndarray, np.ndarray]:
     f = f * f * (3 - 2 * f)
     return Q[i0] * (1 - f) + Q[i0 + 1] * f, s
 
-# %% ../../nbs/sources/10_sim.ipynb #ae9e7cf3
+# %% ../../nbs/sources/10_sim.ipynb #1819d44f
 def _props(r, A:Path, kind:str)->tuple[list, list, np.ndarray, str, str]:
     "Three table-top props (names, positions), the goal, and their MJCF assets and bodies (free joints)."
     names = [str(x) for x in r.permutation(list(PROPS))[:3]]
@@ -391,7 +404,9 @@ def _props(r, A:Path, kind:str)->tuple[list, list, np.ndarray, str, str]:
     for k, (nm, p) in enumerate(zip(names, objs)):
         a, b = _object(nm, k, r, A, p[:2], r.uniform(0, 360), .8); assets += a
         bodies += b.replace("<body ", f'<body name="obj{k}" ', 1).replace(">", "><freejoint/>", 1)
-    if kind == "pick_place": bodies += f'<geom type="cylinder" pos="{goal[0]:.4f} {goal[1]:.4f} 0.002" size=".07 .002" rgba=".95 .95 .95 1"/>'
+    if kind == "pick_place":
+        bodies += (f'<geom type="cylinder" pos="{goal[0]:.4f} {goal[1]:.4f} 0.002" size=".07 .002" '
+                   f'rgba=".95 .95 .95 1"/>')
     return names, objs, goal, assets, bodies
 
 def _held_height(model, data, body:str)->float:
@@ -401,7 +416,7 @@ def _held_height(model, data, body:str)->float:
     g = [i for i in range(model.ngeom) if model.geom_bodyid[i] == b]
     return float(max(data.geom_xpos[i][2] + model.geom_rbound[i] for i in g) - data.xpos[b][2])
 
-# %% ../../nbs/sources/10_sim.ipynb #a42e937b
+# %% ../../nbs/sources/10_sim.ipynb #4f30d505
 def robot_episode(index:int, # episode number: picks the embodiment (`embodiments[index % len]`) and seeds the rest
                   seed:int=0, # dataset seed
                   duration:float=20.0, fps:float=5.0, # length (s) and control frequency (Hz)
@@ -410,7 +425,7 @@ def robot_episode(index:int, # episode number: picks the embodiment (`embodiment
                   cameras:Sequence[str]=ROBOT_CAMERAS, # cameras rendered
                   camera_jitter:float=0.0, # std (m) of an extra offset of each fixed camera, on top of the drawn rig
                  )->Trajectory:
-    "Render robotic episode `index`: a scripted task seen by fixed and wrist cameras (a pure function of `seed`, `index`)."
+    "Render robotic episode `index`: a scripted task seen by fixed and wrist cameras (pure in `seed`, `index`)."
     import mujoco
     A = robosuite_assets(); r = np.random.default_rng([seed, 1, index])
     emb = embodiments[index % len(embodiments)]; e = EMBODIMENTS[emb]
@@ -431,9 +446,11 @@ def robot_episode(index:int, # episode number: picks the embodiment (`embodiment
     return _film(model, data, emb, arm, q, (s >= held[0]) & (s < held[1]), kind, names, objs[0], grasp_h, fps, cameras,
                  dict(seed=seed, index=index, task=kind, objects=names))
 
-# %% ../../nbs/sources/10_sim.ipynb #92f149bb
+# %% ../../nbs/sources/10_sim.ipynb #48cf050b
 def _fingers(model, data, emb:str, closed:bool):
-    for j, (o, c) in EMBODIMENTS[emb]["fingers"].items(): data.qpos[model.joint("r_g_" + j).qposadr[0]] = c if closed else o
+    "Set the gripper's finger joints open or closed."
+    for j, (o, c) in EMBODIMENTS[emb]["fingers"].items():
+        data.qpos[model.joint("r_g_" + j).qposadr[0]] = c if closed else o
 
 def _film(model, data, emb, arm, q, held, kind, names, obj, grasp_h, fps, cameras, meta)->Trajectory:
     "Play joint trajectory `q` (T, n), move the held object with the gripper, render every camera at every step."
@@ -442,7 +459,8 @@ def _film(model, data, emb, arm, q, held, kind, names, obj, grasp_h, fps, camera
     qa = [model.joint(j).qposadr[0] for j in arm]; oa = model.joint(model.body("obj0").jntadr[0]).qposadr[0]
     sid = model.site("r_g_grip_site").id
     frames = {c: np.zeros((n, height, width, 3), np.uint8) for c in cameras}
-    depth = {c: np.zeros((n, height, width), np.float32) for c in cameras}; poses = {c: np.zeros((n, 4, 4)) for c in cameras}
+    depth = {c: np.zeros((n, height, width), np.float32) for c in cameras}
+    poses = {c: np.zeros((n, 4, 4)) for c in cameras}
     tip, quat, grip = np.zeros((n, 3)), np.zeros((n, 4)), np.where(held, 0.0, 1.0)
     ren = _renderer(model, height, width); pos = np.array(obj, float)
     try:
@@ -453,11 +471,12 @@ def _film(model, data, emb, arm, q, held, kind, names, obj, grasp_h, fps, camera
             elif held[t] and kind == "push": pos = np.r_[tip[t][:2] + [0, .1], obj[2]]
             data.qpos[oa:oa + 3] = pos; mujoco.mj_forward(model, data)
             for c in cameras:
-                frames[c][t], depth[c][t] = render_camera(ren, data, c); poses[c][t] = cv_pose_from_mj(data.cam(c).xpos, data.cam(c).xmat)
+                frames[c][t], depth[c][t] = render_camera(ren, data, c)
+                poses[c][t] = cv_pose_from_mj(data.cam(c).xpos, data.cam(c).xmat)
     finally: ren.close()
     return _trajectory(model, emb, tip, quat, grip, q, frames, depth, poses, fps, kind, names, cameras, meta)
 
-# %% ../../nbs/sources/10_sim.ipynb #097964a7
+# %% ../../nbs/sources/10_sim.ipynb #2b7157a4
 def _trajectory(model, emb, tip, quat, grip, q, frames, depth, poses, fps, kind, names, cameras, meta)->Trajectory:
     "The `Trajectory` of a filmed episode: states, actions, instruction, calibrations."
     import mujoco
@@ -472,8 +491,8 @@ def _trajectory(model, emb, tip, quat, grip, q, frames, depth, poses, fps, kind,
     meta = meta | dict(robot=EMBODIMENTS[emb]["robot"], gripper=EMBODIMENTS[emb]["gripper"],
                        state_names="tip_xyz(3) tip_quat_wxyz(4) gripper_open(1) joints(7, zero-padded)",
                        action_names="d_tip_xyz(3) d_rot_xyz(3) gripper_open(1)")
-    return Trajectory(f"{emb}_{meta['seed']:03d}_{meta['index']:05d}", frames, np.arange(n) / fps, states, actions, fps, what,
-                      emb, "sim-robotic", {c: CAMERA_DESCRIPTIONS[c] for c in cameras},
+    return Trajectory(f"{emb}_{meta['seed']:03d}_{meta['index']:05d}", frames, np.arange(n) / fps, states, actions,
+                      fps, what, emb, "sim-robotic", {c: CAMERA_DESCRIPTIONS[c] for c in cameras},
                       {c: intrinsics_from_fov(w, h, fovs[c]) for c in cameras}, poses, depth, meta)
 
 # %% ../../nbs/sources/10_sim.ipynb #eeef621d

@@ -189,12 +189,13 @@ def _support_plane(P:np.ndarray, tol:float, iters:int=64)->tuple[np.ndarray, flo
 
 # %% ../../nbs/tasks/20_common.ipynb #28e291df
 def point_kinds(scene, tol:float=0.005, # metres off the support plane for a point to be on an object
-                radius_frac:float=0.6, # objects lie within this fraction of the mean camera distance of the orbit centre
+                radius_frac:float=0.6, # objects lie this fraction of the mean camera distance from the orbit centre
                )->tuple[np.ndarray, np.ndarray]:
     "(N,) bool masks of the scene's points on objects and on the support surface, both near the orbit's centre."
     def make():
         P = scene.points; c = orbit_center(scene.views)
-        near = np.linalg.norm(P - c, axis=1) < radius_frac * np.mean([np.linalg.norm(v.camera.center - c) for v in scene.views])
+        reach = radius_frac * np.mean([np.linalg.norm(v.camera.center - c) for v in scene.views])
+        near = np.linalg.norm(P - c, axis=1) < reach
         z = (scene.meta or {}).get("support_z")
         if z is not None: off = np.abs(P[:, 2] - z) > tol
         elif near.sum() >= 3:
@@ -206,9 +207,9 @@ def point_kinds(scene, tol:float=0.005, # metres off the support plane for a poi
 def object_points(scene, rng:np.random.Generator, n:int, # how many points
                   support_share:float=0.2, # probability that the points are drawn from the support surface instead
                  )->tuple[np.ndarray, bool]:
-    "(n, 3) points drawn from the objects, or with probability `support_share` from the support; and whether the latter."
+    "(n, 3) points drawn from the objects, or with probability `support_share` from the support; and which."
     obj, sup = point_kinds(scene)
-    if not obj.any() and not sup.any(): obj = np.ones(len(scene.points), bool)       # nothing near the centre: any point
+    if not obj.any() and not sup.any(): obj = np.ones(len(scene.points), bool)   # nothing near the centre: any point
     on_support = bool(rng.random() < support_share) and bool(sup.any()) or not obj.any()
     idx = np.flatnonzero(sup if on_support else obj)
     return scene.points[rng.choice(idx, min(n, len(idx)), replace=False)], on_support

@@ -10,8 +10,8 @@ from ..core import Scene, Sample
 from ..projection import project, project_direction, in_image
 from ..draw import marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, arrow, draw_markers, view_meta,
-                              choose_colors, REFERENCE_COLORS, make_sample, visibility_matrix, check_general_scene, show_sample,
-                              object_points)
+                              choose_colors, REFERENCE_COLORS, make_sample, visibility_matrix, check_general_scene,
+                              show_sample, object_points)
 
 # %% auto #0
 __all__ = ['QUESTIONS', 'directional_correspondence']
@@ -84,6 +84,7 @@ def directional_correspondence(scene:Scene, rng:np.random.Generator,
     views.append(view_meta(tv.camera, "target", m, tv.timestamp)); pixels.append(draw_markers(tv.image, m)); lines.append(image_line(len(refs) + 1))
     q = pick(rng, QUESTIONS).format(n=len(refs))
     return make_sample("directional_correspondence", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, q, colors),
-                       sorted(colors), colors[ans], pixels, views, point=p, direction=d, length=L, on_support=on_support,
+                       sorted(colors), colors[ans], pixels, views, point=p, direction=d, length=L,
+                       on_support=on_support,
                        distractor_directions=[x for j, x in enumerate(pdirs) if j != ans],
                        params=dict(min_angle=min_angle, min_angle_2d=min_angle_2d, min_len=min_len, tol=tol))

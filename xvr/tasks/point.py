@@ -88,5 +88,6 @@ def point_correspondence(scene:Scene, rng:np.random.Generator,
     lines.append(image_line(len(refs) + 1))
     q = pick(rng, QUESTIONS).format(n=len(refs)) + ("\n" + FREE_NOTE if free else "")
     return make_sample("point_correspondence", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, q, colors),
-                       sorted(colors), colors[ans], pixels, views, point=p, free_space=bool(free), on_support=on_support, distractor_points=np.array(chosen_pts[:n_opts - 1]),
+                       sorted(colors), colors[ans], pixels, views, point=p, free_space=bool(free),
+                       on_support=on_support, distractor_points=np.array(chosen_pts[:n_opts - 1]),
                        params=dict(min_sep=min_sep, tol=tol, n_refs=len(refs)))

@@ -49,7 +49,7 @@ def spatial_verification(scene:Scene, rng:np.random.Generator,
                          min_offset_frac:float=0.1, # 3D offset of the displaced point, fraction of the mean camera distance
                          min_sep_frac:float=0.06,  # 2D offset, fraction of the image diagonal
                          n_candidates:int=300, tol:float=0.01,
-                         support_share:float=0.2, # share of samples whose point is on the support surface, not an object
+                         support_share:float=0.2, # share of samples whose point is on the support, not an object
                         )->Sample:
     "A spatial-verification sample from `scene`, or `Reject`."
     check_general_scene(scene)
@@ -69,7 +69,8 @@ def spatial_verification(scene:Scene, rng:np.random.Generator,
     # the displaced point is of the same kind as the true one (on an object, or on the support) where one qualifies
     anyp = scene.points[rng.choice(len(scene.points), min(3000, len(scene.points)), replace=False)]
     for Q in (np.concatenate([P, object_points(scene, rng, 2000, float(on_support))[0]]), anyp):
-        far = _displaced_candidates(Q, p, ov, others, visibility_matrix([ov], Q, tol, margin)[0], min_offset, min_sep, truth_uv)
+        qvis = visibility_matrix([ov], Q, tol, margin)[0]
+        far = _displaced_candidates(Q, p, ov, others, qvis, min_offset, min_sep, truth_uv)
         if len(far): break
     else: raise Reject("no_separated_distractor")
     q = Q[int(rng.choice(far))]

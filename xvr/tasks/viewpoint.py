@@ -27,12 +27,13 @@ HIDDEN_NOTE = ("Note: in some reference images the marked camera position is hid
 def _hidden(view, uv:np.ndarray, z:float, tol:float)->bool:
     "Whether a point at pixel `uv` and depth `z` lies behind the surface `view`'s depth map shows there."
     if view.depth is None: return False
-    h, w = view.depth.shape; d = view.depth[min(max(int(round(uv[1])), 0), h - 1), min(max(int(round(uv[0])), 0), w - 1)]
+    h, w = view.depth.shape
+    d = view.depth[min(max(int(round(uv[1])), 0), h - 1), min(max(int(round(uv[0])), 0), w - 1)]
     return bool(d > 0 and z > d + tol * max(1.0, z))
 
 def viewpoint_localization(scene:Scene, rng:np.random.Generator,
                            min_baseline_frac:float=0.25, # distractor cameras at least this fraction of the mean camera distance away
-                           allow_hidden:bool=True, # with fewer than 2 references that see the centre unhidden, use hidden ones and say so
+                           allow_hidden:bool=True, # too few references see the centre unhidden: use hidden ones, say so
                            tol:float=0.02, # depth tolerance of the hidden test, metres (relative beyond 1 m)
                           )->Sample:
     "A viewpoint-localization sample from `scene`, or `Reject`."
@@ -67,5 +68,6 @@ def viewpoint_localization(scene:Scene, rng:np.random.Generator,
     options = [str(k) for k in range(len(refs) + 1, len(refs) + 4)]
     q = pick(rng, QUESTIONS).format(n=len(refs)) + ("\n" + HIDDEN_NOTE if hidden else "")
     return make_sample("viewpoint_localization", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, q),
-                       options, options[ans], pixels, views, target_center=C[t], hidden_references=[refs.index(i) for i in hidden],
+                       options, options[ans], pixels, views, target_center=C[t],
+                       hidden_references=[refs.index(i) for i in hidden],
                        params=dict(min_baseline=min_baseline, tol=tol))
