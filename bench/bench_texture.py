@@ -4,7 +4,7 @@ and poses confirm, one run.
 A match (SIFT, Lowe ratio 0.8) is geometrically true when its keypoint in view a, lifted with a's depth and projected
 into view b, is visible there (z-buffer) and lands within 3 px of the matched keypoint. Real captures of textured
 objects give hundreds per pair; the target for the embedded worlds is a median of at least 100.
-Usage: python bench/bench_texture.py [--scenes 6] [--views 8] [--height 480] [--width 640]
+Usage: python bench/bench_texture.py [--scenes 6] [--views 10] [--height 480] [--width 640]
 """
 import argparse, os, time
 os.environ.setdefault("MUJOCO_GL", "egl")
@@ -32,7 +32,7 @@ def true_matches(va, vb, ratio:float=0.8, px:float=3.0)->int:
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--scenes", type=int, default=6); ap.add_argument("--views", type=int, default=8)
+    ap.add_argument("--scenes", type=int, default=6); ap.add_argument("--views", type=int, default=10)
     ap.add_argument("--height", type=int, default=480); ap.add_argument("--width", type=int, default=640)
     ap.add_argument("--seed", type=int, default=0); a = ap.parse_args()
     counts, t0 = [], time.perf_counter()

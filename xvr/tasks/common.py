@@ -170,7 +170,8 @@ def check_general_scene(scene, min_views:int=3):
                                                      for v in scene.views)): raise Reject("no_valid_depth")
 
 # %% ../../nbs/tasks/20_common.ipynb #004c4675
-def orbit_center(views)->np.ndarray:
+def orbit_center(views, # the views of a capture (their cameras are used)
+                )->np.ndarray:
     "(3,) the point closest, in least squares, to every camera's optical axis: what a capture orbits."
     A, b = np.zeros((3, 3)), np.zeros(3)
     for v in views:
@@ -188,7 +189,8 @@ def _support_plane(P:np.ndarray, tol:float, iters:int=64)->tuple[np.ndarray, flo
     return best[1]
 
 # %% ../../nbs/tasks/20_common.ipynb #28e291df
-def point_kinds(scene, tol:float=0.005, # metres off the support plane for a point to be on an object
+def point_kinds(scene, # a general-domain `Scene` (points, views, optional meta['support_z'])
+                tol:float=0.005, # metres off the support plane for a point to be on an object
                 radius_frac:float=0.6, # objects lie this fraction of the mean camera distance from the orbit centre
                )->tuple[np.ndarray, np.ndarray]:
     "(N,) bool masks of the scene's points on objects and on the support surface, both near the orbit's centre."
@@ -204,7 +206,9 @@ def point_kinds(scene, tol:float=0.005, # metres off the support plane for a poi
         return near & off, near & ~off
     return derived(scene, f"kinds_{tol}_{radius_frac}", make)
 
-def object_points(scene, rng:np.random.Generator, n:int, # how many points
+def object_points(scene, # a general-domain `Scene`
+                  rng:np.random.Generator, # the sample's random stream
+                  n:int, # how many points
                   support_share:float=0.2, # probability that the points are drawn from the support surface instead
                  )->tuple[np.ndarray, bool]:
     "(n, 3) points drawn from the objects, or with probability `support_share` from the support; and which."
