@@ -31,7 +31,7 @@ import cv2, numpy as np
 from xvr.core import read_jsonl, read_image
 from xvr.dataset import FolderSource, prepare_split, run_unit, generate
 from xvr.sources.sim import render_dataset
-from xvr.tasks.common import TASK_NAMES
+from xvr.core import TASK_NAMES
 
 
 def clock(): return time.perf_counter(), time.process_time()

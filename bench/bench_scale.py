@@ -12,7 +12,7 @@ import argparse, os, shutil, tempfile, time
 from pathlib import Path
 from xvr.dataset import FolderSource, prepare_split, run_unit
 from xvr.sources.sim import render_dataset
-from xvr.tasks.common import TASK_NAMES
+from xvr.core import TASK_NAMES
 
 
 def rate(src, prep, task, units, tmp):

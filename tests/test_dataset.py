@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from xvr.core import read_jsonl, write_jsonl
-from xvr.tasks.common import TASK_NAMES
+from xvr.core import TASK_NAMES
 
 SIM = ["--scenes", "10", "--episodes", "6", "--views", "6", "--height", "96", "--width", "128",
        "--robot-height", "48", "--robot-width", "80", "--duration", "4", "--min-duration", "3"]
@@ -143,7 +143,8 @@ def test_answers_are_balanced(tmp_path):
 
 def test_data_engine_does_not_import_heavy_frameworks():
     "The data engine stays light: no torch, transformers, tensorflow or datasets on its import path."
-    mods = ("xvr.core xvr.projection xvr.draw xvr.toy xvr.sources.sim xvr.filtering xvr.dataset xvr.validate xvr.stats xvr.export "
+    mods = ("xvr.core xvr.projection xvr.draw xvr.toy xvr.video xvr.sources.sim xvr.sources.agibot xvr.filtering "
+            "xvr.dataset xvr.validate xvr.stats xvr.export "
             + " ".join(f"xvr.tasks.{m}" for m in ("common", "point", "directional", "spatial", "viewpoint", "temporal", "dirview", "cross_scenario", "language")))
     code = f"import importlib, sys; [importlib.import_module(m) for m in {mods.split()!r}]; print([m for m in ('torch', 'transformers', 'tensorflow', 'datasets') if m in sys.modules])"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -43,7 +43,7 @@ def test_extraction_table(reply, options, want):
 
 
 def test_table2_overall_reproduced():
-    "DESIGN.md errata: the sample-weighted mean with the corrected counts reproduces every listed Overall to 0.01."
+    "The errata (evaluation page): the sample-weighted mean with the corrected counts reproduces every listed Overall to 0.01."
     for name, row in PAPER_TABLE2.items():
         s, t = overall_from_tasks(dict(zip(TASKS, row[:8])))
         assert s == pytest.approx(row[8], abs=0.006), name  # from the rounded per-task numbers

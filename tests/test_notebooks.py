@@ -65,3 +65,21 @@ def test_docs_process_and_convert(tmp_path):
 def test_readme_matches_index():
     "README.md is written from nbs/index.ipynb."
     run([sys.executable, str(ROOT / ".ci" / "readme.py"), "--check"])
+
+
+def test_clone_under_hidden_folder(tmp_path):
+    "A clone under a dot-folder (`~/.cache/...`) exports, finds every notebook and builds docs pages: nbdev 2.4 skipped them all."
+    if not (ROOT / ".git").exists(): pytest.skip("not a git checkout")
+    clone = tmp_path / ".cache" / "work" / "xvr"
+    run(["git", "clone", "-q", str(ROOT), str(clone)])
+    env = dict(os.environ, PYTHONPATH=str(clone))
+    code = "from nbdev.doclinks import nbglob; print(len(nbglob()))"
+    found = subprocess.run([sys.executable, "-c", code], cwd=clone, env=env, capture_output=True, text=True, check=True)
+    assert int(found.stdout) == len(list((clone / "nbs").rglob("*.ipynb"))) > 30
+    subprocess.run([bin_("nbdev_export")], cwd=clone, env=env, check=True, capture_output=True)
+    assert subprocess.run(["git", "status", "--porcelain", "--", "xvr"], cwd=clone, capture_output=True, text=True).stdout == ""
+    r = subprocess.run([sys.executable, ".ci/docs.py", str(tmp_path / "html"), "nbs/00_core.ipynb", "nbs/tasks/21_point.ipynb"],
+                       cwd=clone, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert sorted(p.relative_to(tmp_path / "html").as_posix() for p in (tmp_path / "html").rglob("*.html")) == \
+        ["00_core.html", "tasks/21_point.html"]

@@ -59,7 +59,7 @@ def check_invariants(s: Sample, task, traj):
             cam = Camera.from_dict(v["camera"])
             np.testing.assert_allclose(cam.cam_from_world, traj.poses[v["camera_id"]][v["step"]], atol=1e-9)
             assert v["timestamp"] == pytest.approx(float(traj.timestamps[v["step"]]))
-    json.dumps(s.to_json())                                   # meta is JSON-serialisable
+    json.dumps(s.to_dict())                                   # meta is JSON-serialisable
     assert check_sample(s) == []                              # the independent validator agrees
 
 
@@ -72,7 +72,7 @@ def test_invariants_many_seeds(task, pool):
 def test_deterministic(task, pool):
     for seed in (1, 7, 123):
         a, b = gen(task, pool[0], seed, pool), gen(task, pool[0], seed, pool)
-        assert a.to_json() == b.to_json()
+        assert a.to_dict() == b.to_dict()
         assert all(np.array_equal(x, y) for x, y in zip(a.pixels, b.pixels))
     qs = {x.question for _, _, x in samples(task, pool, 30)}
     assert len(qs) >= 3                                       # several paraphrases / contents

@@ -9,14 +9,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
+from fastcore.basics import patch
+
 import cv2
 import numpy as np
 
 # %% auto #0
-__all__ = ['SAMPLE_FIELDS', 'DataError', 'Camera', 'check_rotation', 'invert_rigid', 'look_at', 'intrinsics_from_fov',
-           'LazyImage', 'View', 'Scene', 'Frames', 'NpyFrames', 'read_image', 'write_image', 'Trajectory',
-           'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl', 'read_jsonl', 'write_depth', 'read_depth',
-           'save_scene', 'load_scene', 'save_trajectory', 'load_trajectory', 'DepthFrames']
+__all__ = ['TASK_INFO', 'TASK_NAMES', 'GENERAL_TASKS', 'ROBOTIC_TASKS', 'SAMPLE_FIELDS', 'DataError', 'Camera', 'check_rotation',
+           'invert_rigid', 'look_at', 'intrinsics_from_fov', 'LazyImage', 'View', 'Scene', 'Frames', 'NpyFrames',
+           'read_image', 'write_image', 'Trajectory', 'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl',
+           'read_jsonl', 'write_depth', 'read_depth', 'save_scene', 'load_scene', 'save_trajectory', 'load_trajectory',
+           'DepthFrames']
 
 # %% ../nbs/00_core.ipynb #f4b842da
 class DataError(ValueError):
@@ -64,7 +67,10 @@ def _k_fault(K:np.ndarray)->str|None:
     if not np.allclose(K[2], [0, 0, 1]): return "K last row must be [0, 0, 1]"
     return None
 
-def _validate_camera(self:Camera, path=None):
+@patch
+def validate(self:Camera, path=None # file named in the error, if any
+            )->Camera:
+    "Raise `DataError` naming the first fault of the intrinsics, extrinsics or image size; returns the camera."
     K, T = self.K, self.cam_from_world
     fault = _k_fault(K); _check(fault is None, fault, path)
     _check(T.shape == (4, 4), f"cam_from_world must be 4x4, got {T.shape}", path)
@@ -73,17 +79,8 @@ def _validate_camera(self:Camera, path=None):
     check_rotation(T[:3, :3], what="cam_from_world rotation", path=path)
     _check(self.width > 0 and self.height > 0, f"image size must be positive, got {self.width}x{self.height}", path)
     return self
-Camera.validate = _validate_camera
 
 # %% ../nbs/00_core.ipynb #eea3de42
-def _cam_props(cls):
-    cls.R = property(lambda s: s.cam_from_world[:3, :3], doc="(3, 3) rotation, world -> camera")
-    cls.t = property(lambda s: s.cam_from_world[:3, 3], doc="(3,) translation, world -> camera")
-    cls.world_from_cam = property(lambda s: invert_rigid(s.cam_from_world), doc="(4, 4) camera -> world")
-    cls.center = property(lambda s: -s.R.T @ s.t, doc="(3,) camera centre in world coordinates")
-    cls.shape = property(lambda s: (s.height, s.width), doc="(H, W) image shape")
-    return cls
-
 def invert_rigid(T:np.ndarray # (..., 4, 4) rigid transforms
                 )->np.ndarray:
     "Invert rigid 4x4 transforms without a general matrix inverse."
@@ -94,7 +91,31 @@ def invert_rigid(T:np.ndarray # (..., 4, 4) rigid transforms
     out[..., :3, :3], out[..., :3, 3:] = Rt, -Rt @ t
     return out
 
-_cam_props(Camera);
+# %% ../nbs/00_core.ipynb #50e97fb1
+@patch(as_prop=True)
+def R(self:Camera)->np.ndarray:
+    "(3, 3) rotation, world -> camera."
+    return self.cam_from_world[:3, :3]
+
+@patch(as_prop=True)
+def t(self:Camera)->np.ndarray:
+    "(3,) translation, world -> camera."
+    return self.cam_from_world[:3, 3]
+
+@patch(as_prop=True)
+def world_from_cam(self:Camera)->np.ndarray:
+    "(4, 4) camera -> world."
+    return invert_rigid(self.cam_from_world)
+
+@patch(as_prop=True)
+def center(self:Camera)->np.ndarray:
+    "(3,) camera centre in world coordinates."
+    return -self.R.T @ self.t
+
+@patch(as_prop=True)
+def shape(self:Camera)->tuple:
+    "(H, W) image shape."
+    return (self.height, self.width)
 
 # %% ../nbs/00_core.ipynb #0ce4dc1e
 def look_at(eye:Sequence[float], # (3,) camera centre, world
@@ -116,17 +137,20 @@ def intrinsics_from_fov(width:int, height:int, fovy_deg:float)->np.ndarray:
     return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1.]])
 
 # %% ../nbs/00_core.ipynb #8a1dd0b6
-def _cam_to_dict(self:Camera)->dict:
+@patch
+def to_dict(self:Camera)->dict:
+    "JSON-ready dict of the camera (what `Camera.from_dict` reads)."
     return dict(name=self.name, width=self.width, height=self.height,
                 K=self.K.tolist(), cam_from_world=self.cam_from_world.tolist())
 
-def _cam_from_dict(d:dict, path=None)->Camera:
-    try: return Camera(K=d["K"], cam_from_world=d["cam_from_world"], width=d["width"], height=d["height"], name=d.get("name", ""))
+@patch(cls_method=True)
+def from_dict(cls:Camera, d:dict, # a `Camera.to_dict` dict
+              path=None # file named in errors
+             )->Camera:
+    "The camera of a `to_dict` dict; `DataError` naming `path` on a missing key or a bad value."
+    try: return cls(K=d["K"], cam_from_world=d["cam_from_world"], width=d["width"], height=d["height"], name=d.get("name", ""))
     except KeyError as e: raise DataError(f"camera is missing key {e}", path)
     except DataError as e: raise DataError(str(e), path) if path else e
-
-Camera.to_dict = _cam_to_dict
-Camera.from_dict = staticmethod(_cam_from_dict)
 
 # %% ../nbs/00_core.ipynb #bcf773cd
 class LazyImage:
@@ -342,6 +366,21 @@ def frame_shape(frames)->tuple[int, int]:
 
 Trajectory.camera, Trajectory.view = _traj_camera, _traj_view
 
+# %% ../nbs/00_core.ipynb #8d3fdcba
+TASK_INFO = {
+    "point_correspondence": dict(category="correspondence", domain="general", module="point"),
+    "directional_correspondence": dict(category="correspondence", domain="general", module="directional"),
+    "spatial_verification": dict(category="verification", domain="general", module="spatial"),
+    "temporal_verification": dict(category="verification", domain="robotic", module="temporal"),
+    "viewpoint_localization": dict(category="localization", domain="general", module="viewpoint"),
+    "directional_view_localization": dict(category="localization", domain="robotic", module="dirview"),
+    "cross_scenario_localization": dict(category="localization", domain="robotic", module="cross_scenario"),
+    "language_conditioned_localization": dict(category="localization", domain="robotic", module="language"),
+}
+TASK_NAMES = list(TASK_INFO)  # Table 2's order
+GENERAL_TASKS = tuple(t for t in TASK_NAMES if TASK_INFO[t]["domain"] == "general")
+ROBOTIC_TASKS = tuple(t for t in TASK_NAMES if TASK_INFO[t]["domain"] == "robotic")
+
 # %% ../nbs/00_core.ipynb #6a257ddb
 @dataclass
 class Sample:
@@ -362,17 +401,18 @@ class Sample:
     def __post_init__(self):
         _check(self.answer in self.options, f"sample {self.id!r}: answer {self.answer!r} is not among options {self.options}")
 
-    def to_json(self)->dict:
+    def to_dict(self)->dict:
         "JSON-ready dict (numpy values converted, `pixels` dropped)."
         d = {k: getattr(self, k) for k in SAMPLE_FIELDS}
         return json.loads(json.dumps(d, default=_json_default))
 
     def to_json_line(self, sort_keys:bool=False)->str:
-        "The sample as one line of JSONL (UTF-8 text kept, numpy values converted): what `to_json` gives, encoded once."
+        "The sample as one line of JSONL (UTF-8 text kept, numpy values converted): what `to_dict` gives, encoded once."
         return json.dumps({k: getattr(self, k) for k in SAMPLE_FIELDS}, default=_json_default, ensure_ascii=False, sort_keys=sort_keys)
 
     @classmethod
-    def from_json(cls, d:dict, path=None)->"Sample":
+    def from_dict(cls, d:dict, path=None)->"Sample":
+        "The sample of a `to_dict` dict; `DataError` naming `path` when fields are missing."
         missing = [k for k in SAMPLE_FIELDS if k not in d]
         if missing: raise DataError(f"sample {d.get('id', '?')!r} is missing fields {missing}", path)
         return cls(**{k: d[k] for k in SAMPLE_FIELDS})
@@ -402,7 +442,7 @@ def read_jsonl(path)->list[Sample]:
     out = []
     for i, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip(): continue
-        try: out.append(Sample.from_json(json.loads(line)))
+        try: out.append(Sample.from_dict(json.loads(line)))
         except (json.JSONDecodeError, DataError) as e: raise DataError(f"line {i}: {e}", path)
     return out
 

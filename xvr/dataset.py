@@ -14,8 +14,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .core import DataError, Sample, Scene, Trajectory, atomic_write_text, read_jsonl, write_image, load_scene, load_trajectory
-from .tasks.common import TASK_NAMES, TASK_INFO, Reject, task_generator
-from .sources.registry import ROBOTIC_TASKS
+from .core import TASK_NAMES, TASK_INFO, ROBOTIC_TASKS
+from .tasks.common import Reject, task_generator
 from .filtering import action_energy, prefilter, m1sec, motion_thresholds, trajectory_rule, scene_rule, RuleCounter
 
 # %% auto #0

@@ -4,6 +4,8 @@
 
 # %% ../nbs/02_draw.ipynb #4a9a0af5
 from __future__ import annotations
+from typing import Sequence
+
 import cv2
 import numpy as np
 
@@ -18,11 +20,15 @@ PALETTE = {
 PAPER_COLORS = ["blue", "green", "purple", "red", "yellow"]
 
 # %% ../nbs/02_draw.ipynb #c1c46375
-def marker_radius(h:int, w:int)->int:
+def marker_radius(h:int, # image height, pixels
+                  w:int, # image width, pixels
+                 )->int: # dot radius, pixels (at least 3)
     "Dot radius in pixels for an `h`x`w` image."
     return max(3, int(round(0.012 * np.hypot(h, w))))
 
-def _outline(color): return (0, 0, 0) if (0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]) > 110 else (255, 255, 255)
+def _outline(color):
+    "Black on light colours, white on dark ones (by luma)."
+    return (0, 0, 0) if (0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2]) > 110 else (255, 255, 255)
 
 def _rgb(color): return tuple(int(c) for c in (PALETTE[color] if isinstance(color, str) else color))
 
@@ -30,32 +36,38 @@ _SHIFT = 4  # cv2 sub-pixel drawing: coordinates in 1/16 px
 
 def _fx(p):
     p = np.asarray(p, float).reshape(2)
-    if not np.isfinite(p).all(): raise ValueError(f"marker position {p.tolist()} is not finite (point behind the camera?)")
+    if not np.isfinite(p).all():
+        raise ValueError(f"marker position {p.tolist()} is not finite (point behind the camera?)")
     return tuple(int(round(c * (1 << _SHIFT))) for c in p)
 
 # %% ../nbs/02_draw.ipynb #9588625b
 def draw_dot(img:np.ndarray, # (H, W, 3) uint8 RGB
-             uv, # (2,) pixel centre
-             color, # palette name or RGB tuple
+             uv:Sequence[float], # (2,) pixel centre (u, v), sub-pixel
+             color:str|tuple, # palette name or RGB tuple
              radius:int|None=None, # pixels; default `marker_radius`
              copy:bool=True, # False: draw into `img` itself (a C-contiguous uint8 array)
-            )->np.ndarray:
+            )->np.ndarray: # (H, W, 3) uint8 RGB
     "A copy of `img` (or `img` itself) with a filled, outlined dot centred at `uv` (sub-pixel accurate)."
-    out = np.ascontiguousarray(img).copy() if copy else img; h, w = out.shape[:2]
-    r = radius or marker_radius(h, w); c = _rgb(color)
+    out = np.ascontiguousarray(img).copy() if copy else img
+    h, w = out.shape[:2]
+    r = radius or marker_radius(h, w)
+    c = _rgb(color)
     cv2.circle(out, _fx(uv), (r + max(1, r // 4)) << _SHIFT, _outline(c), -1, cv2.LINE_AA, _SHIFT)
     cv2.circle(out, _fx(uv), r << _SHIFT, c, -1, cv2.LINE_AA, _SHIFT)
     return out
 
 def draw_arrow(img:np.ndarray, # (H, W, 3) uint8 RGB
-               start, end, # (2,) pixels: tail and head
-               color, # palette name or RGB tuple
+               start:Sequence[float], # (2,) tail pixel (u, v)
+               end:Sequence[float], # (2,) head pixel (u, v)
+               color:str|tuple, # palette name or RGB tuple
                thickness:int|None=None, # pixels; default from the image size
                copy:bool=True, # False: draw into `img` itself (a C-contiguous uint8 array)
-              )->np.ndarray:
+              )->np.ndarray: # (H, W, 3) uint8 RGB
     "A copy of `img` (or `img` itself) with an outlined arrow from `start` to `end`."
-    out = np.ascontiguousarray(img).copy() if copy else img; h, w = out.shape[:2]
-    t = thickness or max(2, marker_radius(h, w) // 3); c = _rgb(color)
+    out = np.ascontiguousarray(img).copy() if copy else img
+    h, w = out.shape[:2]
+    t = thickness or max(2, marker_radius(h, w) // 3)
+    c = _rgb(color)
     L = max(np.hypot(*(np.asarray(end, float) - np.asarray(start, float))), 1e-6)
     tip = min(0.35, 3.5 * t / L)
     cv2.arrowedLine(out, _fx(start), _fx(end), _outline(c), t + 2, cv2.LINE_AA, _SHIFT, tip)

@@ -27,7 +27,7 @@ def to_conversations(folder, out=None, absolute:bool=True)->list[dict]:
 def to_hf_dataset(folder, out=None):
     "A `datasets.Dataset` of the samples in `folder` (saved to `out` with `save_to_disk` when given)."
     import datasets
-    folder = Path(folder); rows = [s.to_json() for s in read_jsonl(folder / "samples.jsonl")]
+    folder = Path(folder); rows = [s.to_dict() for s in read_jsonl(folder / "samples.jsonl")]
     feats = datasets.Features({"id": datasets.Value("string"), "task": datasets.Value("string"), "category": datasets.Value("string"),
                                "domain": datasets.Value("string"), "source": datasets.Value("string"), "scene": datasets.Value("string"),
                                "images": datasets.Sequence(datasets.Image()), "question": datasets.Value("string"),

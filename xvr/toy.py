@@ -23,11 +23,17 @@ def _rays(cam:Camera):
     return cam.center, d_cam @ cam.R                # R^T d for each row
 
 def _hit_plane(o, d, z0=0.0):
-    with np.errstate(divide="ignore", invalid="ignore"): t = (z0 - o[2]) / d[:, 2]
+    "Ray distances to the horizontal plane z = `z0` (inf: no hit)."
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = (z0 - o[2]) / d[:, 2]
     return np.where(t > 1e-6, t, np.inf)
 
 def _hit_sphere(o, d, c, r):
-    oc = o - c; a = (d * d).sum(1); b = 2 * d @ oc; cc = oc @ oc - r * r
+    "Ray distances to the sphere of centre `c` and radius `r` (inf: no hit)."
+    oc = o - c
+    a = (d * d).sum(1)
+    b = 2 * d @ oc
+    cc = oc @ oc - r * r
     disc = b * b - 4 * a * cc
     with np.errstate(invalid="ignore"):
         t = (-b - np.sqrt(disc)) / (2 * a)
@@ -39,23 +45,49 @@ def _hit_box(o, d, lo, hi):
     with np.errstate(divide="ignore", invalid="ignore"):
         for k in range(3):
             a, b = (lo[k] - o[k]) / d[:, k], (hi[k] - o[k]) / d[:, k]
-            tmin = np.fmax(tmin, np.fmin(a, b)); tmax = np.fmin(tmax, np.fmax(a, b))
+            tmin = np.fmax(tmin, np.fmin(a, b))
+            tmax = np.fmin(tmax, np.fmax(a, b))
     return np.where((tmax >= tmin) & (tmin > 1e-6), tmin, np.inf)
 
 # %% ../nbs/03_toy.ipynb #323b10a6
 _LIGHT = np.array([0.4, -0.3, 0.85]) / np.linalg.norm([0.4, -0.3, 0.85])
 
 def _shade(P, n, base, pattern):
+    "Lambertian colour (N, 3) of points `P` with normals `n`, base colour `base` and texture factor `pattern`."
     lam = 0.35 + 0.65 * np.clip(n @ _LIGHT, 0, 1)
     return np.clip(base[None] * (pattern * lam)[:, None], 0, 255)
 
-def render_primitives(cam:Camera, prims:Sequence[dict], ground:bool=True, ground_colors=((200, 190, 170), (120, 110, 100)))->tuple[np.ndarray, np.ndarray]:
+def _surface(p, P):
+    "Normals (N, 3) and texture factors (N,) of primitive `p` at its hit points `P` (N, 3)."
+    if p["kind"] == "sphere":
+        n = (P - p["center"]) / p["radius"]
+        return n, 0.75 + 0.25 * np.sign(np.sin(n[:, 2] * 9 + np.arctan2(n[:, 1], n[:, 0]) * 2))
+    c = (np.asarray(p["lo"]) + p["hi"]) / 2
+    h = (np.asarray(p["hi"]) - p["lo"]) / 2
+    q = (P - c) / h
+    ax = np.abs(q).argmax(1)
+    n = np.zeros_like(q)
+    n[np.arange(len(q)), ax] = np.sign(q[np.arange(len(q)), ax])
+    return n, 0.8 + 0.2 * np.sign(np.sin((P.sum(1)) * 40))
+
+def _hit(o, d, p):
+    "Ray distances to primitive `p` (a sphere or a box)."
+    if p["kind"] == "sphere": return _hit_sphere(o, d, p["center"], p["radius"])
+    return _hit_box(o, d, p["lo"], p["hi"])
+
+# %% ../nbs/03_toy.ipynb #528cd141
+def render_primitives(cam:Camera, # the camera to render (no distortion)
+                      prims:Sequence[dict], # spheres (`center`, `radius`) and boxes (`lo`, `hi`), each with `color` RGB
+                      ground:bool=True, # add the checkered ground plane z = 0
+                      ground_colors=((200, 190, 170), (120, 110, 100)), # the checkerboard's two RGB colours
+                     )->tuple[np.ndarray, np.ndarray]: # RGB (H, W, 3) uint8, depth (H, W) float32 metres (0: sky)
     "Ray-cast `prims` (spheres, boxes) and a checkered ground plane: RGB (H, W, 3) uint8 and depth (H, W) metres."
     o, d = _rays(cam)
     ts = [_hit_plane(o, d) if ground else np.full(len(d), np.inf)]
-    for p in prims:
-        ts.append(_hit_sphere(o, d, p["center"], p["radius"]) if p["kind"] == "sphere" else _hit_box(o, d, p["lo"], p["hi"]))
-    T = np.stack(ts); idx = T.argmin(0); t = T[idx, np.arange(len(d))]
+    ts += [_hit(o, d, p) for p in prims]
+    T = np.stack(ts)
+    idx = T.argmin(0)
+    t = T[idx, np.arange(len(d))]
     rgb = np.tile(np.array([[150., 170, 200]]), (len(d), 1))       # sky
     P = o + d * np.where(np.isfinite(t), t, 0)[:, None]
     m = (idx == 0) & np.isfinite(t)
@@ -66,42 +98,61 @@ def render_primitives(cam:Camera, prims:Sequence[dict], ground:bool=True, ground
     for k, p in enumerate(prims, 1):
         m = idx == k
         if not m.any(): continue
-        if p["kind"] == "sphere":
-            n = (P[m] - p["center"]) / p["radius"]
-            pat = 0.75 + 0.25 * np.sign(np.sin(n[:, 2] * 9 + np.arctan2(n[:, 1], n[:, 0]) * 2))
-        else:
-            c = (np.asarray(p["lo"]) + p["hi"]) / 2; h = (np.asarray(p["hi"]) - p["lo"]) / 2
-            q = (P[m] - c) / h; ax = np.abs(q).argmax(1)
-            n = np.zeros_like(q); n[np.arange(len(q)), ax] = np.sign(q[np.arange(len(q)), ax])
-            pat = 0.8 + 0.2 * np.sign(np.sin((P[m].sum(1)) * 40))
+        n, pat = _surface(p, P[m])
         rgb[m] = _shade(P[m], n, np.asarray(p["color"], float), pat)
     depth = np.where(np.isfinite(t), t, 0.0).reshape(cam.height, cam.width).astype(np.float32)
     return np.clip(np.round(rgb), 0, 255).astype(np.uint8).reshape(cam.height, cam.width, 3), depth
 
-# %% ../nbs/03_toy.ipynb #6d6f4f5e
-def _toy_prims(rng):
-    prims = []
-    cols = rng.permutation(np.array([(200, 40, 40), (40, 160, 60), (50, 80, 210), (220, 190, 40), (150, 60, 180), (230, 120, 30)]))
-    for i in range(3):
-        r = rng.uniform(0.06, 0.12); a = 2 * np.pi * i / 3 + rng.uniform(-.4, .4); rr = rng.uniform(0.12, 0.25)
-        prims.append(dict(kind="sphere", center=np.array([rr * np.cos(a), rr * np.sin(a), r]), radius=r, color=cols[i]))
-    for i in range(2):
-        c = rng.uniform(-0.25, 0.25, 2); h = rng.uniform(0.04, 0.09, 3)
-        prims.append(dict(kind="box", lo=np.array([c[0] - h[0], c[1] - h[1], 0.]), hi=np.array([c[0] + h[0], c[1] + h[1], 2 * h[2]]), color=cols[3 + i]))
-    return prims
-
-def orbit_cameras(n:int, height:int, width:int, rng, radius=(0.9, 1.3), elevation_deg=(5, 40), target=(0, 0, 0.08), fovy=50.0, jitter=0.25)->list[Camera]:
+# %% ../nbs/03_toy.ipynb #a418479a
+def orbit_cameras(n:int, # number of cameras
+                  height:int, # image height, pixels
+                  width:int, # image width, pixels
+                  rng:np.random.Generator, # draws the jitter, elevations, distances and aim points
+                  radius=(0.9, 1.3), # (min, max) distance from `target`, metres
+                  elevation_deg=(5, 40), # (min, max) elevation above `target`, degrees
+                  target=(0, 0, 0.08), # (3,) world point the orbit circles, metres
+                  fovy=50.0, # vertical field of view, degrees
+                  jitter=0.25, # azimuth jitter, radians (uniform in +-jitter)
+                 )->list[Camera]: # cameras named `orbit_00`, `orbit_01`, ...
     "`n` cameras on a jittered orbit around `target`, like a hand-held 360-degree capture."
     cams = []
     for i in range(n):
-        az = 2 * np.pi * i / n + rng.uniform(-jitter, jitter); el = np.deg2rad(rng.uniform(*elevation_deg)); r = rng.uniform(*radius)
+        az = 2 * np.pi * i / n + rng.uniform(-jitter, jitter)
+        el = np.deg2rad(rng.uniform(*elevation_deg))
+        r = rng.uniform(*radius)
         eye = np.array(target) + r * np.array([np.cos(az) * np.cos(el), np.sin(az) * np.cos(el), np.sin(el)])
         look = np.array(target) + rng.normal(0, 0.03, 3)
-        cams.append(Camera(intrinsics_from_fov(width, height, fovy), look_at(eye, look), width, height, f"orbit_{i:02d}"))
+        K = intrinsics_from_fov(width, height, fovy)
+        cams.append(Camera(K, look_at(eye, look), width, height, f"orbit_{i:02d}"))
     return cams
 
-def toy_scene(n_views:int=8, height:int=120, width:int=160, seed:int=0, category:str="toy", voxel:float=0.01)->Scene:
-    "An analytic scene (ground + spheres + boxes) seen from `n_views` orbit cameras, with exact depth and a fused point cloud."
+# %% ../nbs/03_toy.ipynb #6d6f4f5e
+_TOY_COLORS = [(200, 40, 40), (40, 160, 60), (50, 80, 210), (220, 190, 40), (150, 60, 180), (230, 120, 30)]
+
+def _toy_prims(rng):
+    "Three spheres on a ring and two boxes, resting on the ground, in six shuffled colours."
+    prims = []
+    cols = rng.permutation(np.array(_TOY_COLORS))
+    for i in range(3):
+        r = rng.uniform(0.06, 0.12)
+        a = 2 * np.pi * i / 3 + rng.uniform(-.4, .4)
+        rr = rng.uniform(0.12, 0.25)
+        prims.append(dict(kind="sphere", center=np.array([rr * np.cos(a), rr * np.sin(a), r]), radius=r, color=cols[i]))
+    for i in range(2):
+        c = rng.uniform(-0.25, 0.25, 2)
+        h = rng.uniform(0.04, 0.09, 3)
+        prims.append(dict(kind="box", lo=np.array([c[0] - h[0], c[1] - h[1], 0.]),
+                          hi=np.array([c[0] + h[0], c[1] + h[1], 2 * h[2]]), color=cols[3 + i]))
+    return prims
+
+def toy_scene(n_views:int=8, # orbit cameras
+              height:int=120, # image height, pixels
+              width:int=160, # image width, pixels
+              seed:int=0, # draws the objects and the cameras; also names the scene
+              category:str="toy", # the scene's category (and id prefix)
+              voxel:float=0.01, # voxel size of the fused point cloud, metres
+             )->Scene: # views with exact depth; the cloud within 0.6 m of the z axis
+    "An analytic scene (ground, spheres, boxes) seen from `n_views` orbit cameras, with exact depth and a fused cloud."
     rng = np.random.default_rng(seed)
     prims = _toy_prims(rng)
     views = []
@@ -126,24 +177,32 @@ def _wrist_pose(p):
     return look_at(p + [0, -0.05, 0.12], p + [0, 0.02, 0], up=(0, 1, 0))
 
 def _quat_z(yaw):
+    "Unit quaternion (w, x, y, z) of a rotation by `yaw` radians about world z."
     return np.array([np.cos(yaw / 2), 0, 0, np.sin(yaw / 2)])
 
-def toy_trajectory(n_steps:int=40, fps:float=5.0, height:int=96, width:int=128, seed:int=0,
-                   cameras:Sequence[str]=("fix_left", "fix_center", "fix_right", "wrist"), embodiment:str="toy_arm")->Trajectory:
-    "A pick-and-place episode seen by calibrated cameras: a gripper sphere moves a cube; states (T, 8), actions (T, 7)."
-    rng = np.random.default_rng(seed)
+# %% ../nbs/03_toy.ipynb #92e086c6
+def _toy_motion(rng, n_steps):
+    "Gripper positions (T, 3), held flags (T,), cube positions (T, 3), yaws (T,) and the goal (3,)."
     start, goal = np.r_[rng.uniform(-.25, -.05, 2), 0.04], np.r_[rng.uniform(.05, .25, 2), 0.04]
     home = np.array([0.0, 0.0, 0.35])
-    keys = np.stack([home, start + [0, 0, .2], start + [0, 0, .06], start + [0, 0, .25], goal + [0, 0, .25], goal + [0, 0, .06], home])
-    s = np.linspace(0, len(keys) - 1, n_steps); i0 = np.minimum(s.astype(int), len(keys) - 2); f = (s - i0)[:, None]
+    keys = np.stack([home, start + [0, 0, .2], start + [0, 0, .06], start + [0, 0, .25],
+                     goal + [0, 0, .25], goal + [0, 0, .06], home])
+    s = np.linspace(0, len(keys) - 1, n_steps)
+    i0 = np.minimum(s.astype(int), len(keys) - 2)
+    f = (s - i0)[:, None]
     f = f * f * (3 - 2 * f)                                   # smooth steps between waypoints
     grip = keys[i0] * (1 - f) + keys[i0 + 1] * f
     held = (s >= 2) & (s < 5)
     cube = np.where(held[:, None], grip - [0, 0, .09], np.where((s < 2)[:, None], start, goal))
     yaw = np.linspace(0, rng.uniform(-0.6, 0.6), n_steps)
+    return grip, held, cube, yaw, goal
+
+# %% ../nbs/03_toy.ipynb #260cee20
+def _toy_render(grip, cube, goal, cameras, K, height, width):
+    "Frames, depth and `cam_from_world` poses per camera, each stacked over the steps."
+    n_steps = len(grip)
     table = dict(kind="box", lo=np.array([-.45, -.35, -.02]), hi=np.array([.45, .35, 0.]), color=(150, 120, 90))
     plate = dict(kind="box", lo=np.r_[goal[:2] - .08, 0.], hi=np.r_[goal[:2] + .08, .008], color=(60, 90, 200))
-    K = intrinsics_from_fov(width, height, 55)
     frames = {c: np.zeros((n_steps, height, width, 3), np.uint8) for c in cameras}
     depth = {c: np.zeros((n_steps, height, width), np.float32) for c in cameras}
     poses = {c: np.zeros((n_steps, 4, 4)) for c in cameras}
@@ -153,11 +212,30 @@ def toy_trajectory(n_steps:int=40, fps:float=5.0, height:int=96, width:int=128, 
         for c in cameras:
             T = _wrist_pose(grip[t]) if c == "wrist" else look_at(_FIXED_EYES[c], (0, 0, 0.08))
             cam = Camera(K, T, width, height, c)
-            img, dep = render_primitives(cam, [p for p in prims if not (c == "wrist" and p["kind"] == "sphere")], ground_colors=((90, 90, 90), (70, 70, 70)))
+            seen = [p for p in prims if not (c == "wrist" and p["kind"] == "sphere")]
+            img, dep = render_primitives(cam, seen, ground_colors=((90, 90, 90), (70, 70, 70)))
             frames[c][t], depth[c][t], poses[c][t] = img, dep, T
+    return frames, depth, poses
+
+# %% ../nbs/03_toy.ipynb #7ebdde21
+def toy_trajectory(n_steps:int=40, # number of steps T
+                   fps:float=5.0, # control frequency, Hz (timestamps are step / fps)
+                   height:int=96, # image height, pixels
+                   width:int=128, # image width, pixels
+                   seed:int=0, # draws the start, the goal and the yaw; also names the episode
+                   cameras:Sequence[str]=("fix_left", "fix_center", "fix_right", "wrist"), # cameras to render
+                   embodiment:str="toy_arm", # the episode's embodiment (and id prefix)
+                  )->Trajectory: # frames, depth, poses and intrinsics for every camera
+    "A pick-and-place episode seen by calibrated cameras: a gripper sphere moves a cube; states (T, 8), actions (T, 7)."
+    rng = np.random.default_rng(seed)
+    grip, held, cube, yaw, goal = _toy_motion(rng, n_steps)
+    K = intrinsics_from_fov(width, height, 55)
+    frames, depth, poses = _toy_render(grip, cube, goal, cameras, K, height, width)
     grip_open = (~held).astype(float)
     states = np.concatenate([grip, np.stack([_quat_z(y) for y in yaw]), grip_open[:, None]], 1)
-    actions = np.concatenate([np.diff(grip, axis=0, append=grip[-1:]), np.zeros((n_steps, 2)), np.diff(yaw, append=yaw[-1])[:, None], grip_open[:, None]], 1)
+    actions = np.concatenate([np.diff(grip, axis=0, append=grip[-1:]), np.zeros((n_steps, 2)),
+                              np.diff(yaw, append=yaw[-1])[:, None], grip_open[:, None]], 1)
     return Trajectory(f"{embodiment}_{seed:04d}", frames, np.arange(n_steps) / fps, states, actions, fps,
                       "pick up the red cube and place it on the blue plate", embodiment, "toy",
-                      {c: TOY_DESCRIPTIONS.get(c, c) for c in cameras}, {c: K.copy() for c in cameras}, poses, depth, dict(seed=seed))
+                      {c: TOY_DESCRIPTIONS.get(c, c) for c in cameras}, {c: K.copy() for c in cameras}, poses, depth,
+                      dict(seed=seed))

@@ -13,7 +13,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .core import Camera, Sample, DataError, read_jsonl
-from .projection import project, project_direction, relative_pose
+from .projection import project, project_direction, relative_pose, angle_between, epipolar_distance
 
 # %% auto #0
 __all__ = ['PX_TOL', 'CHECKS', 'check_point', 'check_directional', 'check_spatial', 'check_viewpoint', 'check_temporal',
@@ -58,8 +58,7 @@ def check_directional(s:Sample)->list[str]:
     st, en = project_direction(p, d, _cam(t), L)
     if not (_close(by[s.answer]["start"], st) and _close(by[s.answer]["end"], en)): f.append("answer arrow does not show the direction in the target")
     D = [d] + [np.array(x) for x in s.meta["distractor_directions"]]
-    ang = lambda a, b: np.degrees(np.arccos(np.clip(a @ b / np.linalg.norm(a) / np.linalg.norm(b), -1, 1)))
-    if any(ang(a, b) < s.meta["params"]["min_angle"] - 1e-6 for i, a in enumerate(D) for b in D[i + 1:]): f.append("candidate directions closer than min_angle")
+    if any(angle_between(a, b) < s.meta["params"]["min_angle"] - 1e-6 for i, a in enumerate(D) for b in D[i + 1:]): f.append("candidate directions closer than min_angle")
     return f
 
 def check_spatial(s:Sample)->list[str]:
@@ -70,7 +69,6 @@ def check_spatial(s:Sample)->list[str]:
         if not _close(v["markers"][0]["uv"], project(want[None], _cam(v))[0][0]): f.append(f"image {k} marker is not where the answer implies")
     odd = s.meta["views"][int(s.answer) - 1]
     if np.hypot(*(project(p[None], _cam(odd))[0][0] - odd["markers"][0]["uv"])) < s.meta["params"]["min_sep"] - 1e-6: f.append("displaced marker too close to the true projection")
-    from xvr.tasks.spatial import epipolar_distance   # pure geometry, recomputed from meta
     refs = [_cam(v) for k, v in enumerate(s.meta["views"], 1) if str(k) != s.answer]
     if epipolar_distance(q[None], p, refs, _cam(odd))[0] < s.meta["params"]["min_sep"] - 1e-6: f.append("displaced marker lies on an epipolar line of another view")
     return f

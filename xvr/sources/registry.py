@@ -13,15 +13,12 @@ from typing import Iterator
 from tqdm.auto import tqdm
 
 from ..core import Scene, Trajectory, DataError, save_scene, save_trajectory, load_trajectory, atomic_write_text
+from ..core import GENERAL_TASKS, ROBOTIC_TASKS
 
 # %% auto #0
-__all__ = ['GENERAL_TASKS', 'ROBOTIC_TASKS', 'SOURCES', 'SourceSpec', 'is_heldout', 'check_data_dir', 'load_source',
-           'convert_source', 'xvr_convert_cli']
+__all__ = ['SOURCES', 'SourceSpec', 'is_heldout', 'check_data_dir', 'load_source', 'convert_source', 'xvr_convert_cli']
 
 # %% ../../nbs/sources/14_registry.ipynb #45953c1c
-GENERAL_TASKS = ("point_correspondence", "directional_correspondence", "spatial_verification", "viewpoint_localization")
-ROBOTIC_TASKS = ("temporal_verification", "directional_view_localization", "cross_scenario_localization", "language_conditioned_localization")
-
 @dataclass
 class SourceSpec:
     "A registered source: where its data lives, what it feeds, what XVR-Eval holds out."

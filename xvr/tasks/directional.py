@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Scene, Sample
-from ..projection import project, project_direction, in_image
+from ..projection import project, project_direction, in_image, angle_between
 from ..draw import marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, arrow, draw_markers, view_meta,
                               choose_colors, REFERENCE_COLORS, make_sample, visibility_matrix, check_general_scene,
@@ -25,7 +25,6 @@ QUESTIONS = [
 
 def _unit(rng): v = rng.normal(size=3); return v / np.linalg.norm(v)
 
-def _angle(a, b): return np.degrees(np.arccos(np.clip(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)), -1, 1)))
 
 def _arrow_ok(p, d, cam, L, min_len, margin):
     s, e = project_direction(p, d, cam, L)
@@ -67,7 +66,7 @@ def directional_correspondence(scene:Scene, rng:np.random.Generator,
         okc, E = _arrows_ok(p, C, tv.camera, L, min_len, margin, ts)
         for j in np.flatnonzero(okc):
             c, ce = C[j], E[j]
-            if all(_angle(c, x) >= min_angle for x in dirs) and all(_angle(ce - ts, e - ts) >= min_angle_2d for e in ends):
+            if all(angle_between(c, x) >= min_angle for x in dirs) and all(angle_between(ce - ts, e - ts) >= min_angle_2d for e in ends):
                 dirs.append(c); ends.append(ce)
             if len(dirs) == 4: break
         if len(dirs) == 4: break

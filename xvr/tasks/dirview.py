@@ -6,7 +6,7 @@
 from __future__ import annotations
 import numpy as np
 
-from ..core import Trajectory, Sample
+from ..core import Camera, Trajectory, Sample
 from ..projection import camera_direction, relative_pose
 from .common import (Reject, PREAMBLE_ROBOTIC, image_line, pick, assemble, make_sample, traj_view_meta,
                               traj_frame, check_trajectory, describe, is_fixed_camera, shuffled, show_sample)
@@ -16,13 +16,24 @@ __all__ = ['QUESTIONS', 'lateral_side', 'directional_view_localization']
 
 # %% ../../nbs/tasks/26_dirview.ipynb #fa5360eb
 QUESTIONS = [
-    "The center image ({ref}) represents the agent's viewpoint.\nThe left and right images are from cameras positioned on the left and right sides of the agent.\n\nThe center image ({ref}) establishes the robot's perspective in this manipulation task.\nFrom this reference point, determine which image number shows the {side} direction.\nEvaluate the spatial arrangement and relative positioning of elements in the scene.\nWhich image number displays the {side} side relative to the agent's central viewpoint?",
+    ("The center image ({ref}) represents the agent's viewpoint.\n"
+     "The left and right images are from cameras positioned on the left and right sides of the agent.\n"
+     "\n"
+     "The center image ({ref}) establishes the robot's perspective in this manipulation task.\n"
+     "From this reference point, determine which image number shows the {side} direction.\n"
+     "Evaluate the spatial arrangement and relative positioning of elements in the scene.\n"
+     "Which image number displays the {side} side relative to the agent's central viewpoint?"),
     "Taking the center image ({ref}) as the agent's reference frame, identify the {side} side image.",
-    "Image 1 ({ref}) is the reference view. Which of the other images was taken by a camera on the {side} of this reference camera? Answer with the image number.",
+    ("Image 1 ({ref}) is the reference view. Which of the other images was taken by a camera on the {side} of this "
+     "reference camera? Answer with the image number."),
 ]
 
-def lateral_side(cam_ref, cam_other, min_ratio:float=0.3)->str|None:
-    "'left'/'right' when `cam_other` is clearly to one side of `cam_ref` (|x| >= `min_ratio` of the distance), else None."
+# %% ../../nbs/tasks/26_dirview.ipynb #7fc29084
+def lateral_side(cam_ref:Camera, # the reference camera (the agent's frame)
+                 cam_other:Camera, # the candidate camera
+                 min_ratio:float=0.3, # least sideways offset |x| as a share of the distance between the centres
+                )->str|None: # 'left', 'right' or None (not clearly to one side)
+    "'left'/'right' when `cam_other` is clearly to one side of `cam_ref` (|x| >= `min_ratio` of the distance)."
     x = relative_pose(cam_ref, cam_other)[:3, 3]
     if abs(x[0]) < min_ratio * np.linalg.norm(x): return None
     return "left" if x[0] < 0 else "right"
@@ -39,18 +50,24 @@ def _sides(traj, t):
         return out, "poses"
     if layout:
         cen = [c for c, v in layout.items() if v == "center" and c in traj.cameras]
-        L = [c for c, v in layout.items() if v == "left" and c in traj.cameras]; R = [c for c, v in layout.items() if v == "right" and c in traj.cameras]
+        L = [c for c, v in layout.items() if v == "left" and c in traj.cameras]
+        R = [c for c, v in layout.items() if v == "right" and c in traj.cameras]
         return {c: (L, R) for c in cen}, "layout"
     raise Reject("uncalibrated")
 
-def directional_view_localization(traj:Trajectory, rng:np.random.Generator, pool=())->Sample:
+# %% ../../nbs/tasks/26_dirview.ipynb #58de11b3
+def directional_view_localization(traj:Trajectory, # the episode (calibrated fixed cameras, or a layout table)
+                                  rng:np.random.Generator, # seeded per sample: decides step, cameras and wording
+                                  pool=(), # other episodes of the unit (unused by this task; every generator takes it)
+                                 )->Sample: # options "2", "3"; `meta["relation"]` is the side asked for
     "A directional-view-localization sample from `traj`, or `Reject`."
     check_trajectory(traj)
     t = int(rng.integers(len(traj)))
     sides, how = _sides(traj, t)
     refs = [r for r, (L, R) in sides.items() if L and R]
     if not refs: raise Reject("no_left_and_right_camera")
-    ref = str(rng.choice(sorted(refs))); L, R = sides[ref]
+    ref = str(rng.choice(sorted(refs)))
+    L, R = sides[ref]
     left, right = str(rng.choice(sorted(L))), str(rng.choice(sorted(R)))
     side = str(rng.choice(["left", "right"]))
     cands, k = shuffled(rng, [left, right], 0 if side == "left" else 1)

@@ -16,37 +16,75 @@ __all__ = ['PHRASES', 'QUESTIONS', 'CENTER_NOTE', 'camera_kind', 'language_condi
 
 # %% ../../nbs/tasks/28_language.ipynb #17f0fa9f
 PHRASES = {
-    "wrist": ["View from the robot's wrist camera during manipulation.", "This camera is mounted on the robot's wrist and moves with the gripper.",
-              "A close-up perspective from the camera attached to the end effector."],
-    "left_wrist": ["This camera angle provides the robot's left arm perspective of the task.", "The view from the camera on the left arm's wrist."],
-    "right_wrist": ["This camera angle provides the robot's right arm perspective of the task.", "The view from the camera on the right arm's wrist."],
-    "left": ["This camera angle provides a left-side observation point of the manipulation task.", "A fixed camera on the left side of the workspace.",
-             "The view from the left of the robot."],
-    "right": ["A right-side mounted camera provides this perspective of the robotic operation.", "A fixed camera on the right side of the workspace.",
-              "The view from the right of the robot."],
-    "center": ["The central camera provides a front-facing view of the robotic manipulation workspace.", "A fixed camera positioned centrally captures this view.",
-               "This perspective shows the manipulation task from the center of the camera setup."],
-    "high": ["A high camera looks down on the whole workspace from above.", "The overhead view of the scene."],
+    "wrist": [
+        "View from the robot's wrist camera during manipulation.",
+        "This camera is mounted on the robot's wrist and moves with the gripper.",
+        "A close-up perspective from the camera attached to the end effector.",
+    ],
+    "left_wrist": [
+        "This camera angle provides the robot's left arm perspective of the task.",
+        "The view from the camera on the left arm's wrist.",
+    ],
+    "right_wrist": [
+        "This camera angle provides the robot's right arm perspective of the task.",
+        "The view from the camera on the right arm's wrist.",
+    ],
+    "left": [
+        "This camera angle provides a left-side observation point of the manipulation task.",
+        "A fixed camera on the left side of the workspace.",
+        "The view from the left of the robot.",
+    ],
+    "right": [
+        "A right-side mounted camera provides this perspective of the robotic operation.",
+        "A fixed camera on the right side of the workspace.",
+        "The view from the right of the robot.",
+    ],
+    "center": [
+        "The central camera provides a front-facing view of the robotic manipulation workspace.",
+        "A fixed camera positioned centrally captures this view.",
+        "This perspective shows the manipulation task from the center of the camera setup.",
+    ],
+    "high": [
+        "A high camera looks down on the whole workspace from above.",
+        "The overhead view of the scene.",
+    ],
 }
 
-def camera_kind(name:str)->str|None:
+# %% ../../nbs/tasks/28_language.ipynb #8634802a
+_KIND_WORDS = [("left", ("left",)), ("right", ("right",)), ("center", ("center", "front", "middle")),
+               ("high", ("high", "top", "overhead", "head"))]
+
+def camera_kind(name:str, # the camera id, e.g. "wrist_image_left" (case does not matter)
+               )->str|None: # a key of `PHRASES`, or None when no word of the id names a kind
     "The kind of camera named `name` ('wrist', 'left_wrist', 'left', 'center', ...) or None."
     n = name.lower()
     if "wrist" in n or "hand" in n or n == "gripper":
         return "left_wrist" if "left" in n else "right_wrist" if "right" in n else "wrist"
-    for k, keys in [("left", ("left",)), ("right", ("right",)), ("center", ("center", "front", "middle")), ("high", ("high", "top", "overhead", "head"))]:
+    for k, keys in _KIND_WORDS:
         if any(w in n for w in keys): return k
     return None
 
 # %% ../../nbs/tasks/28_language.ipynb #a651132d
 QUESTIONS = [
-    "The camera perspective is described as:\n\n\"{d}\"\n\nYour task is to examine each image and determine which one was taken from this specific camera position.\nConsider the spatial orientation, viewing angle, and visual characteristics of each image.\nWhich image number displays the camera view described above?",
-    "Select the image that matches this description:\n\"{d}\"",
+    ("The camera perspective is described as:\n"
+     "\n"
+     "\"{d}\"\n"
+     "\n"
+     "Your task is to examine each image and determine which one was taken from this specific camera position.\n"
+     "Consider the spatial orientation, viewing angle, and visual characteristics of each image.\n"
+     "Which image number displays the camera view described above?"),
+    ("Select the image that matches this description:\n"
+     "\"{d}\""),
     "Which of the candidate images was taken by the camera described as \"{d}\"? Answer with the image number.",
 ]
-CENTER_NOTE = "The center image (Image 1) represents the agent's viewpoint, providing a reference for understanding left and right relative to the robot."
+CENTER_NOTE = ("The center image (Image 1) represents the agent's viewpoint, providing a reference for understanding "
+               "left and right relative to the robot.")
 
-def language_conditioned_localization(traj:Trajectory, rng:np.random.Generator, pool=())->Sample:
+# %% ../../nbs/tasks/28_language.ipynb #cf838005
+def language_conditioned_localization(traj:Trajectory, # the episode: a centre (or high) camera and two of other kinds
+                                      rng:np.random.Generator, # seeded per sample: decides cameras, step and wording
+                                      pool=(), # other episodes of the unit (unused here; every generator takes it)
+                                     )->Sample: # options "2", "3"; `meta["description"]` is the phrase asked about
     "A language-conditioned-localization sample from `traj`, or `Reject`."
     check_trajectory(traj)
     kinds = {c: camera_kind(c) for c in traj.cameras}
@@ -58,7 +96,8 @@ def language_conditioned_localization(traj:Trajectory, rng:np.random.Generator, 
     uniq = [c for c in cand if kinds[c] is None or [kinds[x] for x in cand].count(kinds[c]) == 1]
     if len(uniq) < 2: raise Reject("no_distinguishable_cameras")
     target, other = (str(x) for x in rng.permutation(uniq)[:2])
-    phrases = list(PHRASES.get(kinds[target]) or []) + ([describe(traj, target)] if describe(traj, target) else [])
+    own = describe(traj, target)
+    phrases = list(PHRASES.get(kinds[target]) or []) + ([own] if own else [])
     d = pick(rng, phrases)
     t = int(rng.integers(len(traj)))
     cands, k = shuffled(rng, [target, other], 0)
@@ -66,5 +105,6 @@ def language_conditioned_localization(traj:Trajectory, rng:np.random.Generator, 
     views = [traj_view_meta(traj, ref, t, "reference")] + [traj_view_meta(traj, c, t, "candidate") for c in cands]
     lines = [image_line(1, ref, describe(traj, ref)), image_line(2), image_line(3)]
     pre = PREAMBLE_ROBOTIC + "\n\n" + CENTER_NOTE
-    return make_sample("language_conditioned_localization", traj.source, traj.id, assemble(pre, lines, pick(rng, QUESTIONS).format(d=d)),
-                       ["2", "3"], str(k + 2), pixels, views, description=d, camera=target, camera_kind=kinds[target], step=t)
+    question = assemble(pre, lines, pick(rng, QUESTIONS).format(d=d))
+    return make_sample("language_conditioned_localization", traj.source, traj.id, question, ["2", "3"], str(k + 2),
+                       pixels, views, description=d, camera=target, camera_kind=kinds[target], step=t)

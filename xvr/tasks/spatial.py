@@ -7,35 +7,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Scene, Sample, Camera
-from ..projection import project
+from ..projection import project, epipolar_distance
 from ..draw import PAPER_COLORS, marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, draw_markers, view_meta,
                               make_sample, visibility_matrix, min_separation, check_general_scene, show_sample,
                               object_points)
 
 # %% auto #0
-__all__ = ['QUESTIONS', 'epipolar_distance', 'spatial_verification']
+__all__ = ['QUESTIONS', 'spatial_verification']
 
-# %% ../../nbs/tasks/23_spatial.ipynb #091f96d3
+# %% ../../nbs/tasks/23_spatial.ipynb #2f32bfe3
 QUESTIONS = [
     "Images 1 through {n} mark the same 3D feature with colored dots. One view appears inconsistent. Which image number seems to place the marker most incorrectly?",
     "A colored dot marks one 3D point in each of images 1 to {n}, but in one image the dot is on a different point. Which image number is inconsistent with the others?",
     "The dots in images 1-{n} should all mark the same location in 3D space. Which image number places its dot at a different location?",
 ]
-
-def epipolar_distance(Q:np.ndarray, # (M, 3) candidate points
-                      p:np.ndarray,  # (3,) the true point
-                      cams:list,     # the other views' cameras
-                      cam:Camera,    # the view whose marker is displaced
-                     )->np.ndarray:
-    "(M,) smallest pixel distance in `cam` from each candidate's projection to the epipolar lines of `p` seen by `cams`."
-    quv = project(Q, cam)[0]; out = np.full(len(Q), np.inf)
-    for c in cams:
-        d = (p - c.center) / np.linalg.norm(p - c.center)
-        a, b = project(np.stack([p, p + 0.05 * d]), cam)[0]           # two points of c's viewing ray through p
-        n = np.array([-(b - a)[1], (b - a)[0]]); n /= max(np.linalg.norm(n), 1e-12)
-        out = np.minimum(out, np.abs((quv - a) @ n))
-    return out
 
 def _displaced_candidates(Q, p, ov, others, qvis, min_offset, min_sep, truth_uv)->np.ndarray:
     "Indices of points of `Q` that can be the displaced point: visible in `ov`, far from `p` in 3D and in pixels."

@@ -16,15 +16,24 @@ __all__ = ['QUESTIONS', 'temporal_verification']
 
 # %% ../../nbs/tasks/25_temporal.ipynb #30095bfe
 QUESTIONS = [
-    "Multiple camera views of a robotic operation are presented here.\nWhile most images are temporally consistent, one frame was taken at a different moment.\nObserve the spatial relationships, environmental conditions, and robot state variations.\nIdentify the image number that shows temporal inconsistency.",
-    "Most images are synchronized, but one is temporally misaligned. Identify the image that doesn't belong to the same time frame as the others.",
-    "These views were captured at the same instant, except for one image that comes from a different time in the episode. Which image number is it?",
+    ("Multiple camera views of a robotic operation are presented here.\n"
+     "While most images are temporally consistent, one frame was taken at a different moment.\n"
+     "Observe the spatial relationships, environmental conditions, and robot state variations.\n"
+     "Identify the image number that shows temporal inconsistency."),
+    ("Most images are synchronized, but one is temporally misaligned. Identify the image that doesn't belong to the "
+     "same time frame as the others."),
+    ("These views were captured at the same instant, except for one image that comes from a different time in the "
+     "episode. Which image number is it?"),
 ]
 
-def temporal_verification(traj:Trajectory, rng:np.random.Generator, pool=(), tau_act:float|None=None,
+# %% ../../nbs/tasks/25_temporal.ipynb #fb26694d
+def temporal_verification(traj:Trajectory, # the episode (at least 3 cameras)
+                          rng:np.random.Generator, # seeded per sample: decides cameras, steps and wording
+                          pool=(), # other episodes of the unit (unused by this task; every generator takes it)
+                          tau_act:float|None=None, # the dataset's motion threshold (`pair_filter`); None: SSIM only
                           max_tries:int=10, # candidate time-step pairs tried (each costs two frame decodes and an SSIM)
                           min_gap:float=1.0, # seconds between the two moments at least
-                         )->Sample:
+                         )->Sample: # options "1".."n"; the answer is the odd image's number
     "A temporal-verification sample from `traj`, or `Reject`."
     check_trajectory(traj)
     cams = [str(c) for c in rng.permutation(traj.cameras)[: int(rng.integers(3, min(4, len(traj.cameras)) + 1))]]
@@ -41,9 +50,11 @@ def temporal_verification(traj:Trajectory, rng:np.random.Generator, pool=(), tau
     else: raise Reject(max(reasons, key=reasons.get) if reasons else "too_short")
     steps = [t1 if k == odd else t0 for k in range(len(cams))]
     pixels = [traj_frame(traj, c, t) for c, t in zip(cams, steps)]
-    views = [traj_view_meta(traj, c, t, "target" if k == odd else "reference") for k, (c, t) in enumerate(zip(cams, steps))]
+    views = [traj_view_meta(traj, c, t, "target" if k == odd else "reference")
+             for k, (c, t) in enumerate(zip(cams, steps))]
     lines = [image_line(k + 1, c, describe(traj, c)) for k, c in enumerate(cams)]
     options = [str(k) for k in range(1, len(cams) + 1)]
-    return make_sample("temporal_verification", traj.source, traj.id, assemble(PREAMBLE_ROBOTIC, lines, pick(rng, QUESTIONS)),
+    question = assemble(PREAMBLE_ROBOTIC, lines, pick(rng, QUESTIONS))
+    return make_sample("temporal_verification", traj.source, traj.id, question,
                        options, str(odd + 1), pixels, views, base_step=t0, other_step=t1, **nums,
                        params=dict(min_gap=min_gap, tau_act=tau_act))

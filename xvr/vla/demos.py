@@ -11,11 +11,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..core import DataError, atomic_write_text
+from ..video import VideoFrames, frames_at, video_info, write_video
 from .envs import (make_env, expert_policy, VLAEnv, TASKS, STATE_DIM, ACTION_DIM, CAMERAS, CAMERA_DESCRIPTIONS,
                          CONTROL_HZ, MAX_STEPS, MAX_DELTA, STATE_NAMES, ACTION_NAMES)
 
 # %% auto #0
-__all__ = ['CODEBASE_VERSION', 'EVAL_SEED_OFFSET', 'ROBOT_TYPE', 'DATA_PATH', 'EPISODES_PATH', 'record_episode',
+__all__ = ['CODEBASE_VERSION', 'EVAL_SEED_OFFSET', 'ROBOT_TYPE', 'DATA_PATH', 'EPISODES_PATH', 'VIDEO_PATH', 'record_episode',
            'lerobot_features', 'aggregate_stats', 'LeRobotWriter', 'record_demos', 'PNGFrames', 'load_lerobot',
            'action_chunk', 'iter_chunks', 'rollout', 'ExpertChunkPolicy', 'zero_policy', 'evaluate_policy',
            'xvr_vla_demos_cli']
@@ -45,10 +46,20 @@ def record_episode(env:VLAEnv, seed:int,
                 succeeded=bool(info["success"]))
 
 # %% ../../nbs/vla/52_demos.ipynb #8ad3cdec
-def lerobot_features(cameras:Sequence[str], height:int, width:int)->dict:
+def _video_info(codec:str, height:int, width:int, fps:int)->dict:
+    return {"video.height": height, "video.width": width, "video.codec": codec, "video.pix_fmt": "yuv420p",
+            "video.is_depth_map": False, "video.fps": fps, "video.channels": 3, "has_audio": False}
+
+def lerobot_features(cameras:Sequence[str], # camera names (keys of `CAMERA_DESCRIPTIONS`)
+                     height:int, width:int, # image size, pixels
+                     video:str|None=None, # None: `image` features (PNG in the parquet); a codec: `video` features
+                     fps:int=CONTROL_HZ, # the videos' frame rate
+                    )->dict:
     "LeRobot `features` of our datasets: one image per camera, state, action, `next.*` and LeRobot's index columns."
-    f = {f"observation.images.{c}": dict(dtype="image", shape=[height, width, 3], names=["height", "width", "channels"],
-                                         info=dict(description=CAMERA_DESCRIPTIONS[c])) for c in cameras}
+    vinfo = lambda: {} if video is None else _video_info(video, height, width, fps)
+    f = {f"observation.images.{c}": dict(dtype=video and "video" or "image", shape=[height, width, 3],
+                                         names=["height", "width", "channels"],
+                                         info=dict(description=CAMERA_DESCRIPTIONS[c], **vinfo())) for c in cameras}
     f["observation.state"] = dict(dtype="float32", shape=[STATE_DIM], names=list(STATE_NAMES))
     f["action"] = dict(dtype="float32", shape=[ACTION_DIM], names=list(ACTION_NAMES))
     for k, dt in (("next.reward", "float32"), ("next.success", "bool"), ("next.done", "bool"), ("timestamp", "float32"),
@@ -60,6 +71,7 @@ def _chunk_file(ep:int)->tuple[int, int]: return ep // 1000, ep % 1000
 
 DATA_PATH = "data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
 EPISODES_PATH = "meta/episodes/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet"
+VIDEO_PATH = "videos/{video_key}/chunk-{chunk_index:03d}/file-{file_index:03d}.mp4"
 
 # %% ../../nbs/vla/52_demos.ipynb #fe4fc958
 def _png(img:np.ndarray)->bytes:
@@ -73,12 +85,12 @@ def _unpng(b:bytes)->np.ndarray:
     if img is None: raise DataError("undecodable image bytes")
     return img[..., ::-1]
 
-def _episode_table(ep:dict, episode_index:int, task_index:int, start:int, fps:int):
+def _episode_table(ep:dict, episode_index:int, task_index:int, start:int, fps:int, images:bool=True):
     import pyarrow as pa
     T = len(ep["action"]); img_t = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
     vec = lambda x, n: pa.FixedSizeListArray.from_arrays(pa.array(np.asarray(x, np.float32).reshape(-1), pa.float32()), n)
     cols = {f"observation.images.{c}": pa.array([{"bytes": _png(f), "path": f"frame-{t:06d}.png"} for t, f in enumerate(v)], img_t)
-            for c, v in ep["images"].items()}
+            for c, v in ep["images"].items()} if images else {}
     cols.update({"observation.state": vec(ep["state"], STATE_DIM), "action": vec(ep["action"], ACTION_DIM),
                  "next.reward": pa.array(ep["reward"], pa.float32()), "next.success": pa.array(ep["success"], pa.bool_()),
                  "next.done": pa.array(ep["done"], pa.bool_()),
@@ -118,10 +130,12 @@ def aggregate_stats(per_episode:Sequence[dict])->dict:
 class LeRobotWriter:
     "Append episodes to a LeRobot v3.0 dataset folder (one data and one metadata file per episode)."
     def __init__(self, root, cameras:Sequence[str]=CAMERAS, height:int=128, width:int=128, fps:int=CONTROL_HZ,
-                 extra:dict|None=None):
-        self.root, self.cameras, self.fps = Path(root), tuple(cameras), int(fps)
-        self.features = lerobot_features(self.cameras, height, width)
+                 extra:dict|None=None,
+                 video:str|None=None): # None: PNG images in the parquet; "av1"/"h264": MP4 per camera, episode
+        self.root, self.cameras, self.fps, self.video = Path(root), tuple(cameras), int(fps), video
+        self.features = lerobot_features(self.cameras, height, width, video, self.fps)
         self.extra = dict(extra or {}, cameras=list(self.cameras), height=height, width=width)
+        if video: self.extra["video"] = video
         info = self.root / "meta/info.json"
         if info.exists():
             old = json.loads(info.read_text())
@@ -155,11 +169,12 @@ def add_episode(self:LeRobotWriter, ep:dict)->int:
     import pyarrow as pa, pyarrow.parquet as pq
     i = len(self.episodes); chunk, file = _chunk_file(i); T = len(ep["action"])
     start = self.episodes[-1]["dataset_to_index"] if self.episodes else 0
-    table = _episode_table(ep, i, self.task_index(ep["instruction"]), start, self.fps)
+    table = _episode_table(ep, i, self.task_index(ep["instruction"]), start, self.fps, images=not self.video)
     row = {"episode_index": i, "tasks": [ep["instruction"]], "length": T, "data/chunk_index": chunk, "data/file_index": file,
            "dataset_from_index": start, "dataset_to_index": start + T, "meta/episodes/chunk_index": chunk,
            "meta/episodes/file_index": file, "xvr/task": ep["task"], "xvr/seed": ep["seed"],
            "xvr/success": bool(ep["succeeded"]), "xvr/stats": json.dumps(_episode_stats(ep))}
+    if self.video: row.update(self._write_videos(ep, chunk, file))
     for path, tab in ((DATA_PATH, table), (EPISODES_PATH, pa.Table.from_pylist([row]))):
         p = self.root / path.format(chunk_index=chunk, file_index=file); p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(f".{p.name}.tmp"); pq.write_table(tab, tmp); os.replace(tmp, p)
@@ -175,11 +190,25 @@ def write_meta(self:LeRobotWriter):
     info = dict(codebase_version=CODEBASE_VERSION, robot_type=ROBOT_TYPE, total_episodes=len(self.episodes),
                 total_frames=n_frames, total_tasks=len(tasks), chunks_size=1000, data_files_size_in_mb=100,
                 video_files_size_in_mb=200, fps=self.fps, splits={"train": f"0:{len(self.episodes)}"},
-                data_path=DATA_PATH, video_path=None, features=self.features, xvr=self.extra)
+                data_path=DATA_PATH, video_path=VIDEO_PATH if self.video else None, features=self.features,
+                xvr=self.extra)
     p = self.root / "meta/tasks.parquet"; p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_name(".tasks.parquet.tmp"); pd.DataFrame({"task_index": range(len(tasks))}, index=pd.Index(tasks, name="task")).to_parquet(tmp); os.replace(tmp, p)
     if self.episodes: atomic_write_text(self.root / "meta/stats.json", json.dumps(aggregate_stats([json.loads(r["xvr/stats"]) for r in self.episodes]), indent=1))
     atomic_write_text(self.root / "meta/info.json", json.dumps(info, indent=2))
+
+# %% ../../nbs/vla/52_demos.ipynb #30d6ebb9
+@patch
+def _write_videos(self:LeRobotWriter, ep:dict, chunk:int, file:int)->dict:
+    "Encode each camera's frames of `ep` as its MP4 (LeRobot's settings); the episode row's `videos/...` columns."
+    row, T = {}, len(ep["action"])
+    for c in self.cameras:
+        key = f"observation.images.{c}"
+        p = self.root / VIDEO_PATH.format(video_key=key, chunk_index=chunk, file_index=file)
+        write_video(p, ep["images"][c], self.fps, self.video, gop=2)
+        row.update({f"videos/{key}/chunk_index": chunk, f"videos/{key}/file_index": file,
+                    f"videos/{key}/from_timestamp": 0.0, f"videos/{key}/to_timestamp": T / self.fps})
+    return row
 
 # %% ../../nbs/vla/52_demos.ipynb #1ca4a140
 def _size_mb(root:Path)->float: return sum(p.stat().st_size for p in Path(root).rglob("*") if p.is_file()) / 2**20
@@ -191,14 +220,17 @@ def record_demos(out, # dataset folder (created or resumed)
                  height:int=128, width:int=128, cameras:Sequence[str]=CAMERAS,
                  max_attempts:int|None=None, # per task; default 3 * episodes + 10
                  noise:float=0.0, # DART noise on the executed actions (see `record_episode`)
-                 progress:bool=True)->dict:
+                 progress:bool=True, # show a progress bar
+                 video:str|None=None, # None: PNG images; "av1" or "h264": LeRobot video features (MP4)
+                )->dict:
     "Record `episodes` successful expert demonstrations per task into LeRobot folder `out`; returns a summary."
     tasks = [tasks] if isinstance(tasks, str) else list(tasks)
     bad = [t for t in tasks if t not in TASKS]
     if bad: raise DataError(f"unknown task(s) {bad}; expected some of {list(TASKS)}")
     if episodes < 0 or seed < 0 or seed + 3 * episodes + 10 >= EVAL_SEED_OFFSET:
         raise DataError(f"need episodes >= 0 and 0 <= seed < {EVAL_SEED_OFFSET} - 3 * episodes (seeds above are for evaluation)")
-    root = Path(out); w = LeRobotWriter(root, cameras, height, width, extra=dict(seed=seed, noise=noise))
+    root = Path(out)
+    w = LeRobotWriter(root, cameras, height, width, extra=dict(seed=seed, noise=noise), video=video)
     att_p = root / "meta/xvr_attempts.json"; att = json.loads(att_p.read_text()) if att_p.exists() else {}
     have = {t: sum(r["xvr/task"] == t for r in w.episodes) for t in tasks}
     run = dict(kept=0, attempted=0, frames=0); t0 = time.time()
@@ -234,11 +266,23 @@ class PNGFrames:
 
 def _vectors(col, n:int)->np.ndarray: return np.asarray(col.combine_chunks().flatten(), np.float32).reshape(-1, n)
 
+def _episode_frames(root:Path, info:dict, r:dict, tab, key:str, videos:dict):
+    "One camera's frames of episode row `r`: PNG bytes from its parquet rows, or its video's frames by timestamp."
+    if info["features"][key]["dtype"] != "video": return PNGFrames(tab[key].combine_chunks().field("bytes").to_pylist())
+    cols = [f"videos/{key}/{k}" for k in ("chunk_index", "file_index", "from_timestamp")]
+    if any(c not in r for c in cols) or not info.get("video_path"):
+        raise DataError(f"episode {r['episode_index']}: video feature {key} needs video_path and columns {cols}",
+                        root / "meta")
+    p = root / info["video_path"].format(video_key=key, chunk_index=r[cols[0]], file_index=r[cols[1]])
+    if p not in videos: videos[p] = video_info(p)
+    times = r[cols[2]] + tab["timestamp"].to_numpy().astype(np.float64)
+    return VideoFrames(p, frames_at(videos[p], times), info=videos[p])
+
 def load_lerobot(folder, # LeRobot v3.0 dataset folder
-                 decode:bool=True, # decode images to arrays now (else `PNGFrames`, decoded on access)
+                 decode:bool=True, # decode images to arrays now (else `PNGFrames`/`VideoFrames`, decoded on access)
                  episodes:Sequence[int]|None=None, # episode indices to load (default all)
                 )->dict:
-    "Episodes of a LeRobot v3.0 folder as arrays: images per camera, state, action, success, instruction."
+    "Episodes of a LeRobot v3.0 folder (image or video features) as arrays: images per camera, state, action, ..."
     import pyarrow.parquet as pq, pyarrow.compute as pc
     root = Path(folder); ip = root / "meta/info.json"
     if not ip.exists(): raise DataError("no meta/info.json: not a LeRobot dataset folder", root)
@@ -246,13 +290,12 @@ def load_lerobot(folder, # LeRobot v3.0 dataset folder
     if info.get("codebase_version") != CODEBASE_VERSION:
         raise DataError(f"codebase_version {info.get('codebase_version')!r} is not {CODEBASE_VERSION!r}", ip)
     feats = info["features"]
-    if any(f["dtype"] == "video" for f in feats.values()): raise DataError("video features are not supported by this reader", ip)
     cams = [k.split("observation.images.", 1)[1] for k in feats if k.startswith("observation.images.")]
     rows = []
     for p in sorted((root / "meta/episodes").glob("chunk-*/file-*.parquet")): rows += pq.read_table(p).to_pylist()
     rows.sort(key=lambda r: r["episode_index"])
     if episodes is not None: rows = [r for r in rows if r["episode_index"] in set(episodes)]
-    tables, eps = {}, []
+    tables, eps, videos = {}, [], {}
     for r in rows:
         p = root / info["data_path"].format(chunk_index=r["data/chunk_index"], file_index=r["data/file_index"])
         if p not in tables:
@@ -260,7 +303,7 @@ def load_lerobot(folder, # LeRobot v3.0 dataset folder
             tables[p] = pq.read_table(p)
         tab = tables[p]; tab = tab.filter(pc.equal(tab["episode_index"], r["episode_index"]))
         if tab.num_rows != r["length"]: raise DataError(f"episode {r['episode_index']} has {tab.num_rows} frames, metadata says {r['length']}", p)
-        imgs = {c: PNGFrames(tab[f"observation.images.{c}"].combine_chunks().field("bytes").to_pylist()) for c in cams}
+        imgs = {c: _episode_frames(root, info, r, tab, f"observation.images.{c}", videos) for c in cams}
         if decode: imgs = {c: np.asarray(v) for c, v in imgs.items()}
         succ = np.asarray(tab["next.success"].to_pylist(), bool) if "next.success" in feats else np.zeros(r["length"], bool)
         eps.append(dict(episode_index=r["episode_index"], instruction=r["tasks"][0], task=r.get("xvr/task", r["tasks"][0]),
@@ -354,6 +397,7 @@ def xvr_vla_demos_cli(argv=None):
     p.add_argument("--height", type=int, default=128); p.add_argument("--width", type=int, default=128)
     p.add_argument("--cameras", default=",".join(CAMERAS), help="comma list (default all three)")
     p.add_argument("--noise", type=float, default=0.0, help="DART noise std on executed actions (default 0)")
+    p.add_argument("--video", choices=["av1", "h264"], help="store the cameras as LeRobot video (MP4) in this codec")
     a = p.parse_args(argv)
     tasks = list(TASKS) if a.task == "all" else [t.strip() for t in a.task.split(",") if t.strip()]
     try:
@@ -361,7 +405,7 @@ def xvr_vla_demos_cli(argv=None):
         cams = [c.strip() for c in a.cameras.split(",") if c.strip()]
         if not cams or any(c not in CAMERAS for c in cams): raise DataError(f"--cameras must be some of {', '.join(CAMERAS)}")
         if a.noise < 0: raise DataError("--noise must be >= 0")
-        s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise)
+        s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise, video=a.video)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     print(f"kept {s['kept']}/{s['attempted']} attempted this run ({s['frames']} frames in {s['seconds']} s, {s['frames_per_s']} frames/s)")

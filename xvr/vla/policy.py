@@ -11,6 +11,7 @@ from typing import Sequence
 
 import numpy as np
 import torch
+from fastcore.basics import patch
 import torch.nn.functional as F
 from torch import nn
 
@@ -321,12 +322,14 @@ def set_trainable(model:VLA, cfg:VLAConfig|None=None):
         for p in ps: p.requires_grad_(flags[k])
     return model
 
-def _train(self:VLA, mode:bool=True):
+@patch
+def train(self:VLA, mode:bool=True # training mode (False: evaluation)
+         )->VLA:
+    "Set training mode, keeping frozen parts (the language model unless `tune_llm`, the vision tower unless `tune_visual`) in eval mode."
     nn.Module.train(self, mode)
     if mode and not self.cfg.tune_llm: self.backbone.vlm.model.language_model.eval()
     if mode and not self.cfg.tune_visual: self.backbone.vlm.model.visual.eval()
     return self
-VLA.train = _train
 
 def count_params(model:VLA)->dict[str, int]:
     "Parameter counts per group and the trainable total."

@@ -11,6 +11,7 @@ from typing import Sequence
 
 import cv2
 import numpy as np
+from fastcore.basics import patch
 
 from ..core import DataError, Sample, read_jsonl, read_image, atomic_write_text
 
@@ -175,10 +176,14 @@ def _post(self:OpenAIAdapter, body:dict)->dict:
             delay = self.backoff * 2 ** attempt
         time.sleep(min(delay, 60))
 
-def _reply_openai(self:OpenAIAdapter, sample, images)->str:
+@patch
+def reply(self:OpenAIAdapter, sample, # the `Sample` posed
+          images # its images (uint8 RGB arrays)
+         )->str:
+    "The server's reply text to `sample` (list-of-parts content joined)."
     msg = _post(self, self.payload(sample, images))["choices"][0]["message"]["content"]
     return msg if isinstance(msg, str) else " ".join(p.get("text", "") for p in msg or [])
-OpenAIAdapter.reply = _reply_openai
+
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #fb433dcb
 DEFAULT_PALETTE = dict(blue=(30, 90, 255), green=(40, 200, 60), purple=(150, 60, 220), red=(230, 30, 30),
