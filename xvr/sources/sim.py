@@ -51,7 +51,7 @@ def render_camera(renderer, data, camera:str)->tuple[np.ndarray, np.ndarray]:
     depth[depth >= 0.999 * far] = 0
     return rgb, depth
 
-# %% ../../nbs/sources/10_sim.ipynb #15d2b4bb
+# %% ../../nbs/sources/10_sim.ipynb #4078832a
 def robosuite_assets()->Path:
     "robosuite's shipped MuJoCo asset folder (meshes, textures, robots), found without importing robosuite."
     spec = importlib.util.find_spec("robosuite")
@@ -70,7 +70,7 @@ TEXTURES = {"wood": ("light-wood", "dark-wood", "red-wood", "blue-wood", "green-
 # table tops: textures with rich, non-repeating structure (what local descriptors match across views)
 SURFACES = ("dirt", "clay", "brass-ambra", "gray-felt", "wood-varnished-panels", "dark-wood", "bread")
 
-# %% ../../nbs/sources/10_sim.ipynb #668db86f
+# %% ../../nbs/sources/10_sim.ipynb #64f82e29
 def _rgb3(c): return " ".join(f"{x:.3f}" for x in c)
 
 def _geom(kind, pos, size, mat, euler=(0, 0, 0)):
@@ -114,7 +114,7 @@ def _boat(r, m):
 PRIMITIVES = {"mug": _mug, "bottle": _bottle, "can": _can, "box": _box, "ball": _ball, "bowl": _bowl,
               "chair": _chair, "table": _table, "lamp": _lamp, "boat": _boat}
 
-# %% ../../nbs/sources/10_sim.ipynb #e3a5279a
+# %% ../../nbs/sources/10_sim.ipynb #ced218d6
 # robosuite's textured meshes: file, texture, scale range
 MESHES = {"bread": ("bread.obj", "bread", (1.6, 2.2)), "can": ("can.obj", "can", (1.3, 1.7)),
           "cereal": ("cereal.obj", "cereal", (.9, 1.2)), "milk": ("milk.obj", "ceramic", (1.0, 1.3)),
@@ -150,7 +150,7 @@ def _object(cat:str, k:int, r, A:Path, xy, yaw:float, scale:float=1.0)->tuple[st
         geoms = "".join(PRIMITIVES[cat](r, f"o{k}"))
     return assets, f'<body pos="{xy[0]:.4f} {xy[1]:.4f} 0" euler="0 0 {yaw:.1f}">{geoms}</body>'
 
-# %% ../../nbs/sources/10_sim.ipynb #bc25c044
+# %% ../../nbs/sources/10_sim.ipynb #a9ea6c25
 def _context_xy(r, n:int, rmin:float=.15, rmax:float=.3, sep:float=.12)->list:
     "Up to `n` positions on a ring around the main object, at least `sep` apart."
     out = []
@@ -181,11 +181,12 @@ def _world(assets:str, body:str, width:int, height:int, r, cams:str="")->str:
             f'castshadow="true"/>'
             f'{body}{cams}</worldbody></mujoco>')
 
-# %% ../../nbs/sources/10_sim.ipynb #840e9daa
+# %% ../../nbs/sources/10_sim.ipynb #eb1dea98
 def _orbit(r, n_views:int, target:np.ndarray)->list[np.ndarray]:
     "`cam_from_world` poses on a smooth jittered orbit around `target`: elevation and radius vary slowly, like a hand."
-    # looking down 40-60 degrees, as a phone held over a table does: flatter views blur the table's texture
-    e0, e1, ph, r0 = r.uniform(40, 60), r.uniform(0, 10), r.uniform(0, 2 * np.pi), r.uniform(.38, .5)
+    # elevations swing over 0-70 degrees along the orbit: high views see the table's texture sharply (more
+    # cross-view matches), low ones see other cameras' positions (viewpoint localization needs them)
+    e0, e1, ph, r0 = r.uniform(25, 45), r.uniform(10, 25), r.uniform(0, 2 * np.pi), r.uniform(.38, .5)
     poses = []
     for i in range(n_views):
         az = 2 * np.pi * i / n_views + r.uniform(-.1, .1); el = np.deg2rad(e0 + e1 * np.sin(az + ph) + r.uniform(-3, 3))
@@ -201,7 +202,7 @@ def _expose(rgb:np.ndarray, gain:float, noise:float, r)->np.ndarray:
     if noise: x += r.normal(0, noise, x.shape).astype(np.float32)
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
-# %% ../../nbs/sources/10_sim.ipynb #27df76de
+# %% ../../nbs/sources/10_sim.ipynb #9fc814c7
 def scene_xml(index:int, seed:int=0, n_views:int=10, height:int=480, width:int=640, # as in `general_scene`
               categories:Sequence[str]=CATEGORIES, # categories cycled over by `index`
              )->tuple[str, str, list, float, np.random.Generator]:
@@ -220,7 +221,7 @@ def scene_xml(index:int, seed:int=0, n_views:int=10, height:int=480, width:int=6
     model_xml = _world(room[0] + assets, room[1] + body, width, height, r, cams)
     return model_xml, cat, poses, fovy, r
 
-# %% ../../nbs/sources/10_sim.ipynb #64dd90e2
+# %% ../../nbs/sources/10_sim.ipynb #54306c34
 def general_scene(index:int, # scene number: picks the category (`categories[index % len]`) and seeds the rest
                   seed:int=0, # dataset seed
                   n_views:int=10, # cameras on the orbit
@@ -248,7 +249,7 @@ def general_scene(index:int, # scene number: picks the category (`categories[ind
     return Scene(f"{cat}_{seed:03d}_{index:05d}", views, pts, cols, cat, "sim-general",
                  dict(seed=seed, index=index, support_z=0.0, renderer="mujoco " + mujoco.__version__))
 
-# %% ../../nbs/sources/10_sim.ipynb #85b74e74
+# %% ../../nbs/sources/10_sim.ipynb #017b3ad5
 # cycled by episode index (the 2nd, sawyer, is held out for XVR-Eval): robosuite robot and gripper, arm base
 # (x, y, yaw degrees) at the table's edge, IK seed (joint angles), finger joints (open, closed)
 EMBODIMENTS = {
@@ -270,7 +271,7 @@ CAMERA_DESCRIPTIONS = {
 }
 ROBOT_CAMERAS = ("fix_left", "fix_center", "fix_right", "wrist")
 
-# %% ../../nbs/sources/10_sim.ipynb #95275d4f
+# %% ../../nbs/sources/10_sim.ipynb #8cd9fba1
 def mesh_cache()->Path:
     "Folder of simplified robot meshes, made once per machine (`$XVR_CACHE`, default `~/.cache/xvr`)."
     return Path(os.environ.get("XVR_CACHE", Path.home() / ".cache" / "xvr")) / "meshes"
@@ -313,7 +314,7 @@ def _visual_part(path:Path, max_faces:int=800):
         if t.file: t.file = str((d / t.file).resolve())
     return s
 
-# %% ../../nbs/sources/10_sim.ipynb #bfe27e5c
+# %% ../../nbs/sources/10_sim.ipynb #8684e48d
 def _add_camera(body, name:str, cam_from_parent:np.ndarray, fovy:float):
     "Add an MjSpec camera to `body` at an OpenCV pose given in the body's frame."
     import mujoco
@@ -335,7 +336,7 @@ def _robot_model(world_xml:str, emb:str):
     _add_camera(world.body("r_right_hand"), "wrist", look_at([-.1, 0, .05], [0, 0, .2], up=(-1, 0, 0)), 75.0)
     return world.compile(), ["r_" + j for j in arm]
 
-# %% ../../nbs/sources/10_sim.ipynb #79db8501
+# %% ../../nbs/sources/10_sim.ipynb #d2a4d2e6
 def arm_ik(model, # compiled `mujoco.MjModel` of the scene with the arm
            data, # its `mujoco.MjData` (its qpos is overwritten)
            joints:Sequence[str], # arm joint names
@@ -359,7 +360,7 @@ def arm_ik(model, # compiled `mujoco.MjModel` of the scene with the arm
         q = np.where(limited, np.clip(q, lo, hi), q)
     return q
 
-# %% ../../nbs/sources/10_sim.ipynb #5694329e
+# %% ../../nbs/sources/10_sim.ipynb #645b934b
 def _rig_once(r, c:np.ndarray)->dict[str, np.ndarray]:
     th = -90 + r.uniform(-20, 20); rig = {}                               # azimuth of the centre camera, degrees
     for name, off in (("fix_left", -r.uniform(40, 85)), ("fix_center", 0.0), ("fix_right", r.uniform(40, 85))):
@@ -378,7 +379,7 @@ def sample_rig(r:np.random.Generator, # the episode's random stream for the rig
         if x[0][0] < 0 < x[1][0] and all(abs(a) > clear * abs(b) for a, b in x): return rig
     raise DataError("no camera rig with clear left and right cameras in 100 draws")
 
-# %% ../../nbs/sources/10_sim.ipynb #ae4e00fb
+# %% ../../nbs/sources/10_sim.ipynb #1c39cc9e
 PROPS = {"can": "soda can", "milk": "milk carton", "bread": "loaf of bread", "lemon": "lemon", "cereal": "cereal box"}
 
 def _script(kind:str, obj:np.ndarray, goal:np.ndarray, grasp_h:float):
@@ -399,7 +400,7 @@ def _interpolate(Q:np.ndarray, n:int)->tuple[np.ndarray, np.ndarray]:
     f = f * f * (3 - 2 * f)
     return Q[i0] * (1 - f) + Q[i0 + 1] * f, s
 
-# %% ../../nbs/sources/10_sim.ipynb #3bb9c805
+# %% ../../nbs/sources/10_sim.ipynb #f290f30f
 def _props(r, A:Path, kind:str)->tuple[list, list, np.ndarray, str, str]:
     "Three table-top props (names, positions), the goal, and their MJCF assets and bodies (free joints)."
     names = [str(x) for x in r.permutation(list(PROPS))[:3]]
@@ -423,7 +424,7 @@ def _held_height(model, data, body:str)->float:
     g = [i for i in range(model.ngeom) if model.geom_bodyid[i] == b]
     return float(max(data.geom_xpos[i][2] + model.geom_rbound[i] for i in g) - data.xpos[b][2])
 
-# %% ../../nbs/sources/10_sim.ipynb #f11df08e
+# %% ../../nbs/sources/10_sim.ipynb #c0dc13e2
 def robot_episode(index:int, # episode number: picks the embodiment (`embodiments[index % len]`) and seeds the rest
                   seed:int=0, # dataset seed
                   duration:float=20.0, fps:float=5.0, # length (s) and control frequency (Hz)
@@ -453,7 +454,7 @@ def robot_episode(index:int, # episode number: picks the embodiment (`embodiment
     return _film(model, data, emb, arm, q, (s >= held[0]) & (s < held[1]), kind, names, objs[0], grasp_h, fps, cameras,
                  dict(seed=seed, index=index, task=kind, objects=names))
 
-# %% ../../nbs/sources/10_sim.ipynb #4c96ebeb
+# %% ../../nbs/sources/10_sim.ipynb #1578ae2c
 def _fingers(model, data, emb:str, closed:bool):
     "Set the gripper's finger joints open or closed."
     for j, (o, c) in EMBODIMENTS[emb]["fingers"].items():
@@ -483,7 +484,7 @@ def _film(model, data, emb, arm, q, held, kind, names, obj, grasp_h, fps, camera
     finally: ren.close()
     return _trajectory(model, emb, tip, quat, grip, q, frames, depth, poses, fps, kind, names, cameras, meta)
 
-# %% ../../nbs/sources/10_sim.ipynb #e78b6e7e
+# %% ../../nbs/sources/10_sim.ipynb #68723ee7
 def _trajectory(model, emb, tip, quat, grip, q, frames, depth, poses, fps, kind, names, cameras, meta)->Trajectory:
     "The `Trajectory` of a filmed episode: states, actions, instruction, calibrations."
     import mujoco
