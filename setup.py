@@ -21,8 +21,8 @@ py_versions = '3.10 3.11 3.12'.split()
 def reqs(key): return shlex.split(cfg.get(key, '').replace('\n', ' '))
 
 requirements = reqs('requirements')
-# optional extras: `pip install -e ".[dev]"`, ".[train]", ".[rlds]", ".[vla]", ".[all]"
-extras = {name: reqs(f'{name}_requirements') for name in ('dev', 'train', 'rlds', 'vla', 'hf')}
+# optional extras: `pip install -e ".[dev]"`, ".[train]", ".[rlds]", ".[vla]", ".[viz]", ".[ray]", ".[all]"
+extras = {name: reqs(f'{name}_requirements') for name in ('dev', 'train', 'rlds', 'vla', 'hf', 'viz', 'ray')}
 extras['all'] = sorted({r for k, v in extras.items() if k != 'dev' for r in v})
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
@@ -38,6 +38,7 @@ setuptools.setup(
     url = cfg['git_url'],
     packages = setuptools.find_packages(include=['xvr', 'xvr.*']),
     include_package_data = True,
+    package_data = {'xvr.viz': ['assets/*']},
     install_requires = requirements,
     extras_require = extras,
     python_requires  = '>=' + cfg['min_python'],

@@ -17,7 +17,8 @@ def run(mod, fn, *args, timeout=900):
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     out = tmp_path_factory.mktemp("xvr") / "data"
-    r = run("xvr.dataset", "xvr_generate_cli", "--source", "sim", "--out", str(out), "--per-task", "3", "--eval-per-task", "1", "--chunk", "3", *SIM, "--export", "qwen", "hf")
+    r = run("xvr.dataset", "xvr_generate_cli", "--source", "sim", "--out", str(out), "--per-task", "3", "--eval-per-task", "1", "--chunk", "3", *SIM, "--export", "qwen", "hf", "release",
+            "--release-shard-size", "50")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     return out, r.stdout
 
@@ -29,6 +30,20 @@ def test_all_tasks_generated_and_validated(data):
     assert set(s["splits"]["train"]["per_task"]) == set(TASK_NAMES)
     assert all(n == 3 for n in s["splits"]["train"]["per_task"].values())
     assert (out / "train" / "stats.md").exists() and (out / "train_qwen.json").exists() and (out / "train_hf").is_dir()
+
+
+def test_release_export_reads_back(data):
+    "`--export release`: the official layout (tar shards of 50 PNGs) reads back as the same samples, both splits."
+    from xvr.release import read_release
+    out, _ = data
+    for split, ours in (("train", "train"), ("test", "eval")):
+        back, mine = read_release(out / "release", split), read_jsonl(out / ours / "samples.jsonl")
+        assert not back.skipped, back.summary()
+        key = lambda s: (s.id, s.task, s.question, sorted(s.options), s.answer, len(s.images))
+        assert [key(s) for s in back] == [key(s) for s in mine]
+    assert len(list((out / "release" / "image_shards").glob("images_*.tar"))) >= 2
+    conv = json.loads((out / "train_qwen.json").read_text())
+    assert all(not Path(p).is_absolute() and (out / p).is_file() for c in conv for p in c["image"])
 
 
 def test_eval_split_is_held_out(data):
@@ -143,8 +158,8 @@ def test_answers_are_balanced(tmp_path):
 
 def test_data_engine_does_not_import_heavy_frameworks():
     "The data engine stays light: no torch, transformers, tensorflow or datasets on its import path."
-    mods = ("xvr.core xvr.projection xvr.draw xvr.toy xvr.video xvr.sources.sim xvr.sources.agibot xvr.filtering "
-            "xvr.dataset xvr.validate xvr.stats xvr.export "
+    mods = ("xvr.core xvr.config xvr.projection xvr.draw xvr.toy xvr.video xvr.sources.sim xvr.sources.agibot "
+            "xvr.filtering xvr.dataset xvr.validate xvr.stats xvr.export xvr.release "
             + " ".join(f"xvr.tasks.{m}" for m in ("common", "point", "directional", "spatial", "viewpoint", "temporal", "dirview", "cross_scenario", "language")))
     code = f"import importlib, sys; [importlib.import_module(m) for m in {mods.split()!r}]; print([m for m in ('torch', 'transformers', 'tensorflow', 'datasets') if m in sys.modules])"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -214,3 +214,20 @@ def test_eval_reads_an_xvr_generate_split(tmp_path):
     got = load_eval_samples(tmp_path / "out" / "train")
     assert len(got) == len(read_jsonl(tmp_path / "out" / "train" / "samples.jsonl")) == 16
     assert all((root / s.images[0]).exists() for s, root in got)
+
+
+def test_xvr_eval_cli_concurrency_matches_sequential(tmp_path):
+    "`--concurrency 4` against a local server: the same records (but for timings) as a sequential run, 16 requests each."
+    data = _eval_set(tmp_path / "data")
+    srv = _Server(fail_first=0, reply=lambda b: "<think>Image 1?</think>The answer is Image " + str(1 + len(json.dumps(b)) % 3))
+    try:
+        runs = {}
+        for c in ("1", "4"):
+            out = tmp_path / f"run{c}"
+            assert xvr_eval_cli(["--data", str(data), "--adapter", "openai", "--model", "m", "--base-url", srv.url,
+                                 "--concurrency", c, "--out", str(out)]) == 0
+            runs[c] = [{k: v for k, v in r.items() if k != "seconds"} for r in read_predictions(out / "predictions" / "m.jsonl")]
+        assert len(srv.requests) == 32 and runs["1"] == runs["4"] and len(runs["1"]) == 16
+        assert {r["rule"] for r in runs["1"]} == {"cue"}
+        assert "| m | 0 | 16 |" in (tmp_path / "run4" / "extraction.md").read_text()
+    finally: srv.close()

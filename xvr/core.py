@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #40430da6
 from __future__ import annotations
-import json, os, shutil, tempfile
+import json, os, re, shutil, tarfile, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -17,9 +17,9 @@ import numpy as np
 # %% auto #0
 __all__ = ['TASK_INFO', 'TASK_NAMES', 'GENERAL_TASKS', 'ROBOTIC_TASKS', 'SAMPLE_FIELDS', 'DataError', 'Camera', 'check_rotation',
            'invert_rigid', 'look_at', 'intrinsics_from_fov', 'LazyImage', 'View', 'Scene', 'Frames', 'NpyFrames',
-           'read_image', 'write_image', 'Trajectory', 'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl',
-           'read_jsonl', 'write_depth', 'read_depth', 'save_scene', 'load_scene', 'save_trajectory', 'load_trajectory',
-           'DepthFrames']
+           'read_image', 'write_image', 'TarIndex', 'tar_index', 'tar_member_path', 'read_tar_member', 'Trajectory',
+           'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl', 'read_jsonl', 'write_depth', 'read_depth',
+           'save_scene', 'load_scene', 'save_trajectory', 'load_trajectory', 'DepthFrames']
 
 # %% ../nbs/00_core.ipynb #f4b842da
 class DataError(ValueError):
@@ -268,13 +268,15 @@ class NpyFrames:
 
 # %% ../nbs/00_core.ipynb #7c12686b
 def read_image(path)->np.ndarray:
-    "Read an image file (PNG, JPEG, ..., or an uncompressed `.npy`) as uint8 RGB (HxWx3); `DataError` naming the file on a fault."
+    "Read an image file (PNG, JPEG, `.npy`, or a member `archive.tar/name`) as uint8 RGB (HxWx3); `DataError` naming it."
     if str(path).endswith(".npy"):
         try: im = np.load(path)
         except Exception as e: raise DataError(f"image is missing or cannot be read ({e})", path)
         _check(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3, f"image must be uint8 HxWx3, got {im.dtype} {im.shape}", path)
         return im
-    im = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    member = tar_member_path(path)
+    if member: im = cv2.imdecode(np.frombuffer(read_tar_member(*member), np.uint8), cv2.IMREAD_COLOR)
+    else: im = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if im is None: raise DataError("image is missing or cannot be decoded", path)
     return cv2.cvtColor(im, cv2.COLOR_BGR2RGB)
 
@@ -285,6 +287,90 @@ def write_image(path, image:np.ndarray, quality:int=95):
     params = [cv2.IMWRITE_JPEG_QUALITY, quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
     if not cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params):
         raise DataError("could not write image", path)
+
+# %% ../nbs/00_core.ipynb #a42980f1
+@dataclass
+class TarIndex:
+    "Where each regular-file member of a tar archive lies: name -> (data offset, size) in bytes; unsafe names apart."
+    path: Path                                          # the archive
+    members: dict = field(default_factory=dict)          # member name (no leading './') -> (offset, size), bytes
+    unsafe: list = field(default_factory=list)           # member names that are absolute or contain '..'
+
+def _safe_member(name:str)->str|None:
+    "`name` without a leading './', or None if it is absolute or climbs out with '..'."
+    n = name.replace("\\", "/")
+    while n.startswith("./"): n = n[2:]
+    if not n or n.startswith("/") or ".." in n.split("/") or re.match(r"^[A-Za-z]:", n): return None
+    return n
+
+_TAR_INDEX: dict = {}
+
+def _octal(field:bytes)->int|None:
+    "A tar header's octal number field, or None (base-256 and other encodings are left to `tarfile`)."
+    if field[:1] and field[0] & 0x80: return None
+    digits = field.split(b"\0")[0].strip()
+    return int(digits or b"0", 8) if all(48 <= d <= 55 for d in digits) else None
+
+def _plain_headers(path:Path)->list|None:
+    "(name, data offset, size, is file) per member, read from plain ustar/v7 headers; None where `tarfile` must decide."
+    out, off = [], 0
+    with open(path, "rb") as f:
+        while True:
+            f.seek(off)
+            h = f.read(512)
+            if h == bytes(512) or not h: return out
+            size, chk = _octal(h[124:136]), _octal(h[148:156])
+            plain = len(h) == 512 and size is not None and chk == sum(h[:148]) + 256 + sum(h[156:])
+            if not plain or h[156:157] in b"xgLKS": return None
+            name = h[:100].split(b"\0")[0]
+            if h[257:262] == b"ustar" and h[345:500].strip(b"\0"): name = h[345:500].split(b"\0")[0] + b"/" + name
+            out.append((name.decode("utf-8", "surrogateescape"), off + 512, size, h[156:157] in (b"0", b"\0", b"7")))
+            off += 512 + -(-size // 512) * 512
+
+def _tarfile_headers(path:Path)->list:
+    with tarfile.open(path, mode="r:") as tf: return [(m.name, m.offset_data, m.size, m.isfile()) for m in tf]
+
+def tar_index(archive # path of a .tar file (uncompressed)
+             )->TarIndex:
+    "The member index of `archive` (built once per file version, then cached); `DataError` if it is not a tar."
+    archive = Path(archive)
+    try: st = archive.stat()
+    except OSError as e: raise DataError(f"archive is missing or unreadable ({e.strerror})", archive)
+    key = (str(archive.resolve()), st.st_mtime_ns, st.st_size)
+    if key not in _TAR_INDEX:
+        idx = TarIndex(archive)
+        try: heads = _plain_headers(archive) or _tarfile_headers(archive)   # tarfile: pax/GNU headers, odd archives
+        except (tarfile.TarError, OSError) as e: raise DataError(f"not a readable tar archive ({e})", archive)
+        for raw, off, size, is_file in heads:
+            name = _safe_member(raw)
+            if name is None: idx.unsafe.append(raw)
+            elif is_file: idx.members[name] = (off, size)
+        _TAR_INDEX[key] = idx
+    return _TAR_INDEX[key]
+
+# %% ../nbs/00_core.ipynb #f5899af5
+def tar_member_path(path # a path that may run through a `.tar` file: `shards/a.tar/images/x.png`
+                   )->tuple[Path, str]|None:
+    "(archive, member name) when `path` names a member inside an existing `.tar` file, else None."
+    parts = Path(path).parts
+    if not any(p.endswith(".tar") for p in parts[:-1]): return None
+    for i, part in enumerate(parts[:-1]):
+        if part.endswith(".tar") and Path(*parts[:i + 1]).is_file():
+            return Path(*parts[:i + 1]), "/".join(parts[i + 1:])
+    return None
+
+def read_tar_member(archive, # path of a .tar file
+                    name:str # member name, as in `tar_index(archive).members`
+                   )->bytes:
+    "The bytes of member `name` of `archive`, read in place; `DataError` naming both if it is missing or short."
+    idx = tar_index(archive)
+    if name not in idx.members: raise DataError(f"member {name!r} is not in the archive", archive)
+    off, size = idx.members[name]
+    with open(archive, "rb") as f:
+        f.seek(off)
+        data = f.read(size)
+    if len(data) != size: raise DataError(f"member {name!r} is truncated ({len(data)} of {size} bytes)", archive)
+    return data
 
 # %% ../nbs/00_core.ipynb #04eb9721
 @dataclass

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from .core import DataError, Sample, Scene, Trajectory, atomic_write_text, read_jsonl, write_image, load_scene, load_trajectory
 from .core import TASK_NAMES, TASK_INFO, ROBOTIC_TASKS
 from .tasks.common import Reject, task_generator
+from .engine import Engine, Failure
 from .filtering import action_energy, prefilter, m1sec, motion_thresholds, trajectory_rule, scene_rule, RuleCounter
 
 # %% auto #0
@@ -186,7 +187,7 @@ def merge_split(out:Path)->int:
     atomic_write_text(out / "samples.jsonl", "".join(l + "\n" for l in lines))
     return len(lines)
 
-# %% ../nbs/31_dataset.ipynb #0a4194c5
+# %% ../nbs/31_dataset.ipynb #23d38019
 _WORKER = {}
 def _unit_job(args):
     root, name, stats, split, task, unit, n, seed, out, writers = args
@@ -194,11 +195,43 @@ def _unit_job(args):
     if stats not in _WORKER: _WORKER[stats] = json.loads(Path(stats).read_text())   # the split's scan, read once per worker
     return task, run_unit(_WORKER[(root, name)], _WORKER[stats], split, task, unit, n, seed, Path(out), writers=writers)
 
-def generate(data_dir, out, per_task:int=8, eval_per_task:int|None=None, tasks=None, seed:int=0, shard:tuple=(0, 1),
-             workers:int=1, chunk:int=16, source:str="sim", holdout_category:str="boat", holdout_embodiment:str="sawyer",
-             min_points:int=10_000, min_duration:float=20.0, validate:bool=True, progress:bool=True)->dict:
+def _writers(engine:Engine)->int:
+    "JPEG writer threads per unit: this machine's cores shared between local workers; one per Ray task (one CPU)."
+    if engine.backend == "ray" and engine.address: return 1
+    return max(1, (os.cpu_count() or 1) // engine.workers)
+
+def _run_units(engine:Engine, jobs:list, desc:str, progress:bool)->dict:
+    "Run the unit jobs on `engine`; the units that failed, by name, with their reasons (also printed)."
+    failed = {}
+    for k, r in engine.map(_unit_job, jobs, desc, progress):
+        if isinstance(r, Failure):
+            name = f"{jobs[k][4]}-{jobs[k][5]:05d}"; failed[name] = r.reason
+            print(f"unit {jobs[k][3]}/{name} failed: {r.reason}", file=sys.stderr)
+    return failed
+
+def generate(data_dir, # a source folder: `general/<scene>/` and `robotic/<episode>/` (xvr.core layout)
+             out, # the dataset folder (resumable: finished units are kept)
+             per_task:int=8, # train samples per task
+             eval_per_task:int|None=None, # mean XVR-Eval samples per task (default per_task // 4), paper's proportions
+             tasks=None, # a subset of `TASK_NAMES` (default: all 8)
+             seed:int=0, # the run's seed: every unit's generator is seeded from it
+             shard:tuple=(0, 1), # (i, n): this process does every n-th unit
+             workers:int=1, # local worker processes, or CPUs of a local Ray instance
+             chunk:int=16, # samples per unit of work
+             source:str="sim", # the source's name in sample ids
+             holdout_category:str="boat", # scene categories held out for XVR-Eval, comma-separated
+             holdout_embodiment:str="sawyer", # embodiments or sources held out for XVR-Eval, comma-separated
+             min_points:int=10_000, # source rule: minimum scene point-cloud size
+             min_duration:float=20.0, # source rule: minimum episode duration, s
+             validate:bool=True, # re-check every sample with `xvr.validate` once the splits are complete
+             progress:bool=True, # progress bars
+             backend:str="local", # 'local' or 'ray' (`xvr.engine`)
+             ray_address:str|None=None, # with 'ray': 'auto' or HOST:PORT of a cluster; None starts a local instance
+             engine:Engine|None=None, # an engine to run the units on (overrides `backend`, `workers`, `ray_address`)
+            )->dict:
     "Generate the train and eval splits from a source folder into `out`; returns the summary."
     src, out, t0 = FolderSource(data_dir, source), Path(out), time.time()
+    engine = engine or Engine(backend, workers, ray_address)
     tasks = list(tasks or TASK_NAMES)
     bad = [t for t in tasks if t not in TASK_INFO]
     if bad: raise DataError(f"unknown tasks {bad}; known: {', '.join(TASK_NAMES)}")
@@ -213,19 +246,12 @@ def generate(data_dir, out, per_task:int=8, eval_per_task:int|None=None, tasks=N
             prep = prepare_split(src, split, holdout_category, holdout_embodiment, min_points, min_duration, progress)
             atomic_write_text(stats_path, json.dumps(prep, indent=1))
         units = [u for k, u in enumerate(plan_units(per, chunk)) if k % shard[1] == shard[0]]
-        writers = max(1, (os.cpu_count() or 1) // max(1, workers))          # the cores, shared between the workers
+        writers = _writers(engine)
         _WORKER.pop(str(stats_path), None)                                   # this run's scan, not a cached one
         jobs = [(str(src.root), source, str(stats_path), split, t, u, n, seed, str(so), writers) for t, u, n in units]
-        bar = tqdm(total=len(jobs), desc=f"generate {split}", disable=not progress)
-        if workers > 1:
-            import multiprocessing as mp
-            with mp.get_context("spawn").Pool(workers) as pool:
-                for _ in pool.imap_unordered(_unit_job, jobs): bar.update()
-        else:
-            for j in jobs: _unit_job(j); bar.update()
-        bar.close()
+        failed = _run_units(engine, jobs, f"generate {split}", progress)
         complete = all((so / "shards" / f"{t}-{u:05d}" / "samples.jsonl").exists() for t, u, _ in plan_units(per, chunk))
-        rec = dict(complete=complete, tau_act=prep["tau_act"], rules=prep["rules"])
+        rec = dict(complete=complete, tau_act=prep["tau_act"], rules=prep["rules"], failed=failed)
         if complete:
             rec["samples"] = merge_split(so)
             counts, rejects = Counter(), Counter()
@@ -247,15 +273,22 @@ def generate(data_dir, out, per_task:int=8, eval_per_task:int|None=None, tasks=N
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     return summary
 
-# %% ../nbs/31_dataset.ipynb #8769705e
+# %% ../nbs/31_dataset.ipynb #068a845b
 def _parse_shard(s:str)->tuple[int, int]:
     try: i, n = (int(x) for x in s.split("/")); assert 0 <= i < n
     except Exception: raise DataError(f"--shard must look like i/n with 0 <= i < n, got {s!r}")
     return i, n
 
-def print_summary(s:dict):
+def print_summary(s:dict, # the summary `generate` returns
+                 ):
+    "Print a run's summary: samples per task, rejections, failed units, validation, rate and where it went."
     for split, r in s["splits"].items():
-        if not r["complete"]: print(f"{split}: units of this shard done; other shards still missing, merge pending"); continue
+        if r.get("failed"):
+            print(f"{split}: {len(r['failed'])} units failed (a rerun tries them again): "
+                  + "; ".join(f"{k}: {v}" for k, v in r["failed"].items()))
+        if not r["complete"]:
+            if not r.get("failed"): print(f"{split}: units of this shard done; other shards missing, merge pending")
+            continue
         print(f"{split}: {r['samples']} samples  " + "  ".join(f"{t}={n}" for t, n in sorted(r["per_task"].items(), key=lambda x: TASK_NAMES.index(x[0]))))
         if r["rejects"]: print(f"  rejected candidates: " + ", ".join(f"{k}={v}" for k, v in sorted(r["rejects"].items())))
         print(f"  source rules: {r['rules']}  tau_act={r['tau_act']}")
@@ -267,7 +300,9 @@ def convert_sources(names:list, # registry names of real sources (`xvr.sources.r
                     data_dirs:list, # one data folder per name
                     dest, # one folder of xvr scenes and trajectories for all of them
                     max_items:int|None=None, min_duration:float=20.0, wildrgbd_points:int=1_000_000, wildrgbd_views:int=8,
-                    progress:bool=True, image_format:str|None=None)->list[dict]:
+                    progress:bool=True, image_format:str|None=None,
+                    engine:Engine|None=None, # where items are converted (`xvr.engine`; default: local, one process)
+                   )->list[dict]:
     "Convert real sources into `dest/general` and `dest/robotic` (resumable; TensorFlow only in a subprocess); their summaries."
     from xvr.sources.registry import SOURCES, convert_source, check_data_dir
     if len(names) != len(data_dirs):
@@ -277,10 +312,11 @@ def convert_sources(names:list, # registry names of real sources (`xvr.sources.r
     for n, d in zip(names, data_dirs):
         kw = dict(min_points=wildrgbd_points, n_views=wildrgbd_views) if n == "wildrgbd" else {}
         if SOURCES[n].domain == "robotic": kw["min_duration"] = min_duration
-        out.append(convert_source(n, d, dest, max_items, progress, image_format=image_format, **kw))
+        out.append(convert_source(n, d, dest, max_items, progress, image_format=image_format, engine=engine, **kw))
     return out
 
-def xvr_generate_cli(argv=None):
+def xvr_generate_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
+                    ):
     "Generate an XVR dataset (all 8 tasks, train + XVR-Eval) from one or several sources."
     from xvr.sources.registry import SOURCES
     real = [n for n in SOURCES if not n.startswith("sim")]
@@ -295,6 +331,10 @@ def xvr_generate_cli(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shard", default="0/1", help="i/n: this process does every n-th unit of work")
     p.add_argument("--workers", type=int, default=1); p.add_argument("--chunk", type=int, default=16, help="samples per unit of work")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="'local': this process or --workers spawned processes; 'ray': Ray tasks (unit, scene, episode)")
+    p.add_argument("--ray-address", default=None,
+                   help="with --backend ray: 'auto' or HOST:PORT of a running cluster (default: a local Ray instance)")
     p.add_argument("--holdout-category", default="boat", help="scene categories held out for XVR-Eval, comma-separated")
     p.add_argument("--holdout-embodiment", default="sawyer,mobile_aloha", help="embodiments or whole sources held out for XVR-Eval, comma-separated")
     p.add_argument("--min-points", type=int, default=None, help="source rule: minimum scene point-cloud size (default 10,000; WildRGB-D: 1,000,000 as the paper)")
@@ -311,9 +351,13 @@ def xvr_generate_cli(argv=None):
     p.add_argument("--image-format", choices=["npy", "png"], default=None,
                    help="source images, frames and depth on disk: 'npy' uncompressed, read without decoding (the default for sim), "
                         "'png' about 5x less disk (the default for converted real sources: PNG, RLDS JPEG)")
-    p.add_argument("--export", nargs="*", choices=["qwen", "hf"], default=[], help="also write qwen conversation JSON and/or a HF datasets folder per split")
+    p.add_argument("--export", nargs="*", choices=["qwen", "hf", "release"], default=[],
+                   help="also write qwen conversation JSON and/or a HF datasets folder per split, "
+                        "and/or the official release layout in OUT/release")
+    p.add_argument("--release-shard-size", type=int, default=10_000, help="--export release: PNG images per tar shard")
     a = p.parse_args(argv)
     try:
+        engine = Engine(a.backend, a.workers, a.ray_address)
         shard = _parse_shard(a.shard)
         if a.per_task < 1: raise DataError("--per-task must be at least 1")
         names, dirs = list(dict.fromkeys(a.source)), list(a.data_dir)
@@ -326,16 +370,17 @@ def xvr_generate_cli(argv=None):
             if "sim" in names:
                 from xvr.sources.sim import render_dataset
                 r = render_dataset(data, scenes=a.scenes, episodes=a.episodes, seed=a.seed, views=a.views, height=a.height, width=a.width,
-                                   robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration, workers=a.workers,
+                                   robot_height=a.robot_height, robot_width=a.robot_width, duration=a.duration,
+                                   engine=engine,
                                    camera_jitter=a.camera_jitter, image_format=a.image_format or "npy")
                 print(f"source: {r['scenes']} scenes, {r['episodes']} episodes in {data} ({r['views_per_s']} views/s)")
             if reals:
                 for c in convert_sources(reals, dirs, data, a.max_items, a.min_duration, a.min_points or 1_000_000, a.wildrgbd_views,
-                                         image_format="npy" if a.image_format == "npy" else None):
+                                         image_format="npy" if a.image_format == "npy" else None, engine=engine):
                     print(f"source {c['source']}: {c['written']} new items from {c['data_dir']}; rules: {c['counts']}")
         s = generate(data, a.out, a.per_task, a.eval_per_task, a.tasks, a.seed, shard, a.workers, a.chunk,
                      "+".join(names) if names != ["folder"] else Path(data).name, a.holdout_category, a.holdout_embodiment,
-                     a.min_points or 10_000, a.min_duration)
+                     a.min_points or 10_000, a.min_duration, engine=engine)
     except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
     print_summary(s)
     for split in s["splits"]:
@@ -343,4 +388,11 @@ def xvr_generate_cli(argv=None):
         from xvr.export import to_conversations, to_hf_dataset
         if "qwen" in a.export: to_conversations(Path(a.out) / split, Path(a.out) / f"{split}_qwen.json"); print(f"wrote {Path(a.out) / f'{split}_qwen.json'}")
         if "hf" in a.export: to_hf_dataset(Path(a.out) / split, Path(a.out) / f"{split}_hf"); print(f"wrote {Path(a.out) / f'{split}_hf'}")
+    if "release" in a.export and all(r["complete"] for r in s["splits"].values()):
+        from xvr.release import write_release
+        w = write_release(a.out, Path(a.out) / "release", a.release_shard_size)
+        print(f"wrote {Path(a.out) / 'release'}: {w['files']}, {w['images']} images in {w['shards']} shards")
     if s.get("validation", {}).get("bad"): print("error: validation found bad samples (see summary.json)", file=sys.stderr); sys.exit(1)
+    if any(r.get("failed") for r in s["splits"].values()):
+        print("error: some units failed (see above and summary.json); the others are kept", file=sys.stderr)
+        sys.exit(1)

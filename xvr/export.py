@@ -4,28 +4,46 @@
 
 # %% ../nbs/34_export.ipynb #b737da99
 from __future__ import annotations
-import json
+import json, os
+
+import cv2
 from pathlib import Path
 
-from .core import DataError, read_jsonl, atomic_write_text
+from .core import DataError, read_image, read_jsonl, atomic_write_text
 from .tasks.common import IMAGE_TOKEN
 
 # %% auto #0
 __all__ = ['to_conversations', 'to_hf_dataset']
 
+# %% ../nbs/34_export.ipynb #dc61ea73
+def _image_bytes(folder:Path, p:str)->dict:
+    "An image as `datasets.Image` data: its bytes (PNG/JPEG as stored, `.npy` and tar members as PNG) and relative path."
+    f = folder / p
+    if f.suffix.lower() in (".png", ".jpg", ".jpeg") and f.is_file(): return {"bytes": f.read_bytes(), "path": p}
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(read_image(f), cv2.COLOR_RGB2BGR))
+    if not ok: raise DataError("could not encode the image as PNG", f)
+    return {"bytes": buf.tobytes(), "path": str(Path(p).with_suffix(".png"))}
+
 # %% ../nbs/34_export.ipynb #2b12df29
-def to_conversations(folder, out=None, absolute:bool=True)->list[dict]:
-    "Qwen-VL conversation records of the `samples.jsonl` in `folder` (written to `out` as JSON when given)."
+def to_conversations(folder, # a split folder holding samples.jsonl (images relative to it)
+                     out=None, # JSON file to write (images are then named relative to its folder)
+                     absolute:bool=False # absolute image paths instead (not portable: only for this machine)
+                    )->list[dict]:
+    "Qwen-VL conversation records (`qwen-vl-finetune` annotation format) of the `samples.jsonl` in `folder`."
     folder = Path(folder); recs = []
+    base = Path(out).parent if out is not None else folder
     for s in read_jsonl(folder / "samples.jsonl"):
         if s.question.count(IMAGE_TOKEN) != len(s.images): raise DataError(f"sample {s.id}: image placeholders do not match images", folder / "samples.jsonl")
-        imgs = [str((folder / p).resolve()) if absolute else p for p in s.images]
+        rel = lambda p: Path(os.path.relpath(folder / p, base)).as_posix()
+        imgs = [str((folder / p).resolve()) if absolute else rel(p) for p in s.images]
         recs.append({"id": s.id, "image": imgs, "conversations": [{"from": "human", "value": s.question}, {"from": "gpt", "value": s.answer}]})
     if out is not None: atomic_write_text(out, json.dumps(recs, ensure_ascii=False, indent=1))
     return recs
 
-def to_hf_dataset(folder, out=None):
-    "A `datasets.Dataset` of the samples in `folder` (saved to `out` with `save_to_disk` when given)."
+def to_hf_dataset(folder, # a split folder holding samples.jsonl (images relative to it)
+                  out=None # folder to `save_to_disk` to (the images' bytes are stored in it)
+                 ):
+    "A `datasets.Dataset` of the samples in `folder`, images embedded (saved to `out` when given)."
     import datasets
     folder = Path(folder); rows = [s.to_dict() for s in read_jsonl(folder / "samples.jsonl")]
     feats = datasets.Features({"id": datasets.Value("string"), "task": datasets.Value("string"), "category": datasets.Value("string"),
@@ -33,7 +51,7 @@ def to_hf_dataset(folder, out=None):
                                "images": datasets.Sequence(datasets.Image()), "question": datasets.Value("string"),
                                "options": datasets.Sequence(datasets.Value("string")), "answer": datasets.Value("string"), "meta": datasets.Value("string")})
     data = {k: [r[k] for r in rows] for k in feats if k not in ("images", "meta")}
-    data["images"] = [[str(folder / p) for p in r["images"]] for r in rows]
+    data["images"] = [[_image_bytes(folder, p) for p in r["images"]] for r in rows]
     data["meta"] = [json.dumps(r["meta"]) for r in rows]
     ds = datasets.Dataset.from_dict(data, features=feats)
     if out is not None: ds.save_to_disk(str(out))

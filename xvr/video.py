@@ -46,6 +46,7 @@ def encoder_options(codec:str, # one of `ENCODERS`
 
 # %% ../nbs/04_video.ipynb #aea53462
 def _check_frame(f:np.ndarray, shape:tuple|None, path)->np.ndarray:
+    "Frame `f` as an array, refused unless uint8 (H, W, 3) with even sides and the `shape` of the first frame."
     f = np.asarray(f)
     if shape is None and (f.ndim != 3 or f.shape[2] != 3 or f.shape[0] % 2 or f.shape[1] % 2):
         raise ValueError(f"{path}: frames must be (H, W, 3) with even H and W (yuv420p), got {f.shape}")
@@ -53,13 +54,16 @@ def _check_frame(f:np.ndarray, shape:tuple|None, path)->np.ndarray:
         raise ValueError(f"{path}: every frame must be uint8 {shape or f.shape}, got {f.dtype} {f.shape}")
     return f
 
+# %% ../nbs/04_video.ipynb #8b7f3435
 def write_video(path, # the .mp4 to write (its folder is created)
                 frames:Iterable[np.ndarray], # uint8 RGB frames (H, W, 3), or an array (T, H, W, 3)
                 fps:float=30.0, # frame rate, frames/s
                 codec:str="av1", # one of `ENCODERS`: av1, h264, hevc, mpeg4
-                crf:int|None=None, preset:str|int|None=None, gop:int|None=None, # see `encoder_options`
+                crf:int|None=None, # quality, lower is better (see `encoder_options`)
+                preset:str|int|None=None, # speed/size trade-off (see `encoder_options`)
+                gop:int|None=None, # frames between keyframes (see `encoder_options`)
                 threads:int=1, # encoder threads; 1 makes the bytes independent of the machine
-               )->Path:
+               )->Path: # `path`
     "Encode uint8 RGB frames as an MP4 (yuv420p), written to a temporary name and renamed; returns `path`."
     av, path, shape = _av(), Path(path), None
     opts = encoder_options(codec, crf, preset, gop)
@@ -102,14 +106,21 @@ class VideoInfo:
     time_base: float       # seconds per `pts` unit
 
     @property
-    def n_frames(self)->int: return len(self.pts)
+    def n_frames(self)->int:
+        "Number of frames (packets) in the video."
+        return len(self.pts)
     @property
-    def timestamps(self)->np.ndarray: return self.pts * self.time_base
+    def timestamps(self)->np.ndarray:
+        "(T,) float presentation times of the frames, seconds."
+        return self.pts * self.time_base
     @property
-    def duration(self)->float: return self.n_frames / self.fps if self.fps else 0.0
+    def duration(self)->float:
+        "`n_frames / fps`, seconds (0 when the rate is unknown)."
+        return self.n_frames / self.fps if self.fps else 0.0
 
 # %% ../nbs/04_video.ipynb #94bf06d1
 def _open(path):
+    "The open container and video stream of `path`; a missing, empty or unreadable file is a `DataError`."
     av, p = _av(), Path(path)
     if not p.exists(): raise DataError("video is missing", p)
     if p.stat().st_size == 0: raise DataError("video is empty (0 bytes)", p)
@@ -122,6 +133,7 @@ def _open(path):
     return c, c.streams.video[0]
 
 def _packets(c, s, path)->tuple[list, list]:
+    "Timestamps and keyframe flags of the stream's packets, in file order."
     pts, key = [], []
     try:
         for pk in c.demux(s):
@@ -133,8 +145,9 @@ def _packets(c, s, path)->tuple[list, list]:
         raise DataError(f"cannot read the video's packets: truncated or corrupt ({_why(e)})", path)
     return pts, key
 
+# %% ../nbs/04_video.ipynb #851ec0ba
 def video_info(path, # a video file
-              )->VideoInfo:
+              )->VideoInfo: # codec, size, fps, timestamps and keyframe indices
     "Codec, size, frame rate, frame timestamps and keyframes of a video, from its packets (nothing is decoded)."
     c, s = _open(path)
     with c:
@@ -180,11 +193,12 @@ def _decode_runs(c, s, info:VideoInfo, segs:list, slots:dict, out:np.ndarray)->s
             if i >= last: break
     return got
 
+# %% ../nbs/04_video.ipynb #9d3e78c0
 def read_frames(path, # a video file
                 indices:Sequence[int], # frame indices (any order, repeats allowed)
                 threads:int=0, # decoder threads; 0 = the decoder's choice
                 info:VideoInfo|None=None, # `video_info(path)`, if already read
-               )->np.ndarray:
+               )->np.ndarray: # uint8 (N, H, W, 3), in the order of `indices`
     "Frames `indices` of a video as uint8 RGB (N, H, W, 3), decoded from the nearest keyframes."
     info = info or video_info(path)
     idx = np.asarray(indices, np.int64).reshape(-1)
@@ -228,7 +242,10 @@ class VideoFrames:
         self.path, self.info, self.threads = path, info or video_info(path), threads
         self.indices = np.arange(self.info.n_frames) if indices is None else np.asarray(indices, np.int64)
     def __len__(self)->int: return len(self.indices)
-    def __getitem__(self, t:int)->np.ndarray:
+    def __getitem__(self,
+                    t:int, # position in this sequence (not a frame index of the video)
+                   )->np.ndarray: # uint8 (H, W, 3)
+        "Frame `t` of the sequence, decoded from the nearest keyframe."
         return read_frames(self.path, [self.indices[t]], self.threads, self.info)[0]
     def __array__(self, dtype=None, copy=None)->np.ndarray:
         a = read_frames(self.path, self.indices, self.threads, self.info)

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/sources/14_registry.ipynb #bbd76433
 from __future__ import annotations
-import argparse, importlib, json, sys, time
+import argparse, importlib, json, shutil, sys, time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +16,8 @@ from ..core import Scene, Trajectory, DataError, save_scene, save_trajectory, lo
 from ..core import GENERAL_TASKS, ROBOTIC_TASKS
 
 # %% auto #0
-__all__ = ['SOURCES', 'SourceSpec', 'is_heldout', 'check_data_dir', 'load_source', 'convert_source', 'xvr_convert_cli']
+__all__ = ['SOURCES', 'SourceSpec', 'is_heldout', 'check_data_dir', 'load_source', 'count_items', 'convert_source',
+           'xvr_convert_cli']
 
 # %% ../../nbs/sources/14_registry.ipynb #45953c1c
 @dataclass
@@ -112,32 +113,85 @@ def load_source(name:str, # a key of `SOURCES`
     return fn(name, d, **kw) if s.needs_tf else fn(d, **kw)
 
 # %% ../../nbs/sources/14_registry.ipynb #8663eed9
-def convert_source(name:str, data_dir, out, max_items:int|None=None, progress:bool=True,
+def count_items(name:str, # a key of `SOURCES`
+                data_dir, # the source's folder
+                max_items:int|None=None, # at most this many
+                **kw)->int:
+    "How many scenes or episodes source `name` lists (from its index files: RLDS `dataset_info.json`, no TensorFlow)."
+    d = check_data_dir(name, data_dir)
+    if name == "wildrgbd":
+        from xvr.sources.wildrgbd import wildrgbd_scene_dirs
+        n = len(wildrgbd_scene_dirs(d, kw.get("categories")))
+    elif name == "agibot":
+        from xvr.sources.agibot import agibot_episodes
+        n = len(agibot_episodes(d, kw.get("tasks")))
+    elif SOURCES[name].needs_tf: n = _rlds_episodes(name, d)
+    else: raise DataError(f"source {name!r} is not converted (it is read in place)")
+    return n if max_items is None else min(n, max_items)
+
+def _rlds_episodes(name:str, d:Path, split:str="train")->int:
+    "Episodes in the `split` of a prepared TFDS folder, from its `dataset_info.json` (shard lengths)."
+    from xvr.sources.rlds import rlds_dir
+    f = (rlds_dir(name, d) or d) / "dataset_info.json"
+    try: splits = {s["name"]: s for s in json.loads(f.read_text())["splits"]}
+    except (OSError, ValueError, KeyError, TypeError) as e: raise DataError(f"cannot read the split sizes ({e})", f)
+    if split not in splits: raise DataError(f"no split {split!r} (splits: {', '.join(splits)})", f)
+    return sum(int(n) for n in splits[split].get("shardLengths", []))
+
+# %% ../../nbs/sources/14_registry.ipynb #340e0a0a
+def _convert_item(job)->dict:
+    "Convert item `start` of a source (one engine job): the outcome record, also written as its completion record."
+    name, d, out, start, fast, kw = job
+    out, counts, rec = Path(out), Counter(), dict(start=start, written=0)
+    done = out / ".convert" / name / f"{start:07d}.json"
+    if done.exists(): return dict(json.loads(done.read_text()), written=0)     # converted by an earlier run
+    one = {"max_scenes" if name == "wildrgbd" else "max_episodes": 1}
+    kw = dict(kw, counts=counts, progress=False, start=start, **one)
+    for item in load_source(name, d, **kw):
+        dom = "general" if isinstance(item, Scene) else "robotic"
+        dest, rec["id"] = out / dom / item.id, item.id
+        if dest.exists(): continue
+        for junk in dest.parent.glob(f".{item.id}.tmp*"): shutil.rmtree(junk, ignore_errors=True)  # a killed run's
+        if dom == "general": save_scene(item, dest, **fast)
+        else: save_trajectory(item, dest, image_format=fast["image_format"])
+        rec["written"] = 1
+    rec["counts"] = dict(counts)
+    atomic_write_text(done, json.dumps(rec, sort_keys=True))
+    return rec
+
+# %% ../../nbs/sources/14_registry.ipynb #96c610c1
+def convert_source(name:str, # a key of `SOURCES`
+                   data_dir, # the source's folder
+                   out, # the converted folder: `out/general/<id>/`, `out/robotic/<id>/`
+                   max_items:int|None=None, # the first this many scenes or episodes
+                   progress:bool=True, # a progress bar
                    image_format:str|None=None, # None: compact (PNG, RLDS JPEG); 'npy': uncompressed, read without decoding
+                   engine=None, # an `xvr.engine.Engine` (default: local, one process); one job per scene or episode
                    **kw)->dict:
     "Write source `name`'s items as `out/general/<id>/` or `out/robotic/<id>/` folders; returns a summary with rule counts."
+    from xvr.engine import Engine, Failure
     d, s, out, t0 = check_data_dir(name, data_dir), SOURCES[name], Path(out), time.time()
     if image_format not in (None, "npy"): raise DataError(f"image format must be None (compact) or 'npy', got {image_format!r}")
-    if s.needs_tf:
-        from xvr.sources.rlds import convert_rlds_subprocess
-        return convert_rlds_subprocess(name, d, out, max_episodes=max_items, **(dict(image_format="npy") if image_format else {}), **kw)
-    fast = dict(image_format="npy", depth_format="npy") if image_format else {}
-    counts, written = Counter(), 0
-    if name in ("wildrgbd", "agibot"): kw = dict(counts=counts, progress=progress, **kw)
-    for i, item in enumerate(load_source(name, d, **kw)):
-        if max_items is not None and i >= max_items: break
-        dom = "general" if isinstance(item, Scene) else "robotic"
-        dest = out/dom/item.id
-        if dest.exists(): continue
-        if dom == "general": save_scene(item, dest, **fast)
-        else: save_trajectory(item, dest, **({"image_format": "npy"} if fast else {}))
-        written += 1
-    summary = dict(source=name, data_dir=str(d), out=str(out), written=written, counts=dict(counts), seconds=round(time.time() - t0, 2))
+    compact = dict(image_format="jpg" if s.needs_tf else "png")
+    fast = dict(image_format="npy", depth_format="npy") if image_format else compact
+    n = count_items(name, d, max_items, **kw)
+    jobs = [(name, str(d), str(out), i, fast, kw) for i in range(n)]
+    counts, written, failed = Counter(), 0, {}
+    # TensorFlow reads RLDS in workers of their own, which never render (TF and MuJoCo's EGL cannot share a process)
+    pool = "tf" if s.needs_tf else None
+    for k, r in (engine or Engine()).map(_convert_item, jobs, f"convert {name}", progress, pool):
+        if isinstance(r, Failure): failed[k] = r.reason; print(f"{name} item {k} failed: {r.reason}", file=sys.stderr)
+        else: counts.update(r["counts"]); written += r["written"]
+    summary = dict(source=name, data_dir=str(d), out=str(out), items=n, written=written, counts=dict(counts),
+                   failed={str(k): v for k, v in sorted(failed.items())}, seconds=round(time.time() - t0, 2))
     atomic_write_text(out/f"convert_{name}.json", json.dumps(summary, indent=1))
+    if failed: raise DataError(f"{len(failed)} of {n} {name} items failed (a rerun retries them): "
+                               + "; ".join(f"item {k}: {v}" for k, v in sorted(failed.items())[:5]), out)
     return summary
 
 # %% ../../nbs/sources/14_registry.ipynb #b4029f30
-def xvr_convert_cli(argv=None):
+def xvr_convert_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
+                   ):
     "Convert a real source (WildRGB-D, OXE RLDS, AgiBot-World) to xvr scene/trajectory folders."
     p = argparse.ArgumentParser(prog="xvr_convert", description="Convert a source to xvr folders (OUT/general, OUT/robotic) for xvr_generate --source folder.")
     p.add_argument("--source", required=True, choices=list(SOURCES), help="source name")
@@ -149,10 +203,17 @@ def xvr_convert_cli(argv=None):
     p.add_argument("--min-duration", type=float, default=None, help="robotic sources: minimum episode duration, s (default 20)")
     p.add_argument("--image-format", choices=["compact", "npy"], default="compact",
                    help="'compact': PNG (RLDS: JPEG) frames and images (default); 'npy': uncompressed, read without decoding, about 5x the disk")
+    p.add_argument("--workers", type=int, default=1, help="local worker processes, or CPUs of a local Ray instance")
+    p.add_argument("--backend", choices=["local", "ray"], default="local", help="'ray': Ray tasks, one per item")
+    p.add_argument("--ray-address", default=None, help="with --backend ray: 'auto' or HOST:PORT (default: local Ray)")
     a = p.parse_args(argv)
     kw = {k: v for k, v in dict(min_points=a.min_points, n_views=a.views).items() if v is not None and a.source == "wildrgbd"}
     if a.min_duration is not None and SOURCES[a.source].domain == "robotic": kw["min_duration"] = a.min_duration
-    try: s = convert_source(a.source, a.data_dir, a.out, a.max_items, image_format=None if a.image_format == "compact" else "npy", **kw)
+    try:
+        from xvr.engine import Engine
+        engine = Engine(a.backend, a.workers, a.ray_address)
+        fmt = None if a.image_format == "compact" else "npy"
+        s = convert_source(a.source, a.data_dir, a.out, a.max_items, image_format=fmt, engine=engine, **kw)
     except DataError as e: print(f"error: {e}", file=sys.stderr); sys.exit(2)
     print(f"{a.source}: wrote {s['written']} items to {s['out']} in {s['seconds']} s; rules: {s['counts']}")
     return 0

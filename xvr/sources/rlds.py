@@ -272,16 +272,18 @@ def iter_rlds(name:str, # a key of `RLDS_DATASETS`
               min_cameras:int=3, # `rlds_rule`: fewest distinct cameras
               min_duration:float=20.0, # `rlds_rule`: shortest episode, seconds
               min_motion:float=0.01, # `rlds_rule`: least M1sec of the motion dims
+              start:int=0, # first episode read (ids keep their index in the split: one engine job, one episode)
              )->Iterator[Trajectory]: # ids `<name>_<episode index>`
     "Stream the episodes of an OXE RLDS dataset as `Trajectory`s that pass the source rules (outcomes in `counts`)."
     spec = RLDS_DATASETS[name]; stride = stride or spec.stride
     counts = Counter() if counts is None else counts
     tf, tfds = _tf(); b = rlds_builder(name, data_dir)
-    try: ds = b.as_dataset(split=split if max_episodes is None else f"{split}[:{max_episodes}]")
+    stop = "" if max_episodes is None else start + max_episodes
+    try: ds = b.as_dataset(split=split if (start, stop) == (0, "") else f"{split}[{start}:{stop}]")
     except Exception as e: raise DataError(f"cannot read split {split!r} ({e})", b.data_dir)
     total = b.info.splits[split].num_examples if split in b.info.splits else None
-    if total is not None and max_episodes is not None: total = min(total, max_episodes)
-    for i, ep in enumerate(tqdm(ds, desc=name, total=total, disable=not progress)):
+    if total is not None: total = max(0, (total if max_episodes is None else min(total, start + max_episodes)) - start)
+    for i, ep in enumerate(tqdm(ds, desc=name, total=total, disable=not progress), start):
         steps = stack_steps(list(ep["steps"].shard(stride, 0).as_numpy_iterator()))
         md = tf.nest.map_structure(lambda x: x.numpy(), ep.get("episode_metadata", {}))
         try: traj = steps_to_trajectory(steps, spec, f"{name}_{i:06d}", stride, md, where=b.data_dir)

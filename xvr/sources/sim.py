@@ -4,7 +4,7 @@
 
 # %% ../../nbs/sources/10_sim.ipynb #eb2d2431
 from __future__ import annotations
-import argparse, functools, hashlib, importlib.util, json, os, sys, time
+import argparse, functools, hashlib, importlib.util, json, os, shutil, sys, time
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -51,7 +51,7 @@ def render_camera(renderer, data, camera:str)->tuple[np.ndarray, np.ndarray]:
     depth[depth >= 0.999 * far] = 0
     return rgb, depth
 
-# %% ../../nbs/sources/10_sim.ipynb #4078832a
+# %% ../../nbs/sources/10_sim.ipynb #ebb72ed4
 def robosuite_assets()->Path:
     "robosuite's shipped MuJoCo asset folder (meshes, textures, robots), found without importing robosuite."
     spec = importlib.util.find_spec("robosuite")
@@ -70,7 +70,7 @@ TEXTURES = {"wood": ("light-wood", "dark-wood", "red-wood", "blue-wood", "green-
 # table tops: textures with rich, non-repeating structure (what local descriptors match across views)
 SURFACES = ("dirt", "clay", "brass-ambra", "gray-felt", "wood-varnished-panels", "dark-wood", "bread")
 
-# %% ../../nbs/sources/10_sim.ipynb #64f82e29
+# %% ../../nbs/sources/10_sim.ipynb #b58ed366
 def _rgb3(c): return " ".join(f"{x:.3f}" for x in c)
 
 def _geom(kind, pos, size, mat, euler=(0, 0, 0)):
@@ -114,7 +114,7 @@ def _boat(r, m):
 PRIMITIVES = {"mug": _mug, "bottle": _bottle, "can": _can, "box": _box, "ball": _ball, "bowl": _bowl,
               "chair": _chair, "table": _table, "lamp": _lamp, "boat": _boat}
 
-# %% ../../nbs/sources/10_sim.ipynb #ced218d6
+# %% ../../nbs/sources/10_sim.ipynb #0157a67b
 # robosuite's textured meshes: file, texture, scale range
 MESHES = {"bread": ("bread.obj", "bread", (1.6, 2.2)), "can": ("can.obj", "can", (1.3, 1.7)),
           "cereal": ("cereal.obj", "cereal", (.9, 1.2)), "milk": ("milk.obj", "ceramic", (1.0, 1.3)),
@@ -150,7 +150,7 @@ def _object(cat:str, k:int, r, A:Path, xy, yaw:float, scale:float=1.0)->tuple[st
         geoms = "".join(PRIMITIVES[cat](r, f"o{k}"))
     return assets, f'<body pos="{xy[0]:.4f} {xy[1]:.4f} 0" euler="0 0 {yaw:.1f}">{geoms}</body>'
 
-# %% ../../nbs/sources/10_sim.ipynb #a9ea6c25
+# %% ../../nbs/sources/10_sim.ipynb #420dde5e
 def _context_xy(r, n:int, rmin:float=.15, rmax:float=.3, sep:float=.12)->list:
     "Up to `n` positions on a ring around the main object, at least `sep` apart."
     out = []
@@ -181,7 +181,7 @@ def _world(assets:str, body:str, width:int, height:int, r, cams:str="")->str:
             f'castshadow="true"/>'
             f'{body}{cams}</worldbody></mujoco>')
 
-# %% ../../nbs/sources/10_sim.ipynb #eb1dea98
+# %% ../../nbs/sources/10_sim.ipynb #0a010fb2
 def _orbit(r, n_views:int, target:np.ndarray)->list[np.ndarray]:
     "`cam_from_world` poses on a smooth jittered orbit around `target`: elevation and radius vary slowly, like a hand."
     # elevations swing over 0-70 degrees along the orbit: high views see the table's texture sharply (more
@@ -202,7 +202,7 @@ def _expose(rgb:np.ndarray, gain:float, noise:float, r)->np.ndarray:
     if noise: x += r.normal(0, noise, x.shape).astype(np.float32)
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
-# %% ../../nbs/sources/10_sim.ipynb #9fc814c7
+# %% ../../nbs/sources/10_sim.ipynb #3a2b5000
 def scene_xml(index:int, seed:int=0, n_views:int=10, height:int=480, width:int=640, # as in `general_scene`
               categories:Sequence[str]=CATEGORIES, # categories cycled over by `index`
              )->tuple[str, str, list, float, np.random.Generator]:
@@ -221,7 +221,7 @@ def scene_xml(index:int, seed:int=0, n_views:int=10, height:int=480, width:int=6
     model_xml = _world(room[0] + assets, room[1] + body, width, height, r, cams)
     return model_xml, cat, poses, fovy, r
 
-# %% ../../nbs/sources/10_sim.ipynb #54306c34
+# %% ../../nbs/sources/10_sim.ipynb #df8560d0
 def general_scene(index:int, # scene number: picks the category (`categories[index % len]`) and seeds the rest
                   seed:int=0, # dataset seed
                   n_views:int=10, # cameras on the orbit
@@ -249,7 +249,7 @@ def general_scene(index:int, # scene number: picks the category (`categories[ind
     return Scene(f"{cat}_{seed:03d}_{index:05d}", views, pts, cols, cat, "sim-general",
                  dict(seed=seed, index=index, support_z=0.0, renderer="mujoco " + mujoco.__version__))
 
-# %% ../../nbs/sources/10_sim.ipynb #017b3ad5
+# %% ../../nbs/sources/10_sim.ipynb #5c8190ca
 # cycled by episode index (the 2nd, sawyer, is held out for XVR-Eval): robosuite robot and gripper, arm base
 # (x, y, yaw degrees) at the table's edge, IK seed (joint angles), finger joints (open, closed)
 EMBODIMENTS = {
@@ -271,7 +271,7 @@ CAMERA_DESCRIPTIONS = {
 }
 ROBOT_CAMERAS = ("fix_left", "fix_center", "fix_right", "wrist")
 
-# %% ../../nbs/sources/10_sim.ipynb #8cd9fba1
+# %% ../../nbs/sources/10_sim.ipynb #fbc63077
 def mesh_cache()->Path:
     "Folder of simplified robot meshes, made once per machine (`$XVR_CACHE`, default `~/.cache/xvr`)."
     return Path(os.environ.get("XVR_CACHE", Path.home() / ".cache" / "xvr")) / "meshes"
@@ -314,7 +314,7 @@ def _visual_part(path:Path, max_faces:int=800):
         if t.file: t.file = str((d / t.file).resolve())
     return s
 
-# %% ../../nbs/sources/10_sim.ipynb #8684e48d
+# %% ../../nbs/sources/10_sim.ipynb #2cffe461
 def _add_camera(body, name:str, cam_from_parent:np.ndarray, fovy:float):
     "Add an MjSpec camera to `body` at an OpenCV pose given in the body's frame."
     import mujoco
@@ -336,7 +336,7 @@ def _robot_model(world_xml:str, emb:str):
     _add_camera(world.body("r_right_hand"), "wrist", look_at([-.1, 0, .05], [0, 0, .2], up=(-1, 0, 0)), 75.0)
     return world.compile(), ["r_" + j for j in arm]
 
-# %% ../../nbs/sources/10_sim.ipynb #d2a4d2e6
+# %% ../../nbs/sources/10_sim.ipynb #480bd8ab
 def arm_ik(model, # compiled `mujoco.MjModel` of the scene with the arm
            data, # its `mujoco.MjData` (its qpos is overwritten)
            joints:Sequence[str], # arm joint names
@@ -360,7 +360,7 @@ def arm_ik(model, # compiled `mujoco.MjModel` of the scene with the arm
         q = np.where(limited, np.clip(q, lo, hi), q)
     return q
 
-# %% ../../nbs/sources/10_sim.ipynb #645b934b
+# %% ../../nbs/sources/10_sim.ipynb #b8c6e07f
 def _rig_once(r, c:np.ndarray)->dict[str, np.ndarray]:
     th = -90 + r.uniform(-20, 20); rig = {}                               # azimuth of the centre camera, degrees
     for name, off in (("fix_left", -r.uniform(40, 85)), ("fix_center", 0.0), ("fix_right", r.uniform(40, 85))):
@@ -379,7 +379,7 @@ def sample_rig(r:np.random.Generator, # the episode's random stream for the rig
         if x[0][0] < 0 < x[1][0] and all(abs(a) > clear * abs(b) for a, b in x): return rig
     raise DataError("no camera rig with clear left and right cameras in 100 draws")
 
-# %% ../../nbs/sources/10_sim.ipynb #1c39cc9e
+# %% ../../nbs/sources/10_sim.ipynb #4e9ad0af
 PROPS = {"can": "soda can", "milk": "milk carton", "bread": "loaf of bread", "lemon": "lemon", "cereal": "cereal box"}
 
 def _script(kind:str, obj:np.ndarray, goal:np.ndarray, grasp_h:float):
@@ -400,7 +400,7 @@ def _interpolate(Q:np.ndarray, n:int)->tuple[np.ndarray, np.ndarray]:
     f = f * f * (3 - 2 * f)
     return Q[i0] * (1 - f) + Q[i0 + 1] * f, s
 
-# %% ../../nbs/sources/10_sim.ipynb #f290f30f
+# %% ../../nbs/sources/10_sim.ipynb #26e4759e
 def _props(r, A:Path, kind:str)->tuple[list, list, np.ndarray, str, str]:
     "Three table-top props (names, positions), the goal, and their MJCF assets and bodies (free joints)."
     names = [str(x) for x in r.permutation(list(PROPS))[:3]]
@@ -424,7 +424,7 @@ def _held_height(model, data, body:str)->float:
     g = [i for i in range(model.ngeom) if model.geom_bodyid[i] == b]
     return float(max(data.geom_xpos[i][2] + model.geom_rbound[i] for i in g) - data.xpos[b][2])
 
-# %% ../../nbs/sources/10_sim.ipynb #c0dc13e2
+# %% ../../nbs/sources/10_sim.ipynb #133712a4
 def robot_episode(index:int, # episode number: picks the embodiment (`embodiments[index % len]`) and seeds the rest
                   seed:int=0, # dataset seed
                   duration:float=20.0, fps:float=5.0, # length (s) and control frequency (Hz)
@@ -454,7 +454,7 @@ def robot_episode(index:int, # episode number: picks the embodiment (`embodiment
     return _film(model, data, emb, arm, q, (s >= held[0]) & (s < held[1]), kind, names, objs[0], grasp_h, fps, cameras,
                  dict(seed=seed, index=index, task=kind, objects=names))
 
-# %% ../../nbs/sources/10_sim.ipynb #1578ae2c
+# %% ../../nbs/sources/10_sim.ipynb #673ef120
 def _fingers(model, data, emb:str, closed:bool):
     "Set the gripper's finger joints open or closed."
     for j, (o, c) in EMBODIMENTS[emb]["fingers"].items():
@@ -484,7 +484,7 @@ def _film(model, data, emb, arm, q, held, kind, names, obj, grasp_h, fps, camera
     finally: ren.close()
     return _trajectory(model, emb, tip, quat, grip, q, frames, depth, poses, fps, kind, names, cameras, meta)
 
-# %% ../../nbs/sources/10_sim.ipynb #68723ee7
+# %% ../../nbs/sources/10_sim.ipynb #40647822
 def _trajectory(model, emb, tip, quat, grip, q, frames, depth, poses, fps, kind, names, cameras, meta)->Trajectory:
     "The `Trajectory` of a filmed episode: states, actions, instruction, calibrations."
     import mujoco
@@ -507,10 +507,17 @@ def _trajectory(model, emb, tip, quat, grip, q, frames, depth, poses, fps, kind,
 def _item_dir(out:Path, domain:str, index:int, seed:int)->Path:
     return out / domain / f"{index:05d}"
 
+def _clean_debris(folder:Path)->int:
+    "Remove the temporary folders (`.<name>.tmp*`) a killed save of `folder` left beside it; how many."
+    old = list(folder.parent.glob(f".{folder.name}.tmp*")) if folder.parent.is_dir() else []
+    for d in old: shutil.rmtree(d, ignore_errors=True)
+    return len(old)
+
 def _render_item(args):
     domain, index, kw, out, image_format = args
     folder = _item_dir(Path(out), domain, index, kw["seed"])
     if folder.exists(): return domain, index, 0, True
+    _clean_debris(folder)                                           # a killed earlier run of this item
     if domain == "general":
         item = general_scene(index, seed=kw["seed"], n_views=kw["views"], height=kw["height"], width=kw["width"])
         save_scene(item, folder, depth_format=image_format, image_format=image_format); n = len(item.views)
@@ -520,10 +527,20 @@ def _render_item(args):
         save_trajectory(item, folder, image_format=image_format); n = len(item) * len(item.cameras)
     return domain, index, n, False
 
-def render_dataset(out, scenes:int=8, episodes:int=8, seed:int=0, views:int=10, height:int=480, width:int=640,
-                   robot_height:int=240, robot_width:int=424, duration:float=20.0, fps:float=5.0, workers:int=1,
-                   progress:bool=True, camera_jitter:float=0.0,
+def render_dataset(out, # the source folder: `general/<index>/`, `robotic/<index>/`, `render_manifest.json`
+                   scenes:int=8, # general-domain scenes
+                   episodes:int=8, # robot episodes
+                   seed:int=0, # seed of every scene and episode (with its index)
+                   views:int=10, # cameras per scene
+                   height:int=480, width:int=640, # scene image size, pixels
+                   robot_height:int=240, robot_width:int=424, # robot frame size, pixels
+                   duration:float=20.0, # episode length, s
+                   fps:float=5.0, # robot control frequency, Hz
+                   workers:int=1, # local worker processes (or CPUs of a local Ray instance)
+                   progress:bool=True, # show a progress bar
+                   camera_jitter:float=0.0, # std (m) of a per-episode offset of each fixed robot camera
                    image_format:str="npy", # 'npy': robot frames and scene depth uncompressed, fast to read; 'png': 5x smaller
+                   engine=None, # an `xvr.engine.Engine` to render on (default: local with `workers`); one job per item
                   )->dict:
     "Render `scenes` general scenes and `episodes` robot episodes into `out` (resumable); returns a summary."
     out = Path(out); kw = dict(seed=seed, views=views, height=height, width=width, robot_height=robot_height,
@@ -537,18 +554,17 @@ def render_dataset(out, scenes:int=8, episodes:int=8, seed:int=0, views:int=10, 
     # the frame format is storage, not content: a folder may mix both, and `load_trajectory` reads either
     atomic_write_text(man, json.dumps(dict(params=kw, scenes=scenes, episodes=episodes, image_format=image_format), indent=1))
     jobs = [(dom, i, kw, str(out), image_format) for dom, n in (("general", scenes), ("robotic", episodes)) for i in range(n)]
-    t0, views_done, skipped = time.time(), 0, 0
-    if workers > 1:
-        import multiprocessing as mp
-        with mp.get_context("spawn").Pool(workers) as pool:
-            it = pool.imap_unordered(_render_item, jobs)
-            for _, _, n, skip in tqdm(it, total=len(jobs), desc="render", disable=not progress): views_done += n; skipped += skip
-    else:
-        for job in tqdm(jobs, desc="render", disable=not progress):
-            _, _, n, skip = _render_item(job); views_done += n; skipped += skip
+    debris = sum(_clean_debris(_item_dir(out, dom, i, seed)) for dom, i, *_ in jobs)
+    t0, views_done, skipped, failed = time.time(), 0, 0, {}
+    from xvr.engine import Engine, Failure
+    for k, r in (engine or Engine(workers=workers)).map(_render_item, jobs, "render", progress):
+        if isinstance(r, Failure): failed[f"{jobs[k][0]}/{jobs[k][1]:05d}"] = r.reason; continue
+        views_done += r[2]; skipped += r[3]
+    if failed: raise DataError(f"{len(failed)} items failed to render (the others are kept; a rerun retries them): "
+                               + "; ".join(f"{k}: {v}" for k, v in failed.items()), out)
     dt = time.time() - t0
     return dict(out=str(out), scenes=scenes, episodes=episodes, skipped=skipped, views=views_done, seconds=round(dt, 2),
-                views_per_s=round(views_done / dt, 2) if dt > 0 else None)
+                views_per_s=round(views_done / dt, 2) if dt > 0 else None, debris_removed=debris)
 
 # %% ../../nbs/sources/10_sim.ipynb #07207df8
 def load_sim(data_dir, domain:str="general")->Iterator[Scene|Trajectory]:
@@ -560,7 +576,8 @@ def load_sim(data_dir, domain:str="general")->Iterator[Scene|Trajectory]:
         yield load_scene(d) if domain == "general" else load_trajectory(d)
 
 # %% ../../nbs/sources/10_sim.ipynb #cc6bba56
-def xvr_render_cli(argv=None):
+def xvr_render_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
+                  ):
     "Render simulated general-domain scenes and robot episodes to disk (resumable)."
     p = argparse.ArgumentParser(prog="xvr_render", description="Render simulated XVR source data with MuJoCo (offscreen, CPU).")
     p.add_argument("--out", required=True, help="output folder")
@@ -573,6 +590,8 @@ def xvr_render_cli(argv=None):
     p.add_argument("--duration", type=float, default=20.0, help="episode length in seconds (default 20, as the paper keeps)")
     p.add_argument("--fps", type=float, default=5.0, help="control frequency, Hz")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--backend", choices=["local", "ray"], default="local", help="'ray': Ray tasks, one per item")
+    p.add_argument("--ray-address", default=None, help="with --backend ray: 'auto' or HOST:PORT (default: local Ray)")
     p.add_argument("--image-format", choices=["npy", "png"], default="npy",
                    help="robot frames and scene depth: 'npy' uncompressed, read without decoding (default), or 'png' (about 5x less disk)")
     a = p.parse_args(argv)
@@ -581,7 +600,10 @@ def xvr_render_cli(argv=None):
             if getattr(a, k) < (0 if k in ("scenes", "episodes") else 1): raise DataError(f"--{k.replace('_', '-')} must be positive")
         if a.views < 3: raise DataError("--views must be at least 3")
         if a.duration <= 0 or a.fps <= 0: raise DataError("--duration and --fps must be positive")
-        s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height, a.robot_width, a.duration, a.fps, a.workers, image_format=a.image_format)
+        from xvr.engine import Engine
+        engine = Engine(a.backend, a.workers, a.ray_address)
+        s = render_dataset(a.out, a.scenes, a.episodes, a.seed, a.views, a.height, a.width, a.robot_height,
+                           a.robot_width, a.duration, a.fps, a.workers, image_format=a.image_format, engine=engine)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     print(f"rendered {s['scenes']} scenes and {s['episodes']} episodes into {s['out']} "

@@ -174,12 +174,14 @@ def iter_wildrgbd(root:str|Path, # the release's `WildRGB-D/` folder
                   counts:Counter|None=None, # outcome counter, updated in place ("ok", "sparse_point_cloud", "bad_file")
                   progress:bool=True, # show a progress bar over the scenes
                   max_scenes:int|None=None, # read at most this many scene folders (in sorted order)
+                  start:int=0, # first scene folder read, in sorted order (one engine job, one scene)
                   **kw, # passed to `load_wildrgbd_scene` (n_views, min_points, voxel, ...)
                  )->Iterator[Scene]:
     "Yield the scenes of a WildRGB-D root that pass the density rule; outcomes are counted in `counts`."
     counts = Counter() if counts is None else counts
-    dirs = wildrgbd_scene_dirs(root, categories)[:max_scenes]
+    dirs = wildrgbd_scene_dirs(root, categories)
     if not dirs: raise DataError(f"no `<category>/scenes/scenes_<id>` folders; download categories from {WILDRGBD_URL}", root)
+    dirs = dirs[start:None if max_scenes is None else start + max_scenes]
     for d in tqdm(dirs, desc="wildrgbd", disable=not progress):
         try: s = load_wildrgbd_scene(d, **kw)
         except SkipScene as e: counts[e.reason] += 1; log.info("skip %s", e); continue

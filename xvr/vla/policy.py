@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core import DataError, atomic_write_text
+from ..config import JSONConfig
 from ..vlm.qwen import sample_messages, collate, tiny_qwen3_vl, save_qwen, load_qwen
 
 # %% auto #0
@@ -26,7 +27,7 @@ __all__ = ['VL_KEYS', 'VLAConfig', 'VLBackbone', 'vla_prompt', 'encode_observati
 
 # %% ../../nbs/vla/50_policy.ipynb #1d037efa
 @dataclass
-class VLAConfig:
+class VLAConfig(JSONConfig):
     "Policy hyper-parameters; the defaults are GR00T N1.5's action head (`action_head_cfg` of `nvidia/GR00T-N1.5-3B`)."
     select_layer: int = 12            # VLM layer whose hidden states condition the head (paper: 12)
     action_dim: int = 32              # max action dim over embodiments (actions are zero-padded, masked in the loss)
@@ -52,12 +53,6 @@ class VLAConfig:
     tune_projector: bool = True       # Table 7: the projector (VLM merger + our VL projection) is fine-tuned
     tune_action_head: bool = True     # Table 7: the DiT action head is trained from scratch
 
-    def to_json(self)->str: return json.dumps(asdict(self), indent=1)
-    @classmethod
-    def from_dict(cls, d:dict)->"VLAConfig":
-        bad = set(d) - {f.name for f in fields(cls)}
-        if bad: raise DataError(f"unknown VLA config keys {sorted(bad)}")
-        return cls(**d)
     @classmethod
     def tiny(cls, **kw)->"VLAConfig":
         "A CPU-sized head for tests (`select_layer=2` on a 3-layer tiny Qwen3-VL)."
@@ -393,7 +388,7 @@ def load_vla(path, dtype=None)->tuple:
     "`(model, processor, normalizer or None)` from a folder written by `save_vla`."
     path = Path(path)
     if not (path / "vla_config.json").exists(): raise DataError("not a VLA policy folder (no vla_config.json)", path)
-    cfg = VLAConfig.from_dict(json.loads((path / "vla_config.json").read_text()))
+    cfg = VLAConfig.load(path / "vla_config.json")
     vlm, proc = load_qwen(path / "backbone", dtype=dtype or torch.float32)
     model = VLA(vlm, cfg)
     model.head.load_state_dict(torch.load(path / "head.pt", map_location="cpu", weights_only=True))
@@ -403,9 +398,16 @@ def load_vla(path, dtype=None)->tuple:
 # %% ../../nbs/vla/50_policy.ipynb #2e7a0bc9
 class VLAPolicy:
     "Closed-loop wrapper: `act(obs) -> (H, da)` action chunk in the robot's units."
-    def __init__(self, model:VLA, processor, normalizer:Normalizer|None=None, instruction:str="",
-                 cameras:Sequence[str]|None=None, action_dim:int|None=None, embodiment_id:int=0, seed:int=0, steps:int|None=None,
-                 n_action_steps:int|None=None): # actions executed per sampled chunk when called per step (default H)
+    def __init__(self, model:VLA,                  # the trained policy
+                 processor,                         # its Qwen3-VL processor
+                 normalizer:Normalizer|None=None,   # state/action scaling of the training data (None: raw units)
+                 instruction:str="",                # default instruction when an observation has none
+                 cameras:Sequence[str]|None=None,   # camera order of the prompt (None: the observation's order)
+                 action_dim:int|None=None,          # robot action dims to return (None: the normaliser's or the head's)
+                 embodiment_id:int=0,               # default per-embodiment weight set
+                 seed:int=0,                        # seed of the sampling noise
+                 steps:int|None=None,               # Euler steps per chunk (None: `cfg.inference_steps`)
+                 n_action_steps:int|None=None):     # actions played per chunk when called per step (default H)
         self.model, self.processor, self.normalizer = model.eval(), processor, normalizer
         self.n_action_steps, self._queue = n_action_steps or model.cfg.horizon, []
         self.instruction, self.cameras, self.embodiment_id, self.steps = instruction, cameras, embodiment_id, steps
@@ -422,18 +424,27 @@ class VLAPolicy:
             cams = list(self.cameras or ims.keys())
             return [np.asarray(ims[c]) for c in cams], cams
         return [np.asarray(i) for i in ims], (list(self.cameras) if self.cameras else None)
-    def act(self, obs:dict)->np.ndarray:
-        "Sample an action chunk `(H, da)` for one observation."
-        ims, cams = self._images(obs)
-        st = np.asarray(obs["state"], np.float32)
-        if self.normalizer: st = self.normalizer.state(st)
-        b = make_batch(self.processor, [dict(images=ims, cameras=cams, instruction=obs.get("instruction") or self.instruction,
-                                             state=st, embodiment_id=obs.get("embodiment_id", self.embodiment_id))])
-        dev = next(self.model.parameters()).device
-        b = {k: v.to(dev) for k, v in b.items()}
-        a = self.model.sample(b, steps=self.steps, generator=self.gen, action_dims=self.action_dim)[0].cpu().numpy()
-        return self.normalizer.unaction(a) if self.normalizer else a
-    def __call__(self, obs:dict)->np.ndarray:
-        "The next single action `(da,)`: from the current chunk, sampling a new one every `n_action_steps` calls."
-        if not self._queue: self._queue = list(self.act(obs)[:self.n_action_steps])
-        return self._queue.pop(0)
+
+
+# %% ../../nbs/vla/50_policy.ipynb #9c4dfea1
+@patch
+def act(self:VLAPolicy, obs:dict, # `images` (list or camera -> image), `state`, optional `instruction`
+       )->np.ndarray:
+    "Sample an action chunk `(H, da)` for one observation."
+    ims, cams = self._images(obs)
+    st = np.asarray(obs["state"], np.float32)
+    if self.normalizer: st = self.normalizer.state(st)
+    b = make_batch(self.processor, [dict(images=ims, cameras=cams, instruction=obs.get("instruction") or self.instruction,
+                                         state=st, embodiment_id=obs.get("embodiment_id", self.embodiment_id))])
+    dev = next(self.model.parameters()).device
+    b = {k: v.to(dev) for k, v in b.items()}
+    a = self.model.sample(b, steps=self.steps, generator=self.gen, action_dims=self.action_dim)[0].cpu().numpy()
+    return self.normalizer.unaction(a) if self.normalizer else a
+
+@patch
+def __call__(self:VLAPolicy, obs:dict, # one observation, as for `act`
+            )->np.ndarray:
+    "The next single action `(da,)`: from the current chunk, sampling a new one every `n_action_steps` calls."
+    if not self._queue: self._queue = list(self.act(obs)[:self.n_action_steps])
+    return self._queue.pop(0)
+

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..core import DataError, atomic_write_text
+from ..config import JSONConfig
 from ..vlm.qwen import tiny_qwen3_vl, load_qwen
 from .policy import VLA, VLAConfig, Normalizer, VLAPolicy, make_batch, save_vla, load_vla, count_params
 from ..vlm.training import resolve_precision, latest_checkpoint, _prune_checkpoints, read_log, plot_loss
@@ -26,7 +27,7 @@ __all__ = ['VLATrainConfig', 'toy_episodes', 'chunk', 'ChunkDataset', 'load_epis
 
 # %% ../../nbs/vla/53_training.ipynb #bc1b3c8b
 @dataclass
-class VLATrainConfig:
+class VLATrainConfig(JSONConfig):
     "VLA training hyper-parameters; defaults are the paper's Table 7."
     model: str = "Qwen/Qwen3-VL-2B-Instruct" # backbone: Hub id, local folder (e.g. our SFT `final/`), or "tiny"
     data_dir: list = field(default_factory=list) # LeRobot dataset folder(s) of demonstrations
@@ -54,15 +55,9 @@ class VLATrainConfig:
     resume: bool = True                     # continue from the newest checkpoint in output_dir
     tiny_kwargs: dict = field(default_factory=dict) # `tiny_qwen3_vl` arguments when model == "tiny"
 
-    def to_json(self)->str: return json.dumps(asdict(self), indent=1)
-    @classmethod
-    def from_json(cls, s:str)->"VLATrainConfig":
-        d = json.loads(s); bad = set(d) - {f.name for f in fields(cls)}
-        if bad: raise DataError(f"unknown VLA train config keys {sorted(bad)}")
-        return cls(**d)
     def head_config(self)->VLAConfig:
         "The policy's `VLAConfig` (the tiny head for the tiny backbone)."
-        return VLAConfig.tiny(**self.head) if self.model == "tiny" else VLAConfig(**self.head)
+        return VLAConfig.tiny(**self.head) if self.model == "tiny" else VLAConfig.from_dict(self.head)
 
 # %% ../../nbs/vla/53_training.ipynb #688759a0
 def toy_episodes(n:int=4, T:int=12, ds:int=8, da:int=4, size:int=32, cameras=("left", "right", "wrist"), seed:int=0,
@@ -100,7 +95,7 @@ class ChunkDataset(torch.utils.data.Dataset):
 # %% ../../nbs/vla/53_training.ipynb #b591cb6b
 def load_episodes(data_dirs:Sequence, tasks:Sequence[str]=())->list[dict]:
     "Demonstration episodes from LeRobot folder(s) (`xvr.vla.demos.load_lerobot`), optionally only `tasks`."
-    from xvr.vla.policy import demos as vla_data
+    from xvr.vla import demos as vla_data
     eps = []
     for d in ([data_dirs] if isinstance(data_dirs, (str, Path)) else data_dirs):
         if not Path(d).exists(): raise DataError("demonstration folder not found", d)
@@ -132,7 +127,10 @@ def _log(path, rec:dict):
     with open(path, "a") as f: f.write(json.dumps(rec) + "\n")
 
 # %% ../../nbs/vla/53_training.ipynb #d7cdba5a
-def train(cfg:VLATrainConfig, episodes:Sequence[dict]|None=None, accelerator=None)->dict:
+def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Table 7 defaults)
+          episodes:Sequence[dict]|None=None,   # in-memory demonstrations (None: read `cfg.data_dir`)
+          accelerator=None,                    # an `accelerate.Accelerator` (None: one from `cfg`)
+         )->dict:
     "Train the VLA as configured; returns `dict(step, history, output_dir)`. Resumes from the newest checkpoint."
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -288,7 +286,7 @@ def vla_worker_cli(argv=None):
     ap = argparse.ArgumentParser(description="xvr VLA training worker (started by accelerate launch)")
     ap.add_argument("--config", required=True, help="VLATrainConfig JSON")
     a = ap.parse_args(argv)
-    train(VLATrainConfig.from_json(Path(a.config).read_text()))
+    train(VLATrainConfig.load(a.config))
     return 0
 
 # %% ../../nbs/vla/53_training.ipynb #d8c67e7f

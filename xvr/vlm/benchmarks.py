@@ -11,11 +11,13 @@ from typing import Sequence
 import numpy as np
 
 from ..core import DataError, Sample, write_image
-from .evaluation import accuracy_row
+from .evaluation import accuracy_row, extract_answer
 
 # %% auto #0
 __all__ = ['MINDCUBE_SETTINGS', 'ROBOSPATIAL_CATEGORIES', 'mindcube_options', 'load_mindcube', 'write_mindcube_fixture',
-           'load_robospatial', 'write_robospatial_fixture', 'benchmark_scores']
+           'load_robospatial', 'write_robospatial_fixture', 'benchmark_scores', 'mindcube_official_answer',
+           'robospatial_yes_no_correct', 'point_in_polygon', 'robospatial_point_correct', 'official_correct',
+           'official_scores']
 
 # %% ../../nbs/vlm/45_benchmarks.ipynb #32182a68
 MINDCUBE_SETTINGS = ("around", "rotation", "among")
@@ -108,3 +110,72 @@ def benchmark_scores(records:Sequence[dict])->dict:
     rs = [row[k] for k in ("robospatial_compatibility", "robospatial_configuration") if k in row]
     if rs: row["robospatial_vqa_avg"] = float(np.mean(rs))
     return row
+
+# %% ../../nbs/vlm/45_benchmarks.ipynb #72b9200c
+_L = r"([A-E])"
+_MC_ANSWER_SECTION = [rf"[Mm]y answer is {_L}", rf"[Tt]he answer is {_L}", rf"(?:Answer: )?{_L}\.", rf"\b{_L}\b"]
+_MC_PRIORITY = [rf"(?:Answer: )?{_L}\. [A-Za-z0-9 \-()'\",]+(?=\n|$|\.|\")",
+                rf"(?:Answer: )?{_L}\. [A-Za-z0-9 \-()'\"]+",
+                rf"(?:Answer: )?{_L}(?:\.|$|\s)", rf"(?:^|\n)(?:Answer: )?{_L}(?:\.|$|\s)", rf"[*\"]{_L}[*\"]",
+                rf"\bAnswer:?\s*{_L}\b", rf"[Mm]y answer is {_L}", rf"answer is {_L}"]
+
+def _last(pattern:str, text:str)->str|None:
+    m = list(re.finditer(pattern, text))
+    return m[-1].group(1) if m else None
+
+def mindcube_official_answer(text:str # a model's reply
+                            )->str|None:
+    "The option letter MindCube's published scorer reads from `text` (the last match of its first matching pattern)."
+    if not text: return None
+    if (a := _last(rf"{_L}\.", text)): return a
+    sec = re.search(r"<Answer>(.*?)(?:<|$)", text, re.S)
+    for pat in _MC_ANSWER_SECTION if sec else []:
+        if (a := _last(pat, sec.group(1))): return a
+    for pat in _MC_PRIORITY:
+        if (a := _last(pat, text)): return a
+    lines = text.split("\n")
+    described = [m.group(1) for l in lines if (m := re.search(rf"{_L}\. [A-Za-z0-9 \-()'\",]+", l))]
+    if described: return described[-1]
+    return next((m.group(1) for l in reversed(lines) if (m := re.search(rf"\b{_L}\b", l))), None)
+
+# %% ../../nbs/vlm/45_benchmarks.ipynb #8e9714d6
+def robospatial_yes_no_correct(reply:str, # a model's reply
+                               answer:str # ground truth, 'yes' or 'no'
+                              )->bool:
+    "RoboSpatial's yes/no rule: the lower-cased, stripped reply starts with the ground-truth word."
+    return str(reply).strip().lower().startswith(str(answer).strip().lower())
+
+def point_in_polygon(pt:Sequence[float], # (x, y), normalised image coordinates
+                     poly:Sequence[Sequence[float]] # (N, 2) polygon vertices, N >= 3
+                    )->bool:
+    "Ray casting: whether `pt` lies inside `poly` (a horizontal ray crosses its edges an odd number of times)."
+    x, y, inside = float(pt[0]), float(pt[1]), False
+    for (x1, y1), (x2, y2) in zip(poly, list(poly[1:]) + [poly[0]]):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1): inside = not inside
+    return inside
+
+_PT = r"[\(\[]\s*(-?\d+(?:\.\d+)?)\s*,\s*(-?\d+(?:\.\d+)?)\s*[\)\]]"
+
+def robospatial_point_correct(reply:str, # a model's reply, e.g. 'The spot is (0.42, 0.77).'
+                              answer:str # ground-truth polygon, e.g. '[(0.383, 0.873), (0.390, 0.990), ...]'
+                             )->bool:
+    "RoboSpatial's pointing rule: the reply's first (x, y) point lies inside the ground-truth polygon."
+    poly = [(float(a), float(b)) for a, b in re.findall(_PT, str(answer))]
+    if len(poly) < 3: raise DataError(f"ground-truth polygon needs at least 3 points, got {answer!r}")
+    m = re.search(_PT, str(reply))
+    return bool(m) and point_in_polygon((float(m.group(1)), float(m.group(2))), poly)
+
+# %% ../../nbs/vlm/45_benchmarks.ipynb #1bcbe01f
+def official_correct(rec:dict # a prediction record of a MindCube or RoboSpatial sample
+                    )->bool|None:
+    "Whether the benchmark's own rule scores the record's reply as right (None for other tasks)."
+    if "error" in rec: return False
+    if rec["task"].startswith("mindcube_"): return mindcube_official_answer(rec["reply"]) == rec["answer"]
+    if rec["task"].startswith("robospatial_"): return robospatial_yes_no_correct(rec["reply"], rec["answer"])
+    return None
+
+def official_scores(records:Sequence[dict] # prediction records
+                   )->dict:
+    "Per-subtask accuracy (%) and the benchmark aggregates under each benchmark's own answer rule."
+    recs = [r | dict(correct=c) for r in records if (c := official_correct(r)) is not None]
+    return {f"{k} (official)": v for k, v in benchmark_scores(recs).items()} if recs else {}

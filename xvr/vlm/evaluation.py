@@ -4,7 +4,8 @@
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #91cfeafc
 from __future__ import annotations
-import argparse, base64, hashlib, json, os, re, sys, time, urllib.error, urllib.request
+import argparse, base64, hashlib, json, os, re, sys, threading, time, urllib.error, urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Sequence
@@ -14,14 +15,17 @@ import numpy as np
 from fastcore.basics import patch
 
 from ..core import DataError, Sample, read_jsonl, read_image, atomic_write_text
+from ..release import is_release, read_release
 
 # %% auto #0
 __all__ = ['TASKS', 'TASK_LABELS', 'TASK_CATEGORY', 'XVR_EVAL_COUNTS', 'RANDOM_BASELINE', 'PAPER_TABLE2', 'DEFAULT_PALETTE',
-           'extract_answer', 'Adapter', 'RandomAdapter', 'BlindAdapter', 'TransformersAdapter', 'data_url',
-           'openai_content', 'OpenAIAdapter', 'palette', 'find_marker', 'two_view_transfer', 'transfer_error',
-           'GeometryAdapter', 'planar_point_fixture', 'sample_images', 'read_predictions', 'evaluate', 'rescore',
-           'accuracy_row', 'overall_from_tasks', 'random_baseline_row', 'results_table', 'to_markdown', 'to_latex',
-           'write_tables', 'plot_results', 'load_eval_samples', 'make_adapter', 'write_report', 'xvr_eval_cli']
+           'LMMS_UTILS', 'after_reasoning', 'extract_answer_rule', 'extract_answer', 'Adapter', 'RandomAdapter',
+           'BlindAdapter', 'TransformersAdapter', 'data_url', 'openai_content', 'OpenAIAdapter', 'palette',
+           'find_marker', 'two_view_transfer', 'transfer_error', 'GeometryAdapter', 'planar_point_fixture',
+           'sample_images', 'read_predictions', 'evaluate', 'rescore', 'extraction_counts', 'accuracy_row',
+           'overall_from_tasks', 'random_baseline_row', 'results_table', 'to_markdown', 'to_latex', 'write_tables',
+           'plot_results', 'load_eval_samples', 'make_adapter', 'write_extraction_table', 'write_report',
+           'xvr_eval_cli', 'write_lmms_eval_task']
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #e58aeafc
 TASKS = ["point_correspondence", "directional_correspondence", "spatial_verification", "temporal_verification",
@@ -44,12 +48,29 @@ PAPER_TABLE2 = {  # Table 2 rows (per-task accuracy in TASKS order, then the rep
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #2078e809
 _NUM_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6"}
+_ORDINALS = {"first": "1", "second": "2", "third": "3", "fourth": "4", "fifth": "5", "sixth": "6"}
+_NOUN = r"(?:image|view|camera|picture|photo|frame|option)"
 _CUES = r"(?:final answer|answer(?: is)?|correct (?:image|option|view|answer|choice) is|i (?:choose|pick|select))\s*[:\-]?"
 
 def _clean(text:str)->str:
     t = re.sub(r"[*_`\"“”]", "", str(text)).strip()
     t = re.sub(r"<\|[^|]*\|>", "", t)  # stray special tokens
     return re.sub(r"\s+", " ", t).strip().rstrip(".!").strip()
+
+def after_reasoning(text:str # a model's reply
+                   )->str|None:
+    "The reply after the last `</think>` (reasoning models), the reply if it has none, None if `<think>` never closes."
+    t = str(text)
+    if "</think>" in t: return t.rsplit("</think>", 1)[1]
+    return None if "<think>" in t else t
+
+def _ordinals(t:str)->str:
+    "'the second image', 'image number two', 'Image #2' -> 'Image 2' (left alone in replies about scenarios)."
+    if re.search(r"scenario", t, re.I): return t
+    ordinal = rf"\b({'|'.join(_ORDINALS)})\s+(?:{_NOUN}|one)\b"
+    t = re.sub(ordinal, lambda m: f"Image {_ORDINALS[m.group(1).lower()]}", t, flags=re.I)
+    return re.sub(rf"\b{_NOUN}\s*(?:number|no\.|#)\s*(\d+|{'|'.join(_NUM_WORDS)})\b",
+                  lambda m: f"Image {_NUM_WORDS.get(m.group(1).lower(), m.group(1))}", t, flags=re.I)
 
 def _mentions(text:str, options:Sequence[str], short:bool)->list[str]:
     "Options mentioned in `text`, in order of first appearance."
@@ -65,10 +86,8 @@ def _mentions(text:str, options:Sequence[str], short:bool)->list[str]:
         if m: hits.append((m.start(), o))
     return [o for _, o in sorted(hits)]
 
-def extract_answer(text:str, options:Sequence[str])->str|None:
-    "The option a model's reply chooses, or None when it is unparseable (see the rules above)."
-    t, opts = _clean(text), [str(o) for o in options]
-    if not t: return None
+# %% ../../nbs/vlm/43_evaluation.ipynb #42142ab4
+def _exact(t:str, opts:list[str])->str|None:
     low = {o.lower(): o for o in opts}
     m = re.fullmatch(r"(?:(?:image|view|camera|option)\s*)?\(?([A-Za-z0-9]+)\)?[.):]?", t, re.I)
     if m:
@@ -76,34 +95,57 @@ def extract_answer(text:str, options:Sequence[str])->str|None:
         if k in opts: return k
         if k.lower() in low and not (len(k) == 1 and k.isalpha()): return low[k.lower()]
         if _NUM_WORDS.get(k.lower()) in opts: return _NUM_WORDS[k.lower()]
-    if t.lower() in low: return low[t.lower()]
+    return low.get(t.lower())
+
+def extract_answer_rule(text:str, # the model's reply
+                        options:Sequence[str] # the sample's options
+                       )->tuple[str|None, str]:
+    "(the option the reply chooses, the rule that decided), or (None, why it is unparseable)."
+    body, opts = after_reasoning(text), [str(o) for o in options]
+    if body is None: return None, "unfinished_reasoning"
+    t = _clean(body)
+    if any(o.isdigit() for o in opts): t = _ordinals(t)
+    if not t: return None, "empty"
+    if (e := _exact(t, opts)) is not None: return e, "exact"
     cues = list(re.finditer(_CUES, t, re.I))
     if cues:
-        after = _mentions(t[cues[-1].end():][:80], opts, short=True)
-        if after: return after[0]
+        clause = re.split(r"[.;!?](?:\s|$)", t[cues[-1].end():], maxsplit=1)[0][:80]
+        after = list(dict.fromkeys(_mentions(clause, opts, short=True)))
+        if len(after) == 1: return after[0], "cue"
+        if len(after) > 1: return None, "several"
     if set(map(str.lower, opts)) == {"yes", "no"}:
         m = re.match(r"(yes|no)\b", t, re.I)
-        return low[m.group(1).lower()] if m else None
+        return ({o.lower(): o for o in opts}[m.group(1).lower()], "yes_no") if m else (None, "none")
     hits = _mentions(t, opts, short=len(t) <= 12)
-    return hits[0] if len(hits) == 1 else None
+    return (hits[0], "mention") if len(hits) == 1 else (None, "several" if hits else "none")
+
+def extract_answer(text:str, # the model's reply
+                   options:Sequence[str] # the sample's options
+                  )->str|None:
+    "The option a model's reply chooses, or None when it is unparseable (see the rules above)."
+    return extract_answer_rule(text, options)[0]
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #b8d03d6e
 class Adapter:
-    "Base model adapter: `reply(sample, images) -> str`."
-    name = "adapter"
-    def fit(self, train:Sequence[Sample]=()): return self
-    def reply(self, sample:Sample, images:Sequence[np.ndarray])->str: raise NotImplementedError
+    "Base model adapter: `reply(sample, images) -> str`; `thread_safe` adapters may be asked concurrently."
+    name, thread_safe = "adapter", False
+    def fit(self, train:Sequence[Sample]=()): return self  # train: samples a baseline may learn from
+    def reply(self, sample:Sample, # the question (`sample.question`, `sample.options`)
+              images:Sequence[np.ndarray] # its images, uint8 RGB (H, W, 3), in `<image>` order
+             )->str: raise NotImplementedError
 
 def _seed(*parts)->int: return int(hashlib.sha1("/".join(map(str, parts)).encode()).hexdigest()[:8], 16)
 
 class RandomAdapter(Adapter):
     "Uniformly random option, deterministic per (seed, sample id)."
-    def __init__(self, seed:int=0): self.seed, self.name = seed, "Random (sampled)"
+    thread_safe = True
+    def __init__(self, seed:int=0): # with the sample id, fixes the choice
+        self.seed, self.name = seed, "Random (sampled)"
     def reply(self, sample, images): return np.random.default_rng(_seed(self.seed, sample.id)).choice(sample.options)
 
 class BlindAdapter(Adapter):
     "Text-only baseline: the most frequent training answer of the sample's task (among its options)."
-    name = "Blind (most frequent)"
+    name, thread_safe = "Blind (most frequent)", True
     def fit(self, train=()):
         self.counts = defaultdict(Counter)
         for s in train: self.counts[s.task][s.answer] += 1
@@ -115,7 +157,11 @@ class BlindAdapter(Adapter):
 # %% ../../nbs/vlm/43_evaluation.ipynb #c94f9be9
 class TransformersAdapter(Adapter):
     "A local HF vision-language model (`(model, processor)` or a Hub id / folder), greedy decoding."
-    def __init__(self, model, processor=None, name:str|None=None, max_new_tokens:int=16, **load_kw):
+    def __init__(self, model, # a loaded model, or a Hub id / local folder to load
+                 processor=None, # its processor (when `model` is loaded)
+                 name:str|None=None, # row name in the table (default: the model's name)
+                 max_new_tokens:int=16, # reply length bound, tokens (raise it for reasoning models)
+                 **load_kw): # passed to `load_qwen` (e.g. max_pixels)
         from xvr.vlm import qwen
         self._gen = qwen.generate_answer
         if isinstance(model, (str, Path)):
@@ -146,25 +192,40 @@ def openai_content(question:str, images:Sequence[np.ndarray])->list[dict]:
 # %% ../../nbs/vlm/43_evaluation.ipynb #b46f2b6a
 class OpenAIAdapter(Adapter):
     "An OpenAI-compatible chat-completions endpoint; key from `api_key_env`."
-    def __init__(self, model:str, base_url:str="https://api.openai.com/v1", api_key_env:str="OPENAI_API_KEY",
-                 max_tokens:int=64, temperature:float=0.0, retries:int=5, backoff:float=2.0, min_interval:float=0.0,
-                 timeout:float=120.0, system:str|None=None, name:str|None=None):
+    thread_safe = True
+    def __init__(self, model:str, # the endpoint's model name
+                 base_url:str="https://api.openai.com/v1", # endpoint base URL (.../v1), e.g. a local `vllm serve`
+                 api_key_env:str="OPENAI_API_KEY", # environment variable holding the key (none sent if unset)
+                 max_tokens:int=64, # reply length bound, tokens
+                 temperature:float=0.0, # sampling temperature (0: greedy)
+                 retries:int=5, # attempts after the first on 408/409/429/5xx and network errors
+                 backoff:float=2.0, # seconds before the first retry, doubled each time (or the server's Retry-After)
+                 min_interval:float=0.0, # seconds between request starts, shared by all threads (rate limits)
+                 timeout:float=120.0, # seconds per request
+                 system:str|None=None, # optional system message
+                 name:str|None=None): # row name in the table (default: the model name)
         self.model, self.url, self.key = model, base_url.rstrip("/") + "/chat/completions", os.environ.get(api_key_env, "")
         self.max_tokens, self.temperature, self.retries, self.backoff = max_tokens, temperature, retries, backoff
         self.min_interval, self.timeout, self.system, self.name, self._last = min_interval, timeout, system, name or model, 0.0
+        self._lock = threading.Lock()
     def payload(self, sample, images)->dict:
         msgs = ([{"role": "system", "content": self.system}] if self.system else []) + \
                [{"role": "user", "content": openai_content(sample.question, images)}]
         return dict(model=self.model, messages=msgs, max_tokens=self.max_tokens, temperature=self.temperature)
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #dff74ad6
+def _pace(self:OpenAIAdapter):
+    "Wait for this request's start slot: `min_interval` apart across all threads."
+    with self._lock:
+        now = time.time()
+        start = self._last = max(now, self._last + self.min_interval)
+    if start > now: time.sleep(start - now)
+
 def _post(self:OpenAIAdapter, body:dict)->dict:
     req = urllib.request.Request(self.url, data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json", **({"Authorization": f"Bearer {self.key}"} if self.key else {})})
     for attempt in range(self.retries + 1):
-        wait = self.min_interval - (time.time() - self._last)
-        if wait > 0: time.sleep(wait)
-        self._last = time.time()
+        _pace(self)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as r: return json.loads(r.read())
         except urllib.error.HTTPError as e:
@@ -296,45 +357,73 @@ def planar_point_fixture(seed:int=0, size=(240, 320)):
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #3559a145
 def _record(sample:Sample, reply:str, seconds:float, error:str|None=None)->dict:
-    pred = None if error else extract_answer(reply, sample.options)
+    pred, rule = (None, "error") if error else extract_answer_rule(reply, sample.options)
     return dict(id=sample.id, task=sample.task, source=sample.source, answer=sample.answer, options=sample.options,
-                reply=reply, pred=pred, correct=pred == sample.answer, parsed=pred is not None, seconds=round(seconds, 3),
-                **({"error": error} if error else {}))
+                reply=reply, pred=pred, correct=pred == sample.answer, parsed=pred is not None, rule=rule,
+                seconds=round(seconds, 3), **({"error": error} if error else {}))
 
-def sample_images(sample:Sample, root)->list[np.ndarray]:
+def sample_images(sample:Sample, # the sample
+                  root # folder its image paths are relative to (paths may run through `.tar` shards)
+                 )->list[np.ndarray]:
     "The sample's images (`pixels`, else files relative to `root`) without importing torch."
     return list(sample.pixels) if sample.pixels is not None else [read_image(Path(root) / p) for p in sample.images]
 
-def read_predictions(path)->list[dict]:
+def read_predictions(path # a predictions JSONL file
+                    )->list[dict]:
     "Per-sample prediction records of a run (empty if the file does not exist)."
     p = Path(path)
     return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
 
-def evaluate(adapter:Adapter, samples:Sequence[Sample], root, out_path=None, resume:bool=True, retry_errors:bool=False,
-             progress:bool=True)->list[dict]:
-    "Score `adapter` on `samples` (images relative to `root`); append records to `out_path` (resumable)."
+# %% ../../nbs/vlm/43_evaluation.ipynb #e4f2ff75
+def _ask(adapter:Adapter, s:Sample, root)->dict:
+    t0 = time.time()
+    try: return _record(s, adapter.reply(s, sample_images(s, root)), time.time() - t0)
+    except (RuntimeError, OSError, DataError) as e: return _record(s, "", time.time() - t0, error=str(e)[:300])
+
+def evaluate(adapter:Adapter, # the model
+             samples:Sequence[Sample], # what to ask, in order
+             root, # folder the samples' image paths are relative to
+             out_path=None, # predictions JSONL, appended to as answers arrive (None: keep them in memory only)
+             resume:bool=True, # skip samples already recorded in `out_path`
+             retry_errors:bool=False, # ask again where a recorded answer is a failed request
+             progress:bool=True, # show a progress bar
+             concurrency:int=1 # requests in flight at once (thread-safe adapters, e.g. an OpenAI-compatible server)
+            )->list[dict]:
+    "Score `adapter` on `samples`; one record per sample, in sample order, whatever the concurrency (resumable)."
     from tqdm.auto import tqdm
+    if concurrency > 1 and not adapter.thread_safe:
+        raise DataError(f"adapter {adapter.name!r} cannot take concurrent requests")
     done = {r["id"]: r for r in (read_predictions(out_path) if out_path and resume else [])
             if not (retry_errors and "error" in r)}
     if out_path and not resume: Path(out_path).unlink(missing_ok=True)
     todo = [s for s in samples if s.id not in done]
+    pool = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
     f = open(out_path, "a") if out_path else None
     try:
-        for s in tqdm(todo, desc=adapter.name, disable=not progress or not todo):
-            t0 = time.time()
-            try: rec = _record(s, adapter.reply(s, sample_images(s, root)), time.time() - t0)
-            except (RuntimeError, OSError, DataError) as e: rec = _record(s, "", time.time() - t0, error=str(e)[:300])
+        recs = (pool.map if pool else map)(lambda s: _ask(adapter, s, root), todo)   # results in sample order
+        for s, rec in zip(todo, tqdm(recs, total=len(todo), desc=adapter.name, disable=not progress or not todo)):
             done[s.id] = rec
             if f: f.write(json.dumps(rec) + "\n"); f.flush()
     finally:
         if f: f.close()
+        if pool: pool.shutdown(cancel_futures=True)
     return [done[s.id] for s in samples]
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #6b3d1cbd
-def rescore(records:Sequence[dict])->list[dict]:
-    "Re-extract predictions from saved replies."
-    return [r | dict(pred=(p := None if "error" in r else extract_answer(r["reply"], r["options"])),
-                     correct=p == r["answer"], parsed=p is not None) for r in records]
+def rescore(records:Sequence[dict] # prediction records with their replies
+           )->list[dict]:
+    "Re-extract predictions (and the deciding rule) from saved replies."
+    out = []
+    for r in records:
+        p, rule = (None, "error") if "error" in r else extract_answer_rule(r["reply"], r["options"])
+        out.append(r | dict(pred=p, correct=p == r["answer"], parsed=p is not None, rule=rule))
+    return out
+
+def extraction_counts(records:Sequence[dict] # prediction records
+                     )->Counter:
+    "How many replies each extraction rule decided (or left unparseable), re-derived for records saved without `rule`."
+    rule = lambda r: "error" if "error" in r else extract_answer_rule(r["reply"], r["options"])[1]
+    return Counter(r.get("rule") or rule(r) for r in records)
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #2efb41b0
 def accuracy_row(records:Sequence[dict])->dict:
@@ -414,16 +503,32 @@ def plot_results(df, ax=None, title:str="XVR-Eval accuracy per task"):
     return ax
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #47032151
-def load_eval_samples(data)->list[tuple[Sample, Path]]:
-    "Samples of a JSONL file or of every `*.jsonl` under a folder (not the `shards/` units an `xvr_generate` split was merged from), with their image roots."
+def load_eval_samples(data, # a JSONL file, a folder of them, or an official XVR release folder
+                      split:str="test" # release folders: test (xvr_eval.jsonl), validation (valid.jsonl) or train
+                     )->list[tuple[Sample, Path]]:
+    "(sample, image root) pairs: a release split (skips on stderr), a JSONL file, or every `*.jsonl` under a folder."
     p = Path(data)
+    if is_release(p): return [(s, r.root) for r in [_read_release_logged(p, split)] for s in r]
     files = [p] if p.is_file() else [f for f in sorted(p.rglob("*.jsonl")) if not {"shards", "predictions"} & set(f.relative_to(p).parts[:-1])]
     if not files: raise DataError("no JSONL samples found (expected a .jsonl file or a folder of them)", p)
     return [(s, f.parent) for f in files for s in read_jsonl(f)]
 
-def make_adapter(kind:str, model:str|None=None, base_url:str|None=None, train=None, seed:int=0, **kw)->Adapter:
+def _read_release_logged(p:Path, split:str):
+    "Read a release split, reporting what was kept and every skip (reason and sample_id) on stderr."
+    r = read_release(p, split)
+    print(r.summary(), file=sys.stderr)
+    for sid, why, detail in r.skipped: print(f"skipped {sid}: {why}{': ' + detail if detail else ''}", file=sys.stderr)
+    if not r.samples: raise DataError(f"no usable samples in split {split!r} ({dict(r.skips)} skipped)", p)
+    return r
+
+def make_adapter(kind:str, # random, blind, geometry, hf or openai
+                 model:str|None=None, # hf: Hub id or folder; openai: the endpoint's model name
+                 base_url:str|None=None, # openai: endpoint base URL
+                 train=None, # blind/geometry: training JSONL files, folders or release folders (their train split)
+                 seed:int=0, # random: seed
+                 **kw)->Adapter: # passed to the adapter
     "Build an adapter by name: random, blind, geometry, hf, openai."
-    train_s = [s for t in (train or []) for s in read_jsonl(t)]
+    train_s = [s for t in (train or []) for s, _ in load_eval_samples(t, "train")]   # JSONL, folders, release train splits
     if kind == "random": return RandomAdapter(seed)
     if kind == "blind": return BlindAdapter().fit(train_s)
     if kind == "geometry": return GeometryAdapter().fit(train_s)
@@ -437,13 +542,28 @@ def make_adapter(kind:str, model:str|None=None, base_url:str|None=None, train=No
 
 def _safe(name:str)->str: return re.sub(r"[^\w.+-]+", "_", name).strip("_") or "model"
 
-def write_report(out_dir)->"pd.DataFrame":
+def write_extraction_table(out_dir # an xvr_eval output folder (reads predictions/*.jsonl)
+                          )->Path:
+    "`extraction.md`: per model, how many replies each answer-extraction rule decided or left unparseable."
+    files = sorted((Path(out_dir) / "predictions").glob("*.jsonl"))
+    counts = {p.stem: extraction_counts(read_predictions(p)) for p in files}
+    rules = ["exact", "cue", "yes_no", "mention", "several", "none", "empty", "unfinished_reasoning", "error"]
+    rules += sorted({k for c in counts.values() for k in c} - set(rules))
+    head = "| predictions | " + " | ".join(rules) + " |\n|---|" + "---:|" * len(rules) + "\n"
+    rows = "".join(f"| {m} | " + " | ".join(str(c[k]) for k in rules) + " |\n" for m, c in counts.items())
+    atomic_write_text(Path(out_dir) / "extraction.md", head + rows)
+    return Path(out_dir) / "extraction.md"
+
+def write_report(out_dir # an xvr_eval output folder (reads predictions/*.jsonl)
+                )->"pd.DataFrame":
     "Rebuild Table 2 files and figure from every `predictions/*.jsonl` under `out_dir`."
     import matplotlib; import matplotlib.pyplot as plt
     rows = {}
     for p in sorted((Path(out_dir) / "predictions").glob("*.jsonl")):
         recs = read_predictions(p); rows[recs[0].get("model", p.stem) if recs else p.stem] = accuracy_row(recs)
-    df = results_table(rows); write_tables(df, out_dir)
+    df = results_table(rows)
+    write_tables(df, out_dir)
+    write_extraction_table(out_dir)
     ax = plot_results(df); ax.figure.tight_layout(); ax.figure.savefig(Path(out_dir) / "table2.png", dpi=120); plt.close(ax.figure)
     return df
 
@@ -451,7 +571,11 @@ def write_report(out_dir)->"pd.DataFrame":
 def xvr_eval_cli(argv=None):
     "Score a model adapter on an XVR-Eval folder and write Table 2 files (`xvr_eval --help`)."
     ap = argparse.ArgumentParser(prog="xvr_eval", description="Evaluate a model on XVR-Eval (or any xvr JSONL) in Table 2's layout.")
-    ap.add_argument("--data", required=True, help="JSONL file or folder of JSONL files")
+    ap.add_argument("--data", help="JSONL file, folder of JSONL files, or an official XVR release folder")
+    ap.add_argument("--human", nargs="+", metavar="ANSWERS", help="xvr_annotate answer files: add the Human row")
+    ap.add_argument("--split", default="test", choices=["test", "validation", "train"],
+                    help="release folders: which split (test = xvr_eval.jsonl)")
+    ap.add_argument("--concurrency", type=int, default=1, help="openai: requests in flight at once (records as if sequential)")
     ap.add_argument("--adapter", default="random", choices=["random", "blind", "geometry", "hf", "openai"])
     ap.add_argument("--model", help="hf: Hub id or folder; openai: model name")
     ap.add_argument("--name", help="row name in the table (default: adapter/model name)")
@@ -459,24 +583,34 @@ def xvr_eval_cli(argv=None):
     ap.add_argument("--api-key-env", default="OPENAI_API_KEY", help="openai: environment variable holding the key")
     ap.add_argument("--train", nargs="*", help="blind: training JSONL for the most frequent answers")
     ap.add_argument("--max-pixels", type=int, default=None, help="hf: image resize bound in pixels (default: the processor's)")
-    ap.add_argument("--out", required=True, help="output folder (predictions/, table2.*)")
+    ap.add_argument("--out", help="output folder (predictions/, table2.*); required unless --lmms-eval")
     ap.add_argument("--limit", type=int, default=0, help="first N samples only (0 = all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-resume", action="store_true", help="start the predictions file afresh")
     ap.add_argument("--retry-errors", action="store_true", help="ask again where a request failed")
     ap.add_argument("--rescore", action="store_true", help="only re-extract answers from saved replies and rebuild the table")
+    ap.add_argument("--lmms-eval", metavar="DIR", help="only write an lmms-eval task folder for --data, then exit")
     a = ap.parse_args(argv)
+    if not (a.data or a.human or a.rescore): ap.error("--data is required (or --human ANSWERS…, or --rescore)")
     try: return _eval_main(a)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
 
 def _eval_main(a)->int:
+    if a.lmms_eval:
+        t = write_lmms_eval_task(a.data, a.lmms_eval, a.split)
+        print(f"wrote lmms-eval task {t} (lmms_eval --tasks xvr_eval --include_path {t})")
+        return 0
+    if not a.out: raise DataError("--out is required")
     out = Path(a.out); (out / "predictions").mkdir(parents=True, exist_ok=True)
+    if a.human:                     # the Human row of Table 2, from the annotation app's answers (xvr.viz.annotate)
+        from xvr.viz.annotate import write_human
+        print(write_human(a.human, out / "predictions" / "Human.jsonl", a.data, a.split))
     if a.rescore:
         for p in (out / "predictions").glob("*.jsonl"):
             atomic_write_text(p, "".join(json.dumps(r) + "\n" for r in rescore(read_predictions(p))))
-    else:
-        pairs = load_eval_samples(a.data)[: a.limit or None]
+    elif a.data:
+        pairs = load_eval_samples(a.data, a.split)[: a.limit or None]
         kw = (dict(api_key_env=a.api_key_env) if a.adapter == "openai" else
               dict(max_pixels=a.max_pixels) if a.adapter == "hf" and a.max_pixels else {})
         ad = make_adapter(a.adapter, a.model, a.base_url, a.train, a.seed, **kw)
@@ -484,10 +618,92 @@ def _eval_main(a)->int:
         path = out / "predictions" / f"{_safe(name)}.jsonl"
         by_root = defaultdict(list)
         for s, root in pairs: by_root[root].append(s)
-        recs = [r for root, ss in by_root.items() for r in evaluate(ad, ss, root, path, resume=not a.no_resume, retry_errors=a.retry_errors)]
+        run = lambda root, ss: evaluate(ad, ss, root, path, resume=not a.no_resume, retry_errors=a.retry_errors,
+                                        concurrency=a.concurrency)
+        recs = [r for root, ss in by_root.items() for r in run(root, ss)]
         atomic_write_text(path, "".join(json.dumps(r | {"model": name}) + "\n" for r in recs))
         row = accuracy_row(recs)
         print(f"{name}: overall {row['Overall (samples)']:.2f}% over {row['n']} samples ({row['unparsed']} unparseable)")
+        print("answers decided by rule:", dict(extraction_counts(recs).most_common()))
     df = write_report(out)
     print(to_markdown(df.round(2)))
     return 0
+
+# %% ../../nbs/vlm/43_evaluation.ipynb #80b1a4ca
+LMMS_UTILS = '''"""lmms-eval task for XVR-Eval, written by xvr (`write_lmms_eval_task`); answer extraction is xvr's."""
+import os
+from pathlib import Path
+from PIL import Image
+from xvr.core import read_image
+from xvr.vlm.evaluation import extract_answer_rule, TASKS
+
+DATA_ROOT = Path(os.environ.get("XVR_DATA_ROOT", {root!r}))
+
+def xvr_doc_to_visual(doc):
+    return [Image.fromarray(read_image(DATA_ROOT / p)) for p in doc["images"]]
+
+def xvr_doc_to_text(doc, lmms_eval_specific_kwargs=None):
+    kw = lmms_eval_specific_kwargs or {{}}
+    return kw.get("pre_prompt", "") + doc["question"].replace("<image>", "").strip() + kw.get("post_prompt", "")
+
+def xvr_doc_to_messages(doc, lmms_eval_specific_kwargs=None):
+    kw, images = lmms_eval_specific_kwargs or {{}}, xvr_doc_to_visual(doc)
+    parts, content = (kw.get("pre_prompt", "") + doc["question"] + kw.get("post_prompt", "")).split("<image>"), []
+    for k, text in enumerate(parts):
+        if text.strip(): content.append({{"type": "text", "text": text}})
+        if k < len(images): content.append({{"type": "image", "url": images[k]}})
+    return [{{"role": "user", "content": content}}]
+
+def xvr_process_results(doc, results):
+    pred, rule = extract_answer_rule(results[0] if results else "", doc["options"])
+    r = {{"task": doc["task"], "correct": pred == doc["answer"], "rule": rule}}
+    return {{"xvr_overall": r, "xvr_unparsed": r, **{{f"xvr_{{t}}": r for t in TASKS}}}}
+
+def xvr_aggregate_overall(results):
+    return 100.0 * sum(r["correct"] for r in results) / max(1, len(results))
+
+def xvr_aggregate_unparsed(results):
+    return float(sum(r["rule"] in ("several", "none", "empty", "unfinished_reasoning") for r in results))
+
+def _by_task(task):
+    def agg(results):
+        rs = [r for r in results if r["task"] == task]
+        return 100.0 * sum(r["correct"] for r in rs) / len(rs) if rs else float("nan")
+    return agg
+
+for _t in TASKS: globals()[f"xvr_aggregate_{{_t}}"] = _by_task(_t)
+'''
+
+# %% ../../nbs/vlm/43_evaluation.ipynb #e966c5a7
+def _lmms_yaml(task:str, docs:str, max_new_tokens:int)->str:
+    metrics = [("xvr_overall", "xvr_aggregate_overall"), ("xvr_unparsed", "xvr_aggregate_unparsed")] + \
+              [(f"xvr_{t}", f"xvr_aggregate_{t}") for t in TASKS]
+    better = lambda m: str(m != "xvr_unparsed").lower()
+    ml = "".join(f"  - metric: {m}\n    aggregation: !function utils.{a}\n    higher_is_better: {better(m)}\n"
+                 for m, a in metrics)
+    return (f"task: {task}\ndataset_path: json\ndataset_kwargs:\n  data_files:\n    test: {docs}\ntest_split: test\n"
+            "output_type: generate_until\ndoc_to_visual: !function utils.xvr_doc_to_visual\n"
+            "doc_to_text: !function utils.xvr_doc_to_text\ndoc_to_messages: !function utils.xvr_doc_to_messages\n"
+            f"doc_to_target: answer\ngeneration_kwargs:\n  max_new_tokens: {max_new_tokens}\n  temperature: 0\n"
+            "  do_sample: false\n"
+            "process_results: !function utils.xvr_process_results\nmetric_list:\n" + ml + "metadata:\n  version: 1.0\n")
+
+def write_lmms_eval_task(data, # an XVR-Eval JSONL file or folder, or an official release folder
+                         out_dir, # the task folder to write (pass it to lmms_eval --include_path)
+                         split:str="test", # release folders: which split
+                         task:str="xvr_eval", # the lmms-eval task name
+                         max_new_tokens:int=64 # generation bound (raise it for reasoning models)
+                        )->Path:
+    "Write an lmms-eval task folder (`<task>.yaml`, `utils.py`, `<task>_docs.jsonl`) scoring with xvr's extraction."
+    pairs = load_eval_samples(data, split)
+    roots = {r.resolve() for _, r in pairs}
+    if len(roots) != 1: raise DataError(f"the samples have {len(roots)} image folders; export one at a time", data)
+    out, root = Path(out_dir), roots.pop()
+    out.mkdir(parents=True, exist_ok=True)
+    docs = [dict(id=s.id, task=s.task, question=s.question, options=s.options, answer=s.answer, images=s.images)
+            for s, _ in pairs]
+    atomic_write_text(out / f"{task}_docs.jsonl", "".join(json.dumps(d, ensure_ascii=False) + "\n" for d in docs))
+    atomic_write_text(out / "utils.py", LMMS_UTILS.format(root=str(root)))
+    docs_path = str((out / f"{task}_docs.jsonl").resolve())
+    atomic_write_text(out / f"{task}.yaml", _lmms_yaml(task, docs_path, max_new_tokens))
+    return out

@@ -14,9 +14,10 @@ import torch
 from ..core import Sample, read_image, DataError
 
 # %% auto #0
-__all__ = ['IMAGE_PLACEHOLDER', 'QWEN_SPECIAL_TOKENS', 'QWEN_CHAT_TEMPLATE', 'TINY_MARKER', 'sample_messages',
-           'load_sample_images', 'train_tokenizer', 'offline_processor', 'tiny_qwen3_vl', 'encode_prompt',
-           'encode_example', 'collate', 'generate_answer', 'save_qwen', 'load_qwen']
+__all__ = ['IMAGE_PLACEHOLDER', 'QWEN_SPECIAL_TOKENS', 'QWEN_CHAT_TEMPLATE', 'QWEN3_VL_2B', 'TINY_MARKER', 'sample_messages',
+           'load_sample_images', 'train_tokenizer', 'offline_processor', 'tiny_qwen3_vl', 'qwen3_vl_2b_config',
+           'qwen3_vl_param_count', 'random_qwen3_vl', 'fill_random', 'encode_prompt', 'encode_example', 'collate',
+           'mrope_positions', 'pack', 'seq_lengths', 'train_flops', 'generate_answer', 'save_qwen', 'load_qwen']
 
 # %% ../../nbs/vlm/40_qwen.ipynb #cc48a91b
 IMAGE_PLACEHOLDER = "<image>"
@@ -132,6 +133,102 @@ def _mrope_section(head_dim:int)->list[int]:
     half = head_dim // 2; h = w = round(half * 20 / 64)
     return [half - h - w, h, w]
 
+# %% ../../nbs/vlm/40_qwen.ipynb #35c66434
+QWEN3_VL_2B = dict(  # Qwen/Qwen3-VL-2B-Instruct config.json (sources in the table above)
+    text=dict(vocab_size=151936, hidden_size=2048, intermediate_size=6144, num_hidden_layers=28, num_attention_heads=16,
+              num_key_value_heads=8, head_dim=128, rms_norm_eps=1e-6, hidden_act="silu", max_position_embeddings=262144,
+              tie_word_embeddings=True, rope_parameters=dict(rope_type="default", rope_theta=5_000_000.0,
+                                                              mrope_interleaved=True, mrope_section=[24, 20, 20])),
+    vision=dict(depth=24, hidden_size=1024, intermediate_size=4096, num_heads=16, patch_size=16, temporal_patch_size=2,
+                spatial_merge_size=2, out_hidden_size=2048, num_position_embeddings=2304,
+                hidden_act="gelu_pytorch_tanh", deepstack_visual_indexes=[5, 11, 17]),
+    tokens=dict(image_token_id=151655, video_token_id=151656, vision_start_token_id=151652, vision_end_token_id=151653))
+
+def qwen3_vl_2b_config(text_layers:int|None=None,  # keep this many decoder layers (None = all 28)
+                       vision_depth:int|None=None, # keep this many vision blocks (None = all 24)
+                       token_ids:dict|None=None,   # image/video/vision start/end ids (None: Qwen's)
+                      ):
+    "The `Qwen3VLConfig` of Qwen3-VL-2B-Instruct, optionally cut in depth (all widths stay real)."
+    from transformers import Qwen3VLConfig
+    t, v = dict(QWEN3_VL_2B["text"]), dict(QWEN3_VL_2B["vision"])
+    if text_layers: t["num_hidden_layers"] = text_layers
+    if vision_depth:
+        v["depth"] = vision_depth
+        v["deepstack_visual_indexes"] = [i for i in v["deepstack_visual_indexes"] if i < vision_depth] or list(
+            range(min(vision_depth, 3)))
+    ids = QWEN3_VL_2B["tokens"] | dict(token_ids or {})
+    return Qwen3VLConfig(text_config=t, vision_config=v, tie_word_embeddings=True, **ids)
+
+# %% ../../nbs/vlm/40_qwen.ipynb #d415ccbb
+def qwen3_vl_param_count(cfg, # a `Qwen3VLConfig`
+                        )->dict:
+    "Analytic parameter counts `dict(text, vision, total)` of a `Qwen3VLConfig` (tied embeddings counted once)."
+    t, v = cfg.text_config, cfg.vision_config
+    d, hd, inter = t.hidden_size, t.head_dim, t.intermediate_size
+    attn = d * hd * (2 * t.num_attention_heads + 2 * t.num_key_value_heads) + 2 * hd
+    layer = attn + 3 * d * inter + 2 * d
+    emb = t.vocab_size * d * (1 if cfg.tie_word_embeddings else 2)
+    text = t.num_hidden_layers * layer + d + emb
+    w, m = v.hidden_size, v.hidden_size * v.spatial_merge_size ** 2
+    block = 4 * w * w + 4 * w + 2 * w * v.intermediate_size + v.intermediate_size + w + 4 * w
+    merger = lambda norm: 2 * norm + m * m + m + m * v.out_hidden_size + v.out_hidden_size
+    vision = (v.depth * block + 3 * v.temporal_patch_size * v.patch_size ** 2 * w + w + v.num_position_embeddings * w
+              + merger(w) + len(v.deepstack_visual_indexes) * merger(m))
+    return dict(text=text, vision=vision, total=text + vision)
+
+# %% ../../nbs/vlm/40_qwen.ipynb #6920abd4
+def random_qwen3_vl(text_layers:int|None=None,  # decoder layers (None = the real 28)
+                    vision_depth:int|None=None, # vision blocks (None = the real 24)
+                    texts:Sequence[str]=(),     # corpus for the offline tokenizer
+                    min_pixels:int=64 * 32 * 32, max_pixels:int=640 * 480, # image resize bounds (pixels)
+                    dtype=None,                 # parameter dtype, e.g. `torch.bfloat16` (None = float32)
+                    device=None,                # where to initialise (e.g. "cuda": fast, no CPU copy)
+                    attn_implementation:str="sdpa", # "sdpa", "eager", "flash_attention_2", ...
+                    init:str="normal",          # "normal" (transformers' init) or "fast" (`fill_random`: CPU tests)
+                    seed:int=0):
+    "A randomly initialised Qwen3-VL-2B (all real widths, optionally depth-cut) and its offline processor."
+    from transformers import Qwen3VLForConditionalGeneration
+    tok = train_tokenizer(texts)
+    ids = dict(zip(QWEN_SPECIAL_TOKENS, tok.convert_tokens_to_ids(QWEN_SPECIAL_TOKENS)))
+    cfg = qwen3_vl_2b_config(text_layers, vision_depth, dict(
+        image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"]))
+    cfg.text_config.pad_token_id, cfg.text_config.eos_token_id = ids["<|endoftext|>"], ids["<|im_end|>"]
+    cfg._attn_implementation = attn_implementation
+    torch.manual_seed(seed)
+    if init not in ("normal", "fast"): raise DataError(f"init must be 'normal' or 'fast', not {init!r}")
+    from transformers.initialization import no_init_weights
+    default = torch.get_default_dtype()
+    if dtype is not None: torch.set_default_dtype(dtype)  # built in `dtype`: no float32 copy at any time
+    try:
+        with torch.device(device or "cpu"):
+            if init == "normal": model = Qwen3VLForConditionalGeneration(cfg)
+            else:
+                with no_init_weights(): model = Qwen3VLForConditionalGeneration(cfg)
+                fill_random(model, seed)
+    finally: torch.set_default_dtype(default)
+    model.generation_config.eos_token_id, model.generation_config.pad_token_id = ids["<|im_end|>"], ids["<|endoftext|>"]
+    return model, offline_processor(tok, min_pixels, max_pixels)
+
+# %% ../../nbs/vlm/40_qwen.ipynb #122e4338
+def fill_random(model,         # a model built without weight init (`no_init_weights`)
+                seed:int=0,    # seed of the value pool
+                std:float=0.02, # standard deviation of the weights (transformers' `initializer_range`)
+               )->torch.nn.Module:
+    "Fill every weight from one seeded pool of `2**20 + 7` normal values (norm weights 1, biases 0); ties embeddings."
+    pool = torch.randn((1 << 20) + 7, generator=torch.Generator().manual_seed(seed)) * std
+    P = len(pool)
+    with torch.no_grad():
+        for i, (name, p) in enumerate(model.named_parameters()):
+            if p.ndim == 1:
+                p.fill_(1.0 if name.endswith("weight") else 0.0)
+                continue
+            k, flat = (i * 7919) % P, p.view(-1)
+            src = torch.cat([pool[k:], pool[:k]]).to(p.device, p.dtype)
+            for s in range(0, flat.numel(), P): flat[s:s + P] = src[:min(P, flat.numel() - s)]
+    model.tie_weights()
+    return model
+
 # %% ../../nbs/vlm/40_qwen.ipynb #6ed752f9
 def encode_prompt(processor, sample:Sample, images:Sequence[np.ndarray])->dict:
     "Processor tensors (batch of 1) for the sample's prompt, ending with the assistant turn's header."
@@ -166,6 +263,73 @@ def collate(examples:Sequence[dict], pad_id:int)->dict:
         if xs: out[k] = torch.cat(xs)
     return out
 
+# %% ../../nbs/vlm/40_qwen.ipynb #4089f474
+@functools.cache
+def _rope_indexer():
+    from transformers.models.qwen3_vl.modeling_qwen3_vl import Qwen3VLModel
+    def init(self, config): self.config = config
+    return type("RopeIndexer", (), dict(__init__=init, get_rope_index=Qwen3VLModel.get_rope_index,
+                                        get_vision_position_ids=Qwen3VLModel.get_vision_position_ids))
+
+def mrope_positions(config,       # the model's `Qwen3VLConfig`
+                    example:dict, # one `encode_example` output (batch of 1, unpadded)
+                   )->torch.Tensor:
+    "Position ids `(4, 1, L)` of one unpadded example: text positions, then Qwen3-VL's (t, h, w) mRoPE positions."
+    ids = example["input_ids"]
+    if "image_grid_thw" in example and "mm_token_type_ids" not in example:
+        raise DataError("packing needs mm_token_type_ids (the processor returns them) to place the images")
+    if "image_grid_thw" in example:
+        pos, _ = _rope_indexer()(config).get_rope_index(ids, example["mm_token_type_ids"], example["image_grid_thw"])
+    else: pos = torch.arange(ids.shape[1]).view(1, 1, -1).expand(3, 1, -1)
+    return torch.cat([torch.arange(ids.shape[1]).view(1, 1, -1), pos.to(torch.long)])
+
+# %% ../../nbs/vlm/40_qwen.ipynb #4953c4c5
+def pack(examples:Sequence[dict], # `encode_example` outputs (batch of 1 each, unpadded)
+         config,                  # the model's `Qwen3VLConfig` (merge size for the image positions)
+        )->dict:
+    "One padding-free row: the examples' tokens concatenated, per-sample mRoPE `position_ids`, no attention mask."
+    keys = [k for k in ("input_ids", "labels", "mm_token_type_ids") if k in examples[0]]
+    if any(int(e["attention_mask"].sum()) != e["input_ids"].shape[1] for e in examples if "attention_mask" in e):
+        raise DataError("pack takes unpadded examples (an attention_mask with zeros was given)")
+    out = {k: torch.cat([e[k] for e in examples], 1) for k in keys}
+    out["position_ids"] = torch.cat([mrope_positions(config, e) for e in examples], 2)
+    for k in ("pixel_values", "image_grid_thw"):
+        xs = [e[k] for e in examples if k in e]
+        if xs: out[k] = torch.cat(xs)
+    return out
+
+def seq_lengths(batch:dict, # a `collate` (padded) or `pack` (packed) batch
+               )->list[int]:
+    "Token count of each sample of a padded (`attention_mask`) or packed (`position_ids` restarts) batch."
+    if "position_ids" in batch and batch["input_ids"].shape[0] == 1 and "attention_mask" not in batch:
+        t = batch["position_ids"][0, 0]
+        starts = (torch.nonzero(t == 0).flatten().tolist()) + [len(t)]
+        return [b - a for a, b in zip(starts, starts[1:])]
+    return batch["attention_mask"].sum(1).tolist()
+
+# %% ../../nbs/vlm/40_qwen.ipynb #2f0148ec
+def train_flops(cfg,                 # the model's `Qwen3VLConfig`
+                batch:dict,          # a padded (`collate`) or packed (`pack`) batch with `labels`
+                train_vision:bool=True, # False when the vision tower is frozen (no weight gradients: 2x instead of 3x)
+               )->float:
+    "Model FLOPs of one forward + backward pass of `batch` (matmuls and attention; no recompute, no padding)."
+    t, v = cfg.text_config, cfg.vision_config
+    d, hd, nh = t.hidden_size, t.head_dim, t.num_attention_heads
+    lens = seq_lengths(batch)
+    per_tok = d * hd * (2 * nh + 2 * t.num_key_value_heads) + 3 * d * t.intermediate_size
+    text = t.num_hidden_layers * (2 * per_tok * sum(lens) + 2 * nh * hd * sum(n * n for n in lens))
+    n_sup = int((batch["labels"][:, 1:] != -100).sum()) if "labels" in batch else 0
+    text += 2 * d * t.vocab_size * n_sup
+    vis = 0.0
+    if "image_grid_thw" in batch:
+        w, m = v.hidden_size, v.hidden_size * v.spatial_merge_size ** 2
+        P = batch["image_grid_thw"].prod(-1).tolist()
+        blk = 2 * (4 * w * w + 2 * w * v.intermediate_size) * sum(P) + 4 * w * sum(p * p for p in P)
+        merge = 2 * (m * m + m * v.out_hidden_size) * sum(P) / v.spatial_merge_size ** 2
+        vis = v.depth * blk + 2 * 3 * v.temporal_patch_size * v.patch_size ** 2 * w * sum(P)
+        vis += merge * (1 + len(v.deepstack_visual_indexes))
+    return 3 * text + (3 if train_vision else 2) * vis
+
 # %% ../../nbs/vlm/40_qwen.ipynb #91b37cc1
 @torch.no_grad()
 def generate_answer(model, processor, sample:Sample, images:Sequence[np.ndarray],
@@ -181,7 +345,10 @@ def generate_answer(model, processor, sample:Sample, images:Sequence[np.ndarray]
 # %% ../../nbs/vlm/40_qwen.ipynb #0e3885db
 TINY_MARKER = "xvr_offline_processor.json"
 
-def save_qwen(model, processor, path):
+def save_qwen(model,     # a Qwen3-VL (any `save_pretrained` model)
+              processor, # its processor (the offline one is rebuilt by `load_qwen` from the saved settings)
+              path,      # output folder
+             ):
     "Save model weights and processor to `path` (loadable with `load_qwen`)."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
@@ -195,7 +362,9 @@ def save_qwen(model, processor, path):
 def load_qwen(name_or_path:str="Qwen/Qwen3-VL-2B-Instruct", # Hub id or local folder
               dtype=None,            # e.g. `torch.bfloat16`; None = the checkpoint's / float32
               min_pixels:int|None=None, max_pixels:int|None=None, # override the image resize bounds (pixels)
-              device_map=None):
+              device_map=None,       # e.g. "cuda" (None: CPU)
+              attn_implementation:str|None=None, # "sdpa", "flash_attention_2", ... (None = transformers' default)
+             ):
     "Load `(model, processor)`: a Qwen3-VL (or any `AutoModelForImageTextToText`) checkpoint."
     from transformers import AutoModelForImageTextToText, AutoProcessor, AutoTokenizer
     p = Path(name_or_path)
@@ -209,5 +378,7 @@ def load_qwen(name_or_path:str="Qwen/Qwen3-VL-2B-Instruct", # Hub id or local fo
         proc = AutoProcessor.from_pretrained(name_or_path, **pk)
         if pk: proc.image_processor.size = {"shortest_edge": pk.get("min_pixels", proc.image_processor.size["shortest_edge"]),
                                             "longest_edge": pk.get("max_pixels", proc.image_processor.size["longest_edge"])}
-    model = AutoModelForImageTextToText.from_pretrained(name_or_path, dtype=dtype or "auto", device_map=device_map)
+    kw = dict(attn_implementation=attn_implementation) if attn_implementation else {}
+    model = AutoModelForImageTextToText.from_pretrained(name_or_path, dtype=dtype or "auto", device_map=device_map,
+                                                        **kw)
     return model, proc

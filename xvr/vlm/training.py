@@ -13,20 +13,23 @@ import numpy as np
 import torch
 
 from ..core import DataError, read_jsonl, atomic_write_text
-from .qwen import encode_example, collate, load_sample_images, load_qwen, save_qwen, tiny_qwen3_vl
+from ..config import JSONConfig
+from .qwen import (encode_example, collate, load_sample_images, load_qwen, save_qwen, tiny_qwen3_vl,
+                          random_qwen3_vl, pack, seq_lengths, train_flops)
 
 # %% auto #0
-__all__ = ['SFTConfig', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer', 'resolve_precision',
+__all__ = ['SPEED_OPTIONS', 'SFTConfig', 'training_samples', 'SFTDataset', 'write_toy_sft_data', 'total_steps', 'make_optimizer',
+           'resolve_precision', 'check_attn_implementation', 'apply_liger', 'sft_loss', 'make_collator',
            'latest_checkpoint', 'train', 'save_checkpoint', 'read_log', 'plot_loss', 'accelerate_command', 'launch',
            'sft_worker_cli', 'default_notebook', 'run_notebook', 'add_notebook_options', 'run_notebook_cli',
-           'xvr_sft_cli']
+           'add_speed_options', 'xvr_sft_cli']
 
 # %% ../../nbs/vlm/41_training.ipynb #49976272
 @dataclass
-class SFTConfig:
+class SFTConfig(JSONConfig):
     "SFT hyper-parameters; defaults are the paper's Table 6."
-    model: str = "Qwen/Qwen3-VL-2B-Instruct" # Hub id, local folder, or "tiny" (random tiny Qwen3-VL, CPU tests)
-    train: list = field(default_factory=list) # JSONL files of samples (images relative to each file)
+    model: str = "Qwen/Qwen3-VL-2B-Instruct" # Hub id, local folder, "tiny" (CPU tests) or "random-2b" (no weights)
+    train: list = field(default_factory=list) # JSONL files (images relative to each file) or XVR release folders
     output_dir: str = "runs/sft"            # checkpoints, `log.jsonl`, `final/`
     epochs: float = 3                       # passes over the training set
     lr: float = 5e-5                        # peak learning rate
@@ -37,34 +40,44 @@ class SFTConfig:
     grad_accum: int = 8                     # micro-steps per optimizer step (global batch = 4 x 8 x #GPUs = 256)
     max_grad_norm: float = 1.0              # gradient clipping
     gradient_checkpointing: bool = True     # recompute activations in backward
+    attn_implementation: str = "sdpa"       # "sdpa", "flash_attention_2" (needs flash-attn), "eager", "flex_attention"
+    packing: bool = False                   # padding-free micro-batches: samples in one row (`xvr.vlm.qwen.pack`)
+    loss_logits: str = "answer"             # "answer": LM-head logits only where the loss needs them; or "all"
+    liger: bool = False                     # Liger kernels (RMSNorm, SwiGLU, RoPE, linear + CE): needs liger-kernel
     precision: str = "auto"                 # "auto" = bf16 on GPU, fp32 on CPU; or "bf16", "fp16", "no"
     min_pixels: int = 64 * 32 * 32          # image resize bounds (pixels), Qwen-VL variable resolution
     max_pixels: int = 640 * 480             # the most common XVR resolution fits without downscaling
     max_steps: int = 0                      # stop after this many optimizer steps (0 = run all epochs)
-    save_steps: int = 500                   # checkpoint every N optimizer steps (and at the end)
+    save_steps: int = 500                   # checkpoint every N optimizer steps and at the end (0 = never: benches)
     save_total_limit: int = 2               # keep the N newest checkpoints
     logging_steps: int = 1                  # log every N optimizer steps
     seed: int = 0
     num_workers: int = 2                    # DataLoader workers
     resume: bool = True                     # continue from the newest checkpoint in output_dir
     save_final: bool = True                 # write `final/` (model + processor) at the end
-    tiny_kwargs: dict = field(default_factory=dict) # extra `tiny_qwen3_vl` arguments when model == "tiny"
+    tiny_kwargs: dict = field(default_factory=dict) # extra `tiny_qwen3_vl` / `random_qwen3_vl` arguments
 
-    def to_json(self)->str: return json.dumps(asdict(self), indent=1)
-    @classmethod
-    def from_json(cls, s:str)->"SFTConfig":
-        d = json.loads(s); names = {f.name for f in fields(cls)}
-        bad = set(d) - names
-        if bad: raise DataError(f"unknown SFT config keys {sorted(bad)}")
-        return cls(**d)
 
 # %% ../../nbs/vlm/41_training.ipynb #fad6ef63
+def training_samples(paths # JSONL files (images relative to each file) and/or XVR release folders (their train split)
+                    )->list[tuple]:
+    "(sample, image root) pairs of every training input; a release folder's skipped records are counted on stderr."
+    from xvr.release import is_release, read_release
+    items = []
+    for p in [paths] if isinstance(paths, (str, Path)) else paths:
+        if is_release(p):
+            r = read_release(p, "train")
+            print(r.summary(), file=sys.stderr)
+            items += [(s, r.root) for s in r]
+        else: items += [(s, Path(p).parent) for s in read_jsonl(p)]
+    return items
+
 class SFTDataset(torch.utils.data.Dataset):
-    "Encoded XVR samples from one or more JSONL files."
-    def __init__(self, paths:Sequence, processor):
-        self.items = [(s, Path(p).parent) for p in ([paths] if isinstance(paths, (str, Path)) else paths)
-                      for s in read_jsonl(p)]
-        if not self.items: raise DataError(f"no training samples in {list(map(str, paths))}")
+    "Encoded XVR samples from JSONL files and/or release folders."
+    def __init__(self, paths:Sequence, # JSONL files and/or XVR release folders
+                 processor): # the model's processor
+        self.items = training_samples(paths)
+        if not self.items: raise DataError(f"no training samples in {paths}")
         self.processor = processor
     def __len__(self): return len(self.items)
     def __getitem__(self, i):
@@ -110,6 +123,53 @@ def resolve_precision(precision:str="auto")->str:
     if precision != "auto": return precision
     return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
 
+# %% ../../nbs/vlm/41_training.ipynb #2524eab7
+def check_attn_implementation(name:str # the requested `attn_implementation`
+                             )->str:
+    "`name` if it can run here; a `DataError` saying what is missing otherwise."
+    known = ("sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention")
+    if name not in known: raise DataError(f"attn_implementation {name!r} is not one of {list(known)}")
+    if name.startswith("flash_attention"):
+        from transformers.utils import is_flash_attn_2_available, is_flash_attn_3_available
+        ok = is_flash_attn_2_available() if name == "flash_attention_2" else is_flash_attn_3_available()
+        if not ok: raise DataError(f"attn_implementation {name!r} needs the flash-attn package and a CUDA GPU "
+                                   "(pip install flash-attn --no-build-isolation); use 'sdpa'")
+    return name
+
+def apply_liger(model, # a Qwen3-VL to patch in place
+               ):
+    "Patch `model` in place with Liger's Qwen3-VL kernels; a `DataError` if `liger-kernel` is missing."
+    try: import liger_kernel.transformers as lk
+    except ImportError:
+        raise DataError("liger=True needs the liger-kernel package (pip install liger-kernel) and a GPU") from None
+    fn = getattr(lk, "apply_liger_kernel_to_qwen3_vl", None)
+    if fn is None:
+        raise DataError("this liger-kernel has no Qwen3-VL kernels (apply_liger_kernel_to_qwen3_vl); upgrade it")
+    fn(model=model)
+    return model
+
+# %% ../../nbs/vlm/41_training.ipynb #40c294b8
+def sft_loss(model,      # a Qwen3-VL (possibly wrapped by accelerate)
+             batch:dict, # a `collate` or `pack` batch with `labels`
+             loss_logits:str="answer", # "answer": logits only where a label follows; "all": the model's own loss
+            )->torch.Tensor:
+    "Mean cross-entropy over the supervised tokens of `batch` (the model's loss), optionally from answer logits only."
+    if loss_logits == "all": return model(**batch, use_cache=False).loss
+    if loss_logits != "answer": raise DataError(f"loss_logits must be 'answer' or 'all', not {loss_logits!r}")
+    tgt = batch["labels"][:, 1:]
+    keep = (tgt != -100).any(0).nonzero().flatten()  # positions whose next token is supervised in some row
+    out = model(**{k: v for k, v in batch.items() if k != "labels"}, logits_to_keep=keep, use_cache=False)
+    logits = out.logits.float().flatten(0, 1)
+    return torch.nn.functional.cross_entropy(logits, tgt[:, keep].flatten(), ignore_index=-100)
+
+def make_collator(cfg:SFTConfig, # `packing` chooses the layout
+                  processor,      # the model's processor (its pad token)
+                  model_config,   # the model's `Qwen3VLConfig` (image positions of packed rows)
+                 ):
+    "The DataLoader's `collate_fn`: padded (`collate`) or packed (`pack`) micro-batches, as `cfg.packing` says."
+    pad = processor.tokenizer.pad_token_id
+    return (lambda b: pack(b, model_config)) if cfg.packing else (lambda b: collate(b, pad))
+
 # %% ../../nbs/vlm/41_training.ipynb #1e802c1d
 def latest_checkpoint(output_dir)->Path|None:
     "The newest `checkpoint-<step>` folder with a `trainer_state.json`, or None."
@@ -123,16 +183,29 @@ def _prune_checkpoints(output_dir, keep:int):
 
 # %% ../../nbs/vlm/41_training.ipynb #8fb88ac1
 def _build_model(cfg:SFTConfig, questions:Sequence[str]=()):
+    check_attn_implementation(cfg.attn_implementation)
+    kw = dict(min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels) | dict(cfg.tiny_kwargs)
     if cfg.model == "tiny":
-        kw = dict(min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels) | dict(cfg.tiny_kwargs)
-        return tiny_qwen3_vl(questions, **kw)
-    return load_qwen(cfg.model, dtype=torch.float32, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels)
+        model, proc = tiny_qwen3_vl(questions, **kw)
+        model.set_attn_implementation(cfg.attn_implementation)
+    elif cfg.model == "random-2b":
+        dev = "cuda" if torch.cuda.is_available() else None
+        kw = dict(device=dev, attn_implementation=cfg.attn_implementation) | kw
+        model, proc = random_qwen3_vl(texts=questions, **kw)
+    else: model, proc = load_qwen(cfg.model, dtype=torch.float32, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels,
+                                  attn_implementation=cfg.attn_implementation)
+    if cfg.liger: apply_liger(model)
+    return model, proc
 
 def _log(path, rec:dict):
     with open(path, "a") as f: f.write(json.dumps(rec) + "\n")
 
 # %% ../../nbs/vlm/41_training.ipynb #2e45ee77
-def train(cfg:SFTConfig, model=None, processor=None, accelerator=None)->dict:
+def train(cfg:SFTConfig,      # the run's hyper-parameters and speed switches
+          model=None,          # a Qwen3-VL to train (None: built from `cfg.model`, or the checkpoint's when resuming)
+          processor=None,      # its processor (required with `model`)
+          accelerator=None,    # an `accelerate.Accelerator` (None: one from `cfg.grad_accum` and `cfg.precision`)
+         )->dict:
     "Run SFT as configured; returns `dict(step, history, output_dir)`. Resumes from the newest checkpoint."
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -143,11 +216,11 @@ def train(cfg:SFTConfig, model=None, processor=None, accelerator=None)->dict:
     ck = latest_checkpoint(out) if cfg.resume else None
     if model is None:
         if cfg.model == "tiny" and ck is not None and (ck / "model").exists(): model, processor = load_qwen(ck / "model")
-        else: model, processor = _build_model(cfg, [s.question for p in cfg.train for s in read_jsonl(p)])
+        else: model, processor = _build_model(cfg, [s.question for s, _ in training_samples(cfg.train)])
     ds = SFTDataset(cfg.train, processor)
     gen = torch.Generator().manual_seed(cfg.seed)  # re-seeded per epoch: the order depends only on (seed, epoch)
     dl = torch.utils.data.DataLoader(ds, batch_size=cfg.per_device_batch, shuffle=True, num_workers=cfg.num_workers,
-                                     collate_fn=lambda b: collate(b, processor.tokenizer.pad_token_id), generator=gen)
+                                     collate_fn=make_collator(cfg, processor, model.config), generator=gen)
     if cfg.gradient_checkpointing:
         if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5.x name
             model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
@@ -165,7 +238,8 @@ def train(cfg:SFTConfig, model=None, processor=None, accelerator=None)->dict:
 # %% ../../nbs/vlm/41_training.ipynb #c4063ace
 def _loop(cfg, acc, model, processor, opt, sched, dl, gen, state, n_steps, out):
     from tqdm.auto import tqdm
-    history, t0, run_loss, run_n = [], time.time(), 0.0, 0
+    history, t0, run_loss, run_n, work = [], time.time(), 0.0, 0, dict(tokens=0, samples=0, flops=0.0)
+    mcfg = acc.unwrap_model(model).config
     bar = tqdm(total=n_steps, initial=state["step"], disable=not acc.is_local_main_process, desc="sft")
     model.train()
     while state["step"] < n_steps:
@@ -173,20 +247,22 @@ def _loop(cfg, acc, model, processor, opt, sched, dl, gen, state, n_steps, out):
         dlx = acc.skip_first_batches(dl, state["batches"]) if state["batches"] else dl
         for batch in dlx:
             with acc.accumulate(model):
-                loss = model(**batch).loss
+                loss = sft_loss(model, batch, cfg.loss_logits)
                 acc.backward(loss)
                 if acc.sync_gradients: gn = acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 opt.step(); sched.step(); opt.zero_grad()
             state["batches"] += 1; run_loss += loss.detach().float().item(); run_n += 1
+            _count_work(work, batch, mcfg)
             if not acc.sync_gradients: continue
             state["step"] += 1; bar.update(1)
             rec = dict(step=state["step"], epoch=state["epoch"] + state["batches"] / len(dl),
                        loss=acc.gather(torch.tensor(run_loss / run_n, device=acc.device)).mean().item(),
-                       lr=sched.get_last_lr()[0], grad_norm=float(gn), time=time.time() - t0)
-            run_loss, run_n = 0.0, 0
+                       lr=sched.get_last_lr()[0], grad_norm=float(gn), time=time.time() - t0) | _work_record(work)
+            run_loss, run_n, work = 0.0, 0, dict(tokens=0, samples=0, flops=0.0)
             if acc.is_main_process and state["step"] % cfg.logging_steps == 0: _log(out / "log.jsonl", rec)
             history.append(rec); bar.set_postfix(loss=f"{rec['loss']:.3f}")
-            if state["step"] % cfg.save_steps == 0 or state["step"] >= n_steps: save_checkpoint(acc, model, processor, state, cfg)
+            if cfg.save_steps > 0 and (state["step"] % cfg.save_steps == 0 or state["step"] >= n_steps):
+                save_checkpoint(acc, model, processor, state, cfg)
             if state["step"] >= n_steps: break
         else: state["epoch"] += 1; state["batches"] = 0
     bar.close()
@@ -204,6 +280,16 @@ def save_checkpoint(acc, model, processor, state:dict, cfg:SFTConfig):
         atomic_write_text(ck / "trainer_state.json", json.dumps(state))
         _prune_checkpoints(cfg.output_dir, cfg.save_total_limit)
     acc.wait_for_everyone()
+
+# %% ../../nbs/vlm/41_training.ipynb #b8f3401b
+def _count_work(work:dict, batch:dict, mcfg):
+    lens = seq_lengths(batch)
+    work["tokens"] += sum(lens); work["samples"] += len(lens); work["flops"] += train_flops(mcfg, batch)
+
+def _work_record(work:dict)->dict:
+    "This process's tokens, samples and model FLOPs of the optimizer step, and the peak GPU memory so far (GB)."
+    mem = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else None
+    return work | dict(peak_mem_gb=mem)
 
 # %% ../../nbs/vlm/41_training.ipynb #a7b48cd5
 def read_log(output_dir)->list[dict]:
@@ -244,7 +330,7 @@ def sft_worker_cli(argv=None):
     ap = argparse.ArgumentParser(description="xvr SFT worker (started by accelerate launch)")
     ap.add_argument("--config", required=True, help="SFTConfig JSON")
     a = ap.parse_args(argv)
-    train(SFTConfig.from_json(Path(a.config).read_text()))
+    train(SFTConfig.load(a.config))
     return 0
 
 # %% ../../nbs/vlm/41_training.ipynb #7ce712be
@@ -264,6 +350,8 @@ def run_notebook(nb, out, name:str, params:dict, kernel:str="python3")->Path:
     print(f"executed notebook: {out / name}")
     return out / name
 
+
+# %% ../../nbs/vlm/41_training.ipynb #76d1e50d
 def add_notebook_options(ap:argparse.ArgumentParser, notebook:str, out_help:str, model_help:str):
     "Add the options every papermill-run training command shares (`xvr_sft`, `xvr_vla_train`)."
     ap.add_argument("--out", required=True, help=out_help)
@@ -282,26 +370,51 @@ def run_notebook_cli(a, inputs:dict, missing:str, notebook, # a function giving 
     try:
         for t in (t for ts in inputs.values() for t in ts):
             if not Path(t).exists(): raise DataError(missing, t)
+        if a.accelerate_config and not Path(a.accelerate_config).exists():
+            raise DataError("accelerate config file not found", a.accelerate_config)
         nb = Path(a.notebook) if a.notebook else notebook()
         if not nb.exists(): raise DataError(f"{what} notebook not found (pass --notebook)", nb)
     except DataError as e:
         print(f"error: {e}", file=sys.stderr); sys.exit(2)
     params = {k: [str(Path(t).resolve()) for t in ts] for k, ts in inputs.items()}
-    params |= dict(output_dir=str(Path(a.out).resolve()), num_processes=a.gpus, accelerate_config=a.accelerate_config or "")
+    acfg = str(Path(a.accelerate_config).resolve()) if a.accelerate_config else ""  # the notebook runs in `out`
+    params |= dict(output_dir=str(Path(a.out).resolve()), num_processes=a.gpus, accelerate_config=acfg)
     params |= extra | {k: _coerce(v) for k, v in a.param}
     if a.dry_run: print(json.dumps(params, indent=1)); return 0
     run_notebook(nb, a.out, executed, params, a.kernel)
     return 0
 
+
+# %% ../../nbs/vlm/41_training.ipynb #a4ff92af
+SPEED_OPTIONS = ("attn_implementation", "packing", "loss_logits", "liger", "gradient_checkpointing")
+
+def add_speed_options(ap:argparse.ArgumentParser, # the `xvr_sft` parser
+                     ):
+    "The SFT speed switches as options (unset = the notebook's default)."
+    ap.add_argument("--attn-implementation", default=None,
+                    choices=["sdpa", "flash_attention_2", "flex_attention", "eager"])
+    ap.add_argument("--packing", action=argparse.BooleanOptionalAction, default=None, help="padding-free batches")
+    ap.add_argument("--loss-logits", default=None, choices=["answer", "all"], help="LM-head logits: answer or all")
+    ap.add_argument("--liger", action=argparse.BooleanOptionalAction, default=None, help="Liger kernels (GPU)")
+    ap.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
+
 def xvr_sft_cli(argv=None):
     "Run the SFT notebook headless with papermill (`xvr_sft --help`)."
     ap = argparse.ArgumentParser(prog="xvr_sft", description="Fine-tune Qwen3-VL on XVR JSONL samples (papermill runs nbs/vlm/42_sft_run.ipynb).")
-    ap.add_argument("--train", nargs="+", required=True, help="training JSONL file(s)")
+    ap.add_argument("--train", nargs="+", required=True,
+                    help="training JSONL file(s) and/or official XVR release folders (their train.jsonl)")
     add_notebook_options(ap, "vlm/42_sft_run.ipynb", "output folder: checkpoints, final model, executed notebook",
                          "Hub id or local folder (default Qwen/Qwen3-VL-2B-Instruct)")
+    add_speed_options(ap)
     a = ap.parse_args(argv)
     extra = {"model": "tiny" if a.tiny else a.model} if a.tiny or a.model else {}
+    extra |= {k: v for k in SPEED_OPTIONS if (v := getattr(a, k)) is not None}
+    if a.dry_run and (a.gpus > 1 or a.accelerate_config):
+        acfg = str(Path(a.accelerate_config).resolve()) if a.accelerate_config else None
+        cmd = accelerate_command(Path(a.out).resolve() / "sft_config.json", a.gpus, acfg)
+        print("the notebook will run: " + shlex.join(cmd))
     return run_notebook_cli(a, {"train": a.train}, "training file not found", default_notebook, "SFT", "sft.ipynb", **extra)
+
 
 # %% ../../nbs/vlm/41_training.ipynb #47c04ae3
 if __name__ == "__main__" and Path(sys.argv[0]).name == "training.py": sft_worker_cli()  # python -m xvr.vlm.training
