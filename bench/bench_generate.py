@@ -68,7 +68,7 @@ def main():
     src_dir = Path(a.source_dir) if a.source_dir else tmp / "src"
     render_dataset(src_dir, scenes=a.scenes, episodes=a.episodes, views=10, duration=20, progress=False)
     src = FolderSource(src_dir)
-    t = time.perf_counter(); prep = prepare_split(src, "train", "boat", "sim_arm_b", progress=False); t_setup = time.perf_counter() - t
+    t = time.perf_counter(); prep = prepare_split(src, "train", "boat", "sawyer", progress=False); t_setup = time.perf_counter() - t
     print(f"setup (scan the train split once): {t_setup:.1f} s; OpenCV threads: {cv2.getNumThreads()}; cores: {os.cpu_count()}")
     keys = ("n", "gw", "gc", "fw", "fc")
     m = {t: {k: [] for k in keys} for t in TASK_NAMES}

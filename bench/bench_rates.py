@@ -45,7 +45,7 @@ def main():
     write_agibot_fixture(tmp / "agibot", n_frames=a.agibot_frames)
     c_conv, _ = cpu(lambda: convert_source("agibot", tmp / "agibot", tmp / "conv", progress=False, min_duration=0.5))
     render_dataset(tmp / "src", scenes=10, episodes=6, views=10, duration=20, progress=False)
-    src = FolderSource(tmp / "src"); prep = prepare_split(src, "train", "boat", "sim_arm_b", progress=False)
+    src = FolderSource(tmp / "src"); prep = prepare_split(src, "train", "boat", "sawyer", progress=False)
     (tmp / "out" / "shards").mkdir(parents=True)
     for t in TASK_NAMES: run_unit(src, prep, "train", t, 10_000, 4, 1, tmp / "out")      # warm the caches, untimed
     n, c_gen = 0, 0.0

@@ -99,7 +99,7 @@ def main():
                 if d.is_dir() and not d.name.startswith("."): os.symlink(d.resolve(), large / dom / f"c{k:03d}_{d.name}")
     srcs = {}
     for name, root in (("small", small), ("large", large)):
-        s = FolderSource(root); srcs[name] = (s, prepare_split(s, "train", "boat", "sim_arm_b", progress=False))
+        s = FolderSource(root); srcs[name] = (s, prepare_split(s, "train", "boat", "sawyer", progress=False))
     (ss, ps), (ls, pl) = srcs["small"], srcs["large"]
     print(f"small: {len(ps['general'])} scenes, {len(ps['robotic'])} episodes; large: {len(pl['general'])} scenes, {len(pl['robotic'])} episodes (train split)")
     print(f"{'task':36s} {'small/s':>8s} {'large/s':>8s} {'ratio':>6s}")

@@ -6,7 +6,7 @@ import pytest
 from xvr.core import read_jsonl, write_jsonl
 from xvr.core import TASK_NAMES
 
-SIM = ["--scenes", "10", "--episodes", "4", "--views", "6", "--height", "96", "--width", "128",
+SIM = ["--scenes", "10", "--episodes", "6", "--views", "6", "--height", "96", "--width", "128",
        "--robot-height", "48", "--robot-width", "80", "--duration", "4", "--min-duration", "3"]
 
 
@@ -50,7 +50,7 @@ def test_eval_split_is_held_out(data):
     out, _ = data
     train, ev = read_jsonl(out / "train" / "samples.jsonl"), read_jsonl(out / "eval" / "samples.jsonl")
     assert ev and not any(s.scene.startswith("boat") for s in train) and all(s.scene.startswith("boat") for s in ev if s.domain == "general")
-    assert not any("sim_arm_b" in s.scene for s in train) and all("sim_arm_b" in s.scene for s in ev if s.domain == "robotic")
+    assert not any("sawyer" in s.scene for s in train) and all("sawyer" in s.scene for s in ev if s.domain == "robotic")
 
 
 def test_validator_cli_catches_planted_faults(data, tmp_path):

@@ -24,7 +24,7 @@ def src(tmp_path_factory):
     root = tmp_path_factory.mktemp("toy")
     for i, cat in enumerate(["mug", "mug", "boat"]):
         save_scene(toy_scene(seed=i, category=cat), root / "general" / f"{i:05d}")
-    for i, emb in enumerate(["sim_arm_a", "sim_arm_a", "sim_arm_a", "sim_arm_b", "sim_arm_b"]):
+    for i, emb in enumerate(["panda", "panda", "panda", "sawyer", "sawyer"]):
         save_trajectory(toy_trajectory(n_steps=30, seed=i, embodiment=emb), root / "robotic" / f"{i:05d}")
     return root
 

@@ -44,7 +44,7 @@ def test_render_resume_and_determinism(tmp_path):
             fb = tmp_path / "b" / fa.relative_to(tmp_path / "a")
             assert fa.read_bytes() == fb.read_bytes(), f"{fa} differs between identical runs"
     eps = list(load_sim(tmp_path / "a", "robotic"))
-    assert [e.states.shape for e in eps] == [(10, 12)] * 2
+    assert [e.states.shape for e in eps] == [(10, 15)] * 2
     assert all(set(e.cameras) == {"fix_left", "fix_center", "fix_right", "wrist"} for e in eps)
 
 
@@ -68,7 +68,35 @@ def test_scene_depth_consistent_with_cameras():
 def test_episode_shapes_and_seed():
     a = robot_episode(1, seed=3, duration=2, fps=5, height=48, width=64)
     b = robot_episode(1, seed=3, duration=2, fps=5, height=48, width=64)
-    assert a.states.shape == (10, 12) and a.actions.shape == (10, 7) and len(a.timestamps) == 10
+    assert a.states.shape == (10, 15) and a.actions.shape == (10, 7) and len(a.timestamps) == 10
     assert all(a.poses[c].shape == (10, 4, 4) for c in a.cameras)
     for c in a.cameras: assert np.array_equal(np.asarray(a.frames[c]), np.asarray(b.frames[c]))
     assert a.embodiment != robot_episode(0, seed=3, duration=2, fps=5, height=48, width=64).embodiment
+
+
+def test_missing_robosuite_is_a_clear_error(monkeypatch):
+    import importlib.util
+    from xvr.core import DataError
+    from xvr.sources import sim
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+    with pytest.raises(DataError, match=r"pip install --no-deps robosuite==1.5.2"):
+        sim.robosuite_assets()
+
+
+def test_general_samples_mark_objects_not_the_table():
+    "Point, directional and spatial samples on a sim scene mark object points; the support share stays near 20%."
+    from xvr.tasks.common import Reject, point_kinds
+    from xvr.tasks.point import point_correspondence
+    from xvr.tasks.directional import directional_correspondence
+    from xvr.tasks.spatial import spatial_verification
+    scene = general_scene(0, seed=2, n_views=6, height=96, width=128)
+    obj, sup = point_kinds(scene)
+    assert obj.sum() > 100 and sup.sum() > 100 and (scene.points[obj, 2] > 0.004).all()
+    on_table, n = 0, 0
+    for gen in (point_correspondence, directional_correspondence, spatial_verification):
+        for seed in range(25):
+            try: s = gen(scene, np.random.default_rng(seed), **({"p_free": 0.0} if gen is point_correspondence else {}))
+            except Reject: continue
+            n += 1; on_table += s.meta["on_support"]
+            assert s.meta["on_support"] == bool(abs(s.meta["point"][2]) <= 0.005)   # point_kinds tol
+    assert n >= 40 and on_table / n <= 0.35, (n, on_table)

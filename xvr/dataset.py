@@ -44,7 +44,7 @@ def _names(x)->set:
     return {n.strip() for n in (x.split(",") if isinstance(x, str) else (x or [])) if n.strip()}
 
 def split_of(item, holdout_category:str="boat", # held-out scene categories, comma-separated
-             holdout_embodiment:str="sim_arm_b,mobile_aloha", # held-out embodiments or whole sources, comma-separated
+             holdout_embodiment:str="sawyer,mobile_aloha", # held-out embodiments or whole sources, comma-separated
             )->str:
     "'eval' for held-out items (a category for scenes, an embodiment or source for trajectories), else 'train'."
     if isinstance(item, Scene): return "eval" if item.category in _names(holdout_category) else "train"
@@ -304,7 +304,7 @@ def merge_split(out:Path)->int:
     atomic_write_text(out / "samples.jsonl", "".join(l + "\n" for l in lines))
     return len(lines)
 
-# %% ../nbs/31_dataset.ipynb #1cc6f723
+# %% ../nbs/31_dataset.ipynb #2620f391
 _WORKER = {}
 def _unit_job(args):
     root, name, stats, split, task, unit, n, seed, out, writers = args
@@ -348,7 +348,7 @@ def _run_units(engine:Engine, jobs:list, desc:str, progress:bool)->dict:
     return failed
 
 
-# %% ../nbs/31_dataset.ipynb #12dc49e3
+# %% ../nbs/31_dataset.ipynb #d110ef8d
 def _validate_and_describe(out:Path, summary:dict, progress:bool):
     "Validate every sample of `out` into `summary`, and write each non-empty split's statistics."
     from xvr.validate import validate_dir
@@ -359,7 +359,7 @@ def _validate_and_describe(out:Path, summary:dict, progress:bool):
     for split, r in summary["splits"].items():
         if r.get("samples"): write_stats(out / split)
 
-# %% ../nbs/31_dataset.ipynb #85c33529
+# %% ../nbs/31_dataset.ipynb #79a0478b
 def _run_split(src:FolderSource, so:Path, split:str, per:dict, scan:tuple, shard:tuple, engine:Engine, chunk:int,
                seed:int, progress:bool)->dict:
     "Run this shard's units of one split (`per`: samples per task) into `so`; the split's summary record."
@@ -373,7 +373,7 @@ def _run_split(src:FolderSource, so:Path, split:str, per:dict, scan:tuple, shard
     complete = all((so / "shards" / f"{t}-{u:05d}" / "samples.jsonl").exists() for t, u, _ in plan_units(per, chunk))
     return _split_record(so, prep, complete) | dict(failed=failed)
 
-# %% ../nbs/31_dataset.ipynb #6bcba79b
+# %% ../nbs/31_dataset.ipynb #005b3449
 def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `robotic/` episodes saved by xvr.core
              out, # output folder: train/, eval/, run.json, summary.json
              per_task:int=8, # train samples per task
@@ -385,7 +385,7 @@ def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `
              chunk:int=16, # samples per unit of work
              source:str="sim", # the source's name in the summary
              holdout_category:str="boat", # scene categories held out for eval, comma-separated
-             holdout_embodiment:str="sim_arm_b", # embodiments or sources held out for eval, comma-separated
+             holdout_embodiment:str="sawyer", # embodiments or sources held out for eval, comma-separated
              min_points:int=10_000, # source rule: the least points a scene's cloud has
              min_duration:float=20.0, # source rule: the shortest episode, seconds
              validate:bool=True, # re-check every sample (`xvr.validate`) once both splits are complete
@@ -420,7 +420,7 @@ def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
     return summary
 
-# %% ../nbs/31_dataset.ipynb #7bc21bb2
+# %% ../nbs/31_dataset.ipynb #6fff18ce
 def _parse_shard(s:str)->tuple[int, int]:
     try: i, n = (int(x) for x in s.split("/")); assert 0 <= i < n
     except Exception: raise DataError(f"--shard must look like i/n with 0 <= i < n, got {s!r}")
@@ -463,7 +463,7 @@ def convert_sources(names:list, # registry names of real sources (`xvr.sources.r
     return out
 
 
-# %% ../nbs/31_dataset.ipynb #f12925dc
+# %% ../nbs/31_dataset.ipynb #67149a25
 def _generate_parser()->argparse.ArgumentParser:
     "The options of `xvr_generate`."
 
@@ -485,7 +485,7 @@ def _generate_parser()->argparse.ArgumentParser:
     p.add_argument("--ray-address", default=None,
                    help="with --backend ray: 'auto' or HOST:PORT of a running cluster (default: a local Ray instance)")
     p.add_argument("--holdout-category", default="boat", help="scene categories held out for XVR-Eval, comma-separated")
-    p.add_argument("--holdout-embodiment", default="sim_arm_b,mobile_aloha", help="embodiments or whole sources held out for XVR-Eval, comma-separated")
+    p.add_argument("--holdout-embodiment", default="sawyer,mobile_aloha", help="embodiments or whole sources held out for XVR-Eval, comma-separated")
     p.add_argument("--min-points", type=int, default=None, help="source rule: minimum scene point-cloud size (default 10,000; WildRGB-D: 1,000,000 as the paper)")
     p.add_argument("--min-duration", type=float, default=20.0, help="source rule: minimum episode duration, s")
     r = p.add_argument_group("real sources (converted once into OUT/source, resumable)")
@@ -508,7 +508,7 @@ def _generate_parser()->argparse.ArgumentParser:
     p.add_argument("--release-shard-size", type=int, default=10_000, help="--export release: PNG images per tar shard")
     return p
 
-# %% ../nbs/31_dataset.ipynb #bf5b7353
+# %% ../nbs/31_dataset.ipynb #6dda0c55
 def _check_generate_args(a):
     "One-line `DataError` for the first bad option of `xvr_generate`."
     check_options(a, positive=["chunk", "workers", "height", "width", "robot_height", "robot_width", "duration",
@@ -539,7 +539,7 @@ def _generate_source(a, names:list, dirs:list, engine:Engine)->str:
             print(f"source {c['source']}: {c['written']} new items from {c['data_dir']}; rules: {c['counts']}")
     return data
 
-# %% ../nbs/31_dataset.ipynb #e1aac544
+# %% ../nbs/31_dataset.ipynb #a415c05c
 @cli
 def xvr_generate_cli(argv=None):
     "Generate an XVR dataset (all 8 tasks, train + XVR-Eval) from one or several sources."

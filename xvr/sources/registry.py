@@ -40,12 +40,12 @@ _RLDS_EXPECTED = "DATA/{t}/<version>/ with dataset_info.json, features.json and 
 # %% ../../nbs/sources/14_registry.ipynb #fb61fc59
 SOURCES = {s.name: s for s in [
     SourceSpec("sim", "both", "xvr.sources.registry:_load_sim_both", "DATA/general/<scene>/ and DATA/robotic/<episode>/ (xvr_render output)",
-               "render it: xvr_render --out DATA", GENERAL_TASKS + ROBOTIC_TASKS, dict(categories=["boat"], embodiments=["sim_arm_b"]),
+               "render it: xvr_render --out DATA", GENERAL_TASKS + ROBOTIC_TASKS, dict(categories=["boat"], embodiments=["sawyer"]),
                description="MuJoCo renders of both domains (the embedded default)"),
     SourceSpec("sim-general", "general", "xvr.sources.registry:_load_sim_general", "DATA/general/<scene>/ (xvr_render output)",
                "render it: xvr_render --out DATA", GENERAL_TASKS, dict(categories=["boat"]), description="MuJoCo object-centric captures"),
     SourceSpec("sim-robotic", "robotic", "xvr.sources.registry:_load_sim_robotic", "DATA/robotic/<episode>/ (xvr_render output)",
-               "render it: xvr_render --out DATA", ROBOTIC_TASKS, dict(embodiments=["sim_arm_b"]), description="MuJoCo robot episodes"),
+               "render it: xvr_render --out DATA", ROBOTIC_TASKS, dict(embodiments=["sawyer"]), description="MuJoCo robot episodes"),
     SourceSpec("wildrgbd", "general", "xvr.sources.wildrgbd:iter_wildrgbd", "DATA/<category>/scenes/scenes_<id>/{rgb,depth,masks}/, metadata, cam_poses.txt",
                "download categories with download.py of github.com/wildrgbd/wildrgbd (https://huggingface.co/hongchi/wildrgbd) and unzip into DATA",
                GENERAL_TASKS, dict(categories=["boat"]), description="WildRGB-D hand-held RGB-D 360-degree captures (Xia et al. 2024)"),
@@ -190,7 +190,7 @@ def convert_source(name:str, # a key of `SOURCES`
                                + "; ".join(f"item {k}: {v}" for k, v in sorted(failed.items())[:5]), out)
     return summary
 
-# %% ../../nbs/sources/14_registry.ipynb #b3e2a1a0
+# %% ../../nbs/sources/14_registry.ipynb #9b6183e4
 @cli
 def xvr_convert_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
                    ):

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/sources/10_sim.ipynb #eb2d2431
 from __future__ import annotations
-import argparse, json, os, shutil, sys, time
+import argparse, functools, hashlib, importlib.util, json, os, shutil, sys, time
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -18,8 +18,10 @@ from ..core import (Camera, View, Scene, Trajectory, DataError, look_at, intrins
 from ..projection import fuse_views
 
 # %% auto #0
-__all__ = ['CATEGORIES', 'EMBODIMENTS', 'CAMERA_DESCRIPTIONS', 'ROBOT_CAMERAS', 'mj_camera_attrs', 'cv_pose_from_mj',
-           'render_camera', 'general_scene', 'arm_ik', 'robot_episode', 'render_dataset', 'load_sim', 'xvr_render_cli']
+__all__ = ['TEXTURES', 'SURFACES', 'PRIMITIVES', 'MESHES', 'PRIM_TEXTURE', 'CATEGORIES', 'CONTEXT', 'EMBODIMENTS',
+           'CAMERA_DESCRIPTIONS', 'ROBOT_CAMERAS', 'PROPS', 'mj_camera_attrs', 'cv_pose_from_mj', 'render_camera',
+           'robosuite_assets', 'scene_xml', 'general_scene', 'mesh_cache', 'arm_ik', 'sample_rig', 'robot_episode',
+           'render_dataset', 'load_sim', 'xvr_render_cli']
 
 # %% ../../nbs/sources/10_sim.ipynb #b56562da
 _CV_FROM_MJ = np.diag([1.0, -1.0, -1.0])
@@ -50,7 +52,26 @@ def render_camera(renderer, data, camera:str)->tuple[np.ndarray, np.ndarray]:
     depth[depth >= 0.999 * far] = 0
     return rgb, depth
 
-# %% ../../nbs/sources/10_sim.ipynb #f15832d1
+# %% ../../nbs/sources/10_sim.ipynb #ebb72ed4
+def robosuite_assets()->Path:
+    "robosuite's shipped MuJoCo asset folder (meshes, textures, robots), found without importing robosuite."
+    spec = importlib.util.find_spec("robosuite")
+    if spec is None or not spec.submodule_search_locations:
+        raise DataError("the embedded worlds are built from robosuite's assets: pip install --no-deps robosuite==1.5.2")
+    root = Path(list(spec.submodule_search_locations)[0]) / "models" / "assets"
+    if not (root / "textures").is_dir(): raise DataError("robosuite is installed without its asset folder", root)
+    return root
+
+TEXTURES = {"wood": ("light-wood", "dark-wood", "red-wood", "blue-wood", "green-wood", "wood-varnished-panels"),
+            "plaster": ("cream-plaster", "gray-plaster", "pink-plaster", "yellow-plaster"),
+            "ceramic": ("clay", "brass-ambra", "pink-plaster"),
+            "metal": ("brass-ambra", "metal", "steel-brushed", "steel-scratched"),
+            "floor": ("wood-tiles", "dirt", "gray-felt", "dark-wood"),
+            "wall": ("white-bricks", "wood-tiles", "light-gray-floor-tile", "dirt", "wood-varnished-panels")}
+# table tops: textures with rich, non-repeating structure (what local descriptors match across views)
+SURFACES = ("dirt", "clay", "brass-ambra", "gray-felt", "wood-varnished-panels", "dark-wood", "bread")
+
+# %% ../../nbs/sources/10_sim.ipynb #b58ed366
 def _rgb3(c): return " ".join(f"{x:.3f}" for x in c)
 
 def _geom(kind, pos, size, mat, euler=(0, 0, 0)):
@@ -91,72 +112,157 @@ def _boat(r, m):
     return [_geom("ellipsoid", (0, 0, .03), (L, L * .35, .03), m), _geom("cylinder", (0, 0, .1), (.005, .08), m),
             _geom("box", (L * .25, 0, .1), (L * .2, .003, .06), m)]
 
-CATEGORIES = {"mug": _mug, "bottle": _bottle, "can": _can, "box": _box, "ball": _ball, "bowl": _bowl,
+PRIMITIVES = {"mug": _mug, "bottle": _bottle, "can": _can, "box": _box, "ball": _ball, "bowl": _bowl,
               "chair": _chair, "table": _table, "lamp": _lamp, "boat": _boat}
 
-# %% ../../nbs/sources/10_sim.ipynb #1bb3fca7
-def _textures(r, n):
+# %% ../../nbs/sources/10_sim.ipynb #0157a67b
+# robosuite's textured meshes: file, texture, scale range
+MESHES = {"bread": ("bread.obj", "bread", (1.6, 2.2)), "can": ("can.obj", "can", (1.3, 1.7)),
+          "cereal": ("cereal.obj", "cereal", (.9, 1.2)), "milk": ("milk.obj", "ceramic", (1.0, 1.3)),
+          "lemon": ("lemon.obj", "lemon", (2.2, 3.0)), "bottle": ("bottle.obj", "glass", (1.0, 1.3))}
+PRIM_TEXTURE = {"mug": "ceramic", "box": "wood", "ball": "plaster", "bowl": "ceramic", "chair": "wood", "table": "wood",
+                "lamp": "metal", "boat": "wood"}
+CATEGORIES = ("bread", "can", "cereal", "mug", "milk", "lemon", "bottle", "box", "chair", "boat",   # boat: held out;
+              "ball", "bowl", "table", "lamp")                             # within the first 10 of a small run
+CONTEXT = ("bread", "can", "lemon", "cereal", "milk", "ball", "box", "bowl")   # what stands around the main object
+
+@functools.lru_cache(maxsize=None)
+def _mesh_bottom(file:str, scale:float)->float:
+    "Lowest z of a mesh geom at the origin (MuJoCo re-centres meshes on their inertia frame)."
+    import mujoco
+    x = (f'<mujoco><asset><mesh name="m" file="{file}" scale="{scale} {scale} {scale}"/></asset>'
+         f'<worldbody><geom type="mesh" mesh="m"/></worldbody></mujoco>')
+    m = mujoco.MjModel.from_xml_string(x); d = mujoco.MjData(m); mujoco.mj_forward(m, d)
+    v = m.mesh_vert[:m.mesh_vertnum[0]] @ d.geom_xmat[0].reshape(3, 3).T + d.geom_xpos[0]
+    return float(v[:, 2].min())
+
+def _material(A, name, tex, r, repeat=1):
+    return (f'<texture name="{name}" type="2d" file="{A}/textures/{tex}.png"/><material name="{name}" texture="{name}" '
+            f'texrepeat="{repeat} {repeat}" rgba="{_rgb3(r.uniform(.8, 1, 3))} 1" specular="{r.uniform(.1, .4):.2f}"/>')
+
+def _object(cat:str, k:int, r, A:Path, xy, yaw:float, scale:float=1.0)->tuple[str, str]:
+    "(assets, body) MJCF of one object of category `cat` standing on z = 0 at `xy`."
+    if cat in MESHES:
+        f, tex, lim = MESHES[cat]; s = round(float(r.uniform(*lim)) * scale, 4); file = f"{A}/objects/meshes/{f}"
+        assets = f'<mesh name="o{k}" file="{file}" scale="{s} {s} {s}"/>' + _material(A, f"o{k}", tex, r)
+        geoms = f'<geom type="mesh" mesh="o{k}" material="o{k}" pos="0 0 {-_mesh_bottom(file, s):.4f}"/>'
+    else:
+        assets = _material(A, f"o{k}", r.choice(TEXTURES[PRIM_TEXTURE[cat]]), r, int(r.integers(1, 3)))
+        geoms = "".join(PRIMITIVES[cat](r, f"o{k}"))
+    return assets, f'<body pos="{xy[0]:.4f} {xy[1]:.4f} 0" euler="0 0 {yaw:.1f}">{geoms}</body>'
+
+# %% ../../nbs/sources/10_sim.ipynb #420dde5e
+def _context_xy(r, n:int, rmin:float=.15, rmax:float=.3, sep:float=.12)->list:
+    "Up to `n` positions on a ring around the main object, at least `sep` apart."
     out = []
-    for i in range(n):
-        kind = r.choice(["checker", "gradient", "flat"]); c1, c2 = r.uniform(.1, .95, 3), r.uniform(.1, .95, 3)
-        out.append(f'<texture name="t{i}" type="2d" builtin="{kind}" rgb1="{_rgb3(c1)}" rgb2="{_rgb3(c2)}" width="32" height="32"/>'
-                   f'<material name="m{i}" texture="t{i}" texrepeat="{r.integers(1, 4)} {r.integers(1, 4)}" specular="{r.uniform(0, .5):.2f}"/>')
-    return "".join(out)
+    for _ in range(50 * n):
+        a, d = r.uniform(0, 2 * np.pi), r.uniform(rmin, rmax); p = d * np.array([np.cos(a), np.sin(a)])
+        if all(np.linalg.norm(p - q) >= sep for q in out): out.append(p)
+        if len(out) == n: break
+    return out
 
-def _world(assets:str, body:str, width:int, height:int, r, cams:str="", floor:str="")->str:
-    light = r.uniform(-1, 1, 2)
-    fl = floor or (f'<texture name="floor" type="2d" builtin="checker" rgb1="{_rgb3(r.uniform(.5, .9, 3))}" '
-                   f'rgb2="{_rgb3(r.uniform(.1, .5, 3))}" width="64" height="64"/><material name="floor" texture="floor" texrepeat="12 12"/>')
-    return (f'<mujoco><visual><global offwidth="{width}" offheight="{height}"/><quality shadowsize="1024"/>'
-            f'<map znear="0.01" zfar="60"/><headlight ambient=".35 .35 .35" diffuse=".5 .5 .5"/></visual>'
-            f'<asset>{fl}{assets}</asset><worldbody>'
-            f'<light pos="{light[0]:.2f} {light[1]:.2f} 3" dir="{-light[0]:.2f} {-light[1]:.2f} -3" diffuse=".6 .6 .6" castshadow="true"/>'
-            f'<geom type="plane" size="3 3 .1" material="floor"/>{body}{cams}</worldbody></mujoco>')
+def _room(A:Path, r, top:str, floor:str, wall:str, size=(.55, .45), wall_at:float=1.4)->tuple[str, str]:
+    "(assets, bodies) MJCF of a textured table top (its surface at z = 0), a floor below it and four walls."
+    walls = "".join(f'<geom type="plane" pos="{wall_at * np.cos(a):.3f} {wall_at * np.sin(a):.3f} .5" '
+                    f'size="{wall_at + .2:.2f} 1.5 .1" zaxis="{-np.cos(a):.3f} {-np.sin(a):.3f} 0" material="wall"/>'
+                    for a in np.arange(4) * np.pi / 2)
+    assets = _material(A, "top", top, r, int(r.integers(2, 4))) + _material(A, "floor", floor, r, 8)
+    assets += _material(A, "wall", wall, r, 4)
+    return assets, (f'<geom type="box" pos="0 0 -.02" size="{size[0]:.3f} {size[1]:.3f} .02" material="top"/>'
+                    f'<geom type="plane" pos="0 0 -.75" size="4 4 .1" material="floor"/>{walls}')
 
-# %% ../../nbs/sources/10_sim.ipynb #381b8725
-def general_scene(index:int, seed:int=0, n_views:int=10, height:int=480, width:int=640,
-                  categories:Sequence[str]=tuple(CATEGORIES), voxel:float=0.004, max_points:int=400_000)->Scene:
+def _world(assets:str, body:str, width:int, height:int, r, cams:str="")->str:
+    "A whole MJCF model: visual settings, one shadow-casting light, `assets` and `body` (room included) and `cams`."
+    L = r.uniform(-1, 1, 2); shadow = int(min(2048, max(256, 2 ** np.ceil(np.log2(1.5 * max(width, height))))))
+    return (f'<mujoco><visual><global offwidth="{width}" offheight="{height}"/><quality shadowsize="{shadow}"/>'
+            f'<map znear="0.01" zfar="30"/>'
+            f'<headlight ambient=".35 .35 .35" diffuse=".4 .4 .4" specular=".1 .1 .1"/></visual>'
+            f'<asset>{assets}</asset><worldbody>'
+            f'<light pos="{L[0]:.2f} {L[1]:.2f} 2.5" dir="{-L[0]:.2f} {-L[1]:.2f} -2.5" diffuse=".7 .7 .7" '
+            f'castshadow="true"/>'
+            f'{body}{cams}</worldbody></mujoco>')
+
+# %% ../../nbs/sources/10_sim.ipynb #0a010fb2
+def _orbit(r, n_views:int, target:np.ndarray)->list[np.ndarray]:
+    "`cam_from_world` poses on a smooth jittered orbit around `target`: elevation and radius vary slowly, like a hand."
+    # elevations swing over 0-70 degrees along the orbit: high views see the table's texture sharply (more
+    # cross-view matches), low ones see other cameras' positions (viewpoint localization needs them)
+    e0, e1, ph, r0 = r.uniform(25, 45), r.uniform(10, 25), r.uniform(0, 2 * np.pi), r.uniform(.38, .5)
+    poses = []
+    for i in range(n_views):
+        az = 2 * np.pi * i / n_views + r.uniform(-.1, .1); el = np.deg2rad(e0 + e1 * np.sin(az + ph) + r.uniform(-3, 3))
+        rad = r0 * (1 + .1 * np.cos(az - ph)) + r.uniform(-.02, .02)
+        eye = target + rad * np.array([np.cos(az) * np.cos(el), np.sin(az) * np.cos(el), np.sin(el)])
+        poses.append(look_at(eye, target + r.normal(0, .02, 3)))
+    return poses
+
+def _expose(rgb:np.ndarray, gain:float, noise:float, r)->np.ndarray:
+    "A camera's exposure `gain` and Gaussian sensor `noise` (std, 0-255 units) applied to a rendered image."
+    if gain == 1 and not noise: return rgb
+    x = rgb.astype(np.float32) * gain
+    if noise: x += r.normal(0, noise, x.shape).astype(np.float32)
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+# %% ../../nbs/sources/10_sim.ipynb #3a2b5000
+def scene_xml(index:int, seed:int=0, n_views:int=10, height:int=480, width:int=640, # as in `general_scene`
+              categories:Sequence[str]=CATEGORIES, # categories cycled over by `index`
+             )->tuple[str, str, list, float, np.random.Generator]:
+    "MJCF of general scene `index`, its category, camera poses, vertical field of view and the scene's random stream."
+    A = robosuite_assets(); r = np.random.default_rng([seed, 0, index])
+    cat = categories[index % len(categories)]
+    assets, body = _object(cat, 0, r, A, (0, 0), r.uniform(0, 360))
+    ctx = [c for c in CONTEXT if c != cat]
+    for k, xy in enumerate(_context_xy(r, int(r.integers(2, 5))), 1):
+        a, b = _object(str(r.choice(ctx)), k, r, A, xy, r.uniform(0, 360), .7); assets += a; body += b
+    surfaces = r.choice(SURFACES), r.choice(TEXTURES["floor"]), r.choice(TEXTURES["wall"])
+    room = _room(A, r, *surfaces, r.uniform([.45, .4], [.7, .55]))
+    fovy = float(r.uniform(45, 60)); poses = _orbit(r, n_views, np.r_[0, 0, .06])
+    cams = "".join(f'<camera name="orbit_{i:02d}" {mj_camera_attrs(T)} fovy="{fovy:.4f}"/>'
+                   for i, T in enumerate(poses))
+    model_xml = _world(room[0] + assets, room[1] + body, width, height, r, cams)
+    return model_xml, cat, poses, fovy, r
+
+# %% ../../nbs/sources/10_sim.ipynb #df8560d0
+def general_scene(index:int, # scene number: picks the category (`categories[index % len]`) and seeds the rest
+                  seed:int=0, # dataset seed
+                  n_views:int=10, # cameras on the orbit
+                  height:int=480, width:int=640, # image size, pixels
+                  categories:Sequence[str]=CATEGORIES, # categories cycled over by `index`
+                  voxel:float=0.004, max_points:int=400_000, # fused point cloud: voxel size (m) and size cap
+                  exposure:float=0.0, # spread of per-view exposure, in stops (0: all views alike)
+                  noise:float=0.0, # std of Gaussian sensor noise, 0-255 units
+                 )->Scene:
     "Render general-domain scene `index` (a pure function of `seed` and `index`)."
     import mujoco
-    r = np.random.default_rng([seed, 0, index])
-    cat = categories[index % len(categories)]
-    n_obj = int(r.integers(1, 4)); n_mat = n_obj + 1
-    body = ""
-    for k in range(n_obj):
-        xy = r.uniform(-.12, .12, 2) if n_obj > 1 else np.zeros(2)
-        geoms = "".join(CATEGORIES[cat](r, f"m{k}"))
-        body += f'<body pos="{xy[0]:.3f} {xy[1]:.3f} 0" euler="0 0 {r.uniform(0, 360):.1f}">{geoms}</body>'
-    cams, poses = "", []
-    fovy = float(r.uniform(45, 60)); target = np.r_[0, 0, .06]
-    for i in range(n_views):
-        az = 2 * np.pi * i / n_views + r.uniform(-.2, .2); el = np.deg2rad(r.uniform(5, 40)); rad = r.uniform(.45, .75)
-        eye = target + rad * np.array([np.cos(az) * np.cos(el), np.sin(az) * np.cos(el), np.sin(el)])
-        T = look_at(eye, target + r.normal(0, .02, 3)); poses.append(T)
-        cams += f'<camera name="orbit_{i:02d}" {mj_camera_attrs(T)} fovy="{fovy:.4f}"/>'
-    xml = _world(_textures(r, n_mat), body, width, height, r, cams)
-    model = mujoco.MjModel.from_xml_string(xml); data = mujoco.MjData(model); mujoco.mj_forward(model, data)
-    K = intrinsics_from_fov(width, height, fovy)
-    ren = _renderer(model, height, width)
+    xml, cat, poses, fovy, r = scene_xml(index, seed, n_views, height, width, categories)
+    model = mujoco.MjModel.from_xml_string(xml)
+    data = mujoco.MjData(model); mujoco.mj_forward(model, data)
+    K = intrinsics_from_fov(width, height, fovy); ren = _renderer(model, height, width)
+    gains = 2.0 ** r.uniform(-exposure, exposure, n_views); nr = np.random.default_rng([seed, 3, index])
     try:
         views = []
         for i, T in enumerate(poses):
-            name = f"orbit_{i:02d}"
-            assert np.allclose(cv_pose_from_mj(data.cam(name).xpos, data.cam(name).xmat), T, atol=1e-5)
-            rgb, dep = render_camera(ren, data, name)
-            views.append(View(rgb, Camera(K, T, width, height, name), depth=dep, timestamp=i / 3.0))
+            rgb, dep = render_camera(ren, data, f"orbit_{i:02d}")
+            cam = Camera(K, T, width, height, f"orbit_{i:02d}")
+            views.append(View(_expose(rgb, gains[i], noise, nr), cam, depth=dep, timestamp=i / 3.0))
     finally: ren.close()
     pts, cols = fuse_views(views, voxel=voxel, max_points=max_points)
     return Scene(f"{cat}_{seed:03d}_{index:05d}", views, pts, cols, cat, "sim-general",
-                 dict(seed=seed, index=index, n_objects=n_obj, renderer="mujoco " + mujoco.__version__))
+                 dict(seed=seed, index=index, support_z=0.0, renderer="mujoco " + mujoco.__version__))
 
-# %% ../../nbs/sources/10_sim.ipynb #9d9904ba
+# %% ../../nbs/sources/10_sim.ipynb #5c8190ca
+# cycled by episode index (the 2nd, sawyer, is held out for XVR-Eval): robosuite robot and gripper, arm base
+# (x, y, yaw degrees) at the table's edge, IK seed (joint angles), finger joints (open, closed)
 EMBODIMENTS = {
-    "sim_arm_a": dict(links=(0.34, 0.34, 0.10), radius=0.028, color=(.75, .75, .78), base=(0, -0.42), shoulder=0.22,
-                      eyes={"fix_left": (-0.55, -0.4, 0.5), "fix_center": (0.0, -0.8, 0.65), "fix_right": (0.55, -0.4, 0.5)},
-                      floor=((.55, .5, .45), (.35, .3, .28))),
-    "sim_arm_b": dict(links=(0.30, 0.38, 0.09), radius=0.035, color=(.95, .55, .15), base=(0, -0.40), shoulder=0.18,
-                      eyes={"fix_left": (-0.72, -0.3, 0.45), "fix_center": (0.05, -0.85, 0.8), "fix_right": (0.7, -0.35, 0.48)},
-                      floor=((.3, .4, .55), (.15, .2, .3))),
+    "panda": dict(robot="panda", gripper="panda_gripper", base=(0, -.5, 90), ready=(0, -.6, 0, -2.4, 0, 1.8, .785),
+                  fingers={"finger_joint1": (.04, 0), "finger_joint2": (-.04, 0)}),
+    "sawyer": dict(robot="sawyer", gripper="rethink_gripper", base=(0, -.55, 90), ready=(0, -1.0, 0, 2.0, 0, .6, 0),
+                   fingers={"l_finger_joint": (.021, -.01), "r_finger_joint": (-.021, .01)}),
+    "ur5e": dict(robot="ur5e", gripper="robotiq_gripper_140", base=(0, -.5, 90), ready=(0, -1.6, 1.6, -1.6, -1.57, 0),
+                 fingers={"finger_joint": (0, .012)}),
+    "jaco": dict(robot="jaco", gripper="jaco_three_finger_gripper", base=(0, -.45, 90),
+                 ready=(3.2, 3.9, 0, 1.3, 0, 3.2, 0),
+                 fingers={"joint_thumb": (0, .02), "joint_index": (0, .02), "joint_pinky": (0, .02)}),
 }
 CAMERA_DESCRIPTIONS = {
     "fix_left": "A fixed camera on the left side of the workspace observes the manipulation task.",
@@ -166,106 +272,237 @@ CAMERA_DESCRIPTIONS = {
 }
 ROBOT_CAMERAS = ("fix_left", "fix_center", "fix_right", "wrist")
 
-# %% ../../nbs/sources/10_sim.ipynb #6c775918
-def _arm_xml(e:dict)->str:
-    L1, L2, L3 = e["links"]; rad = e["radius"]; c = _rgb3(e["color"]); bx, by = e["base"]
-    cap = lambda L, r: f'<geom type="capsule" fromto="0 0 0 {L} 0 0" size="{r}" rgba="{c} 1"/>'
-    finger = lambda s: (f'<body name="finger_{s}" pos="0 0 0"><joint name="finger_{s}" type="slide" axis="0 {1 if s == "l" else -1} 0" range="0 0.05"/>'
-                        f'<geom type="box" pos="0.035 0 0" size="0.035 0.006 0.012" rgba=".15 .15 .15 1"/></body>')
-    return (f'<body name="base" pos="{bx} {by} 0"><geom type="cylinder" pos="0 0 {e["shoulder"] / 2}" size="0.07 {e["shoulder"] / 2}" rgba=".2 .2 .22 1"/>'
-            f'<joint name="yaw" type="hinge" axis="0 0 1"/>'
-            f'<body name="upper" pos="0 0 {e["shoulder"]}"><joint name="q1" type="hinge" axis="0 -1 0"/>{cap(L1, rad)}'
-            f'<body name="fore" pos="{L1} 0 0"><joint name="q2" type="hinge" axis="0 -1 0"/>{cap(L2, rad * .85)}'
-            f'<body name="wrist" pos="{L2} 0 0"><joint name="q3" type="hinge" axis="0 -1 0"/>{cap(L3, rad * .7)}'
-            f'<body name="hand" pos="{L3} 0 0"><geom type="box" pos="0.005 0 0" size="0.01 0.05 0.015" rgba=".2 .2 .2 1"/>'
-            f'{finger("l")}{finger("r")}'
-            f'<camera name="wrist" pos="-0.06 0 0.07" xyaxes="0 1 0 0.5 0 -0.866" fovy="75"/>'
-            f'</body></body></body></body></body>')
+# %% ../../nbs/sources/10_sim.ipynb #fbc63077
+def mesh_cache()->Path:
+    "Folder of simplified robot meshes, made once per machine (`$XVR_CACHE`, default `~/.cache/xvr`)."
+    return Path(os.environ.get("XVR_CACHE", Path.home() / ".cache" / "xvr")) / "meshes"
 
-def arm_ik(target:np.ndarray, e:dict)->np.ndarray:
-    "Joint angles (yaw, q1, q2, q3) putting the fingertips at `target` (3,) with the hand pointing down."
-    L1, L2, L3 = e["links"]; bx, by = e["base"]
-    w = np.asarray(target, float) + [0, 0, L3 + 0.07]                   # wrist joint above the fingertips
-    d = w - [bx, by, e["shoulder"]]; yaw = np.arctan2(d[1], d[0]); r = np.hypot(d[0], d[1])
-    c2 = np.clip((r * r + d[2] ** 2 - L1 * L1 - L2 * L2) / (2 * L1 * L2), -1, 1)
-    q2 = -np.arccos(c2)                                                  # elbow up
-    q1 = np.arctan2(d[2], r) - np.arctan2(L2 * np.sin(q2), L1 + L2 * np.cos(q2))
-    return np.array([yaw, q1, q2, -np.pi / 2 - q1 - q2])
+def _decimate(file:str, max_faces:int)->tuple[np.ndarray, np.ndarray]:
+    import open3d as o3d
+    o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
+    m = o3d.io.read_triangle_mesh(file)
+    if len(m.triangles) <= max_faces: return np.zeros((0, 3)), np.zeros((0, 3), np.int32)
+    m.triangle_uvs = o3d.utility.Vector2dVector(); m.remove_duplicated_vertices()   # welded: UV seams split the surface
+    m = m.simplify_quadric_decimation(max_faces)
+    return np.asarray(m.vertices, np.float64), np.asarray(m.triangles, np.int32)
 
-# %% ../../nbs/sources/10_sim.ipynb #73bb604c
-_OBJ_COLORS = {"red": (.85, .12, .12), "green": (.15, .7, .2), "blue": (.15, .3, .85), "yellow": (.9, .8, .1), "purple": (.55, .2, .7)}
+@functools.lru_cache(maxsize=None)
+def _simplified(file:str, max_faces:int)->tuple[np.ndarray, np.ndarray]|None:
+    "Vertices (N, 3) and faces (M, 3) of mesh `file` reduced to `max_faces` (quadric decimation), or None if small."
+    key = hashlib.sha1(f"{file}|{os.path.getsize(file)}|{max_faces}|1".encode()).hexdigest()[:16]
+    f = mesh_cache() / f"{Path(file).stem}-{key}.npz"
+    if not f.exists():
+        v, t = _decimate(file, max_faces); f.parent.mkdir(parents=True, exist_ok=True)
+        tmp = f.with_name(f"{f.stem}.{os.getpid()}.tmp.npz"); np.savez(tmp, v=v, f=t); os.replace(tmp, f)
+    z = np.load(f)
+    return (z["v"], z["f"]) if len(z["f"]) else None
 
-def _script(kind, r, obj, goal, n):
-    home = np.array([0.0, -0.1, 0.35]); up = [0, 0, .18]; low = [0, 0, 0.035]
-    if kind == "pick_place":  keys, grasp = [home, obj + up, obj + low, obj + low, obj + up, goal + up, goal + low, goal + low, goal + up, home], (3, 7)
-    elif kind == "push":      keys, grasp = [home, obj - [0, .08, 0] + up, obj - [0, .08, 0] + low, goal - [0, .06, 0] + low, goal - [0, .06, 0] + up, home], (2.2, 3)
-    else:                     keys, grasp = [home, obj + up, obj + low + [0, 0, .03], obj + up, home], (99, 99)
-    keys = np.asarray(keys, float); s = np.linspace(0, len(keys) - 1, n); i0 = np.minimum(s.astype(int), len(keys) - 2)
-    f = (s - i0)[:, None]; f = f * f * (3 - 2 * f)
-    ee = keys[i0] * (1 - f) + keys[i0 + 1] * f
-    held = (s >= grasp[0]) & (s < grasp[1])
-    return ee, held, s, grasp
-
-def robot_episode(index:int, seed:int=0, duration:float=20.0, fps:float=5.0, height:int=240, width:int=424,
-                  embodiments:Sequence[str]=tuple(EMBODIMENTS), cameras:Sequence[str]=ROBOT_CAMERAS,
-                  camera_jitter:float=0.0, # std (m) of a per-episode offset of each fixed camera: rigs re-placed between episodes
-                 )->Trajectory:
-    "Render robotic episode `index`: a scripted task seen by fixed and wrist cameras (a pure function of `seed`, `index`)."
+def _visual_part(path:Path, max_faces:int=800):
+    "MjSpec of a robosuite robot or gripper file: visual geoms only, simplified meshes, absolute paths, no actuators."
     import mujoco
-    r = np.random.default_rng([seed, 1, index])
+    s = mujoco.MjSpec.from_file(str(path)); d = path.parent
+    for g in list(s.geoms):
+        if g.group != 1: s.delete(g)                                   # robosuite: group 1 = visual, 0 = collision
+    for el in list(s.cameras) + list(s.actuators) + list(s.sensors): s.delete(el)
+    for site in s.sites: site.group = 5                                # not drawn (MuJoCo shows groups 0-2)
+    used = {g.meshname for g in s.geoms}
+    for m in list(s.meshes):
+        if m.name not in used: s.delete(m); continue
+        f = str((d / m.file).resolve()); small = _simplified(f, max_faces)
+        if small is None: m.file = f
+        else: m.file = ""; m.uservert = small[0].ravel().tolist(); m.userface = small[1].ravel().tolist()
+    for t in s.textures:
+        if t.file: t.file = str((d / t.file).resolve())
+    return s
+
+# %% ../../nbs/sources/10_sim.ipynb #2cffe461
+def _add_camera(body, name:str, cam_from_parent:np.ndarray, fovy:float):
+    "Add an MjSpec camera to `body` at an OpenCV pose given in the body's frame."
+    import mujoco
+    W = invert_rigid(cam_from_parent); q = np.zeros(4); mujoco.mju_mat2Quat(q, (W[:3, :3] @ _CV_FROM_MJ).ravel())
+    cam = body.add_camera(); cam.name = name; cam.pos = W[:3, 3]; cam.quat = q; cam.fovy = fovy
+    return cam
+
+def _robot_model(world_xml:str, emb:str):
+    "Compile `world_xml` with embodiment `emb` at its base and a wrist camera; returns (model, arm joint names)."
+    e = EMBODIMENTS[emb]; A = robosuite_assets()
+    robot = _visual_part(A / "robots" / e["robot"] / "robot.xml"); arm = [j.name for j in robot.joints]
+    grip = _visual_part(A / "grippers" / f'{e["gripper"]}.xml')
+    robot.body("right_hand").add_frame().attach_body(grip.worldbody.first_body(), "g_", "")
+    import mujoco
+    world = mujoco.MjSpec.from_string(world_xml)
+    bx, by, yaw = e["base"]; h = np.deg2rad(yaw) / 2
+    mount = world.worldbody.add_frame(pos=[bx, by, 0], quat=[np.cos(h), 0, 0, np.sin(h)])
+    mount.attach_body(robot.worldbody.first_body(), "r_", "")
+    _add_camera(world.body("r_right_hand"), "wrist", look_at([-.1, 0, .05], [0, 0, .2], up=(-1, 0, 0)), 75.0)
+    return world.compile(), ["r_" + j for j in arm]
+
+# %% ../../nbs/sources/10_sim.ipynb #480bd8ab
+def arm_ik(model, # compiled `mujoco.MjModel` of the scene with the arm
+           data, # its `mujoco.MjData` (its qpos is overwritten)
+           joints:Sequence[str], # arm joint names
+           target:np.ndarray, # (3,) world position wanted for the grip site, metres
+           q0:np.ndarray, # (n,) starting joint angles (the previous waypoint's solution)
+           site:str="r_g_grip_site", # the site placed at `target`
+           iters:int=200, # at most this many Gauss-Newton steps
+           damping:float=0.05, # damping of the least-squares step
+          )->np.ndarray:
+    "Joint angles (n,) putting `site` at `target` with the gripper pointing down (damped least squares, joint limits)."
+    import mujoco
+    jid = [model.joint(j).id for j in joints]; qa = model.jnt_qposadr[jid]; da = model.jnt_dofadr[jid]
+    lo, hi = model.jnt_range[jid].T; limited = model.jnt_limited[jid].astype(bool)
+    sid = model.site(site).id; jp, jr = np.zeros((3, model.nv)), np.zeros((3, model.nv)); q = np.array(q0, float)
+    for _ in range(iters):
+        data.qpos[qa] = q; mujoco.mj_kinematics(model, data); mujoco.mj_comPos(model, data)
+        ep = target - data.site_xpos[sid]; er = np.cross(data.site_xmat[sid].reshape(3, 3)[:, 2], [0, 0, -1])
+        if np.linalg.norm(ep) < 5e-4 and np.linalg.norm(er) < 5e-3: break
+        mujoco.mj_jacSite(model, data, jp, jr, sid); J = np.r_[jp[:, da], .3 * jr[:, da]]
+        q = q + J.T @ np.linalg.solve(J @ J.T + damping ** 2 * np.eye(6), np.r_[ep, .3 * er])
+        q = np.where(limited, np.clip(q, lo, hi), q)
+    return q
+
+# %% ../../nbs/sources/10_sim.ipynb #b8c6e07f
+def _rig_once(r, c:np.ndarray)->dict[str, np.ndarray]:
+    th = -90 + r.uniform(-20, 20); rig = {}                               # azimuth of the centre camera, degrees
+    for name, off in (("fix_left", -r.uniform(40, 85)), ("fix_center", 0.0), ("fix_right", r.uniform(40, 85))):
+        a = np.deg2rad(th + off); d = r.uniform(.8, 1.2)
+        rig[name] = look_at(c + [d * np.cos(a), d * np.sin(a), r.uniform(.4, .9)], c + r.normal(0, .05, 3))
+    return rig
+
+def sample_rig(r:np.random.Generator, # the episode's random stream for the rig
+               center=(0.0, 0.1, 0.05), # workspace point the cameras look at, world metres
+               clear:float=1.25, # a side camera's sideways offset must exceed its forward/backward offset this much
+              )->dict[str, np.ndarray]:
+    "`cam_from_world` of the three fixed cameras of one episode: centre behind the arm, left and right to its sides."
+    for _ in range(100):
+        rig = _rig_once(r, np.asarray(center, float)); C = rig["fix_center"]
+        x = [(C @ np.r_[invert_rigid(rig[k])[:3, 3], 1])[[0, 2]] for k in ("fix_left", "fix_right")]
+        if x[0][0] < 0 < x[1][0] and all(abs(a) > clear * abs(b) for a, b in x): return rig
+    raise DataError("no camera rig with clear left and right cameras in 100 draws")
+
+# %% ../../nbs/sources/10_sim.ipynb #4e9ad0af
+PROPS = {"can": "soda can", "milk": "milk carton", "bread": "loaf of bread", "lemon": "lemon", "cereal": "cereal box"}
+
+def _script(kind:str, obj:np.ndarray, goal:np.ndarray, grasp_h:float):
+    "Grip-site waypoints (K, 3) of a scripted task and the waypoint interval during which the object is held."
+    home, up, low = np.array([0.0, -0.1, 0.35]), np.r_[0, 0, .18], np.r_[0, 0, grasp_h]
+    back = np.r_[0, .1, 0]                                                  # a push starts behind the prop
+    if kind == "pick_place":
+        keys = [home, obj + up, obj + low, obj + low, obj + up, goal + up, goal + low, goal + low, goal + up, home]
+        held = (3, 7)
+    elif kind == "push":
+        keys, held = [home, obj - back + up, obj - back + low, goal - back + low, goal - back + up, home], (2, 3)
+    else: keys, held = [home, obj + up, obj + low + [0, 0, .03], obj + up, home], (99, 99)
+    return np.asarray(keys, float), held
+
+def _interpolate(Q:np.ndarray, n:int)->tuple[np.ndarray, np.ndarray]:
+    "`n` joint vectors along joint-space waypoints `Q` (K, d) with smooth steps, and each step's waypoint phase (n,)."
+    s = np.linspace(0, len(Q) - 1, n); i0 = np.minimum(s.astype(int), len(Q) - 2); f = (s - i0)[:, None]
+    f = f * f * (3 - 2 * f)
+    return Q[i0] * (1 - f) + Q[i0 + 1] * f, s
+
+# %% ../../nbs/sources/10_sim.ipynb #26e4759e
+def _props(r, A:Path, kind:str)->tuple[list, list, np.ndarray, str, str]:
+    "Three table-top props (names, positions), the goal, and their MJCF assets and bodies (free joints)."
+    names = [str(x) for x in r.permutation(list(PROPS))[:3]]
+    while True:
+        objs = [np.r_[r.uniform(-.22, .22), r.uniform(-.05, .2), 0] for _ in names]
+        if min(np.linalg.norm(a[:2] - b[:2]) for i, a in enumerate(objs) for b in objs[i + 1:]) >= .13: break
+    goal = np.r_[-objs[0][0] * .8 + r.uniform(-.05, .05), r.uniform(-.05, .15), 0]
+    assets, bodies = "", ""
+    for k, (nm, p) in enumerate(zip(names, objs)):
+        a, b = _object(nm, k, r, A, p[:2], r.uniform(0, 360), .8); assets += a
+        bodies += b.replace("<body ", f'<body name="obj{k}" ', 1).replace(">", "><freejoint/>", 1)
+    if kind == "pick_place":
+        bodies += (f'<geom type="cylinder" pos="{goal[0]:.4f} {goal[1]:.4f} 0.002" size=".07 .002" '
+                   f'rgba=".95 .95 .95 1"/>')
+    return names, objs, goal, assets, bodies
+
+def _held_height(model, data, body:str)->float:
+    "Height of the top of body `body` above its origin (its bottom), from its geoms' bounding boxes."
+    import mujoco
+    mujoco.mj_forward(model, data); b = model.body(body).id
+    g = [i for i in range(model.ngeom) if model.geom_bodyid[i] == b]
+    return float(max(data.geom_xpos[i][2] + model.geom_rbound[i] for i in g) - data.xpos[b][2])
+
+# %% ../../nbs/sources/10_sim.ipynb #133712a4
+def robot_episode(index:int, # episode number: picks the embodiment (`embodiments[index % len]`) and seeds the rest
+                  seed:int=0, # dataset seed
+                  duration:float=20.0, fps:float=5.0, # length (s) and control frequency (Hz)
+                  height:int=240, width:int=424, # image size, pixels
+                  embodiments:Sequence[str]=tuple(EMBODIMENTS), # embodiments cycled over by `index`
+                  cameras:Sequence[str]=ROBOT_CAMERAS, # cameras rendered
+                  camera_jitter:float=0.0, # std (m) of an extra offset of each fixed camera, on top of the drawn rig
+                 )->Trajectory:
+    "Render robotic episode `index`: a scripted task seen by fixed and wrist cameras (pure in `seed`, `index`)."
+    import mujoco
+    A = robosuite_assets(); r = np.random.default_rng([seed, 1, index])
     emb = embodiments[index % len(embodiments)]; e = EMBODIMENTS[emb]
     kind = ["pick_place", "push", "reach"][int(r.integers(0, 3))]
-    names = r.permutation(list(_OBJ_COLORS))[:3]
-    objs = [np.r_[r.uniform(-.25, .25), r.uniform(0.0, .25), .035] for _ in names]
-    while min(np.linalg.norm(a[:2] - b[:2]) for i, a in enumerate(objs) for b in objs[i + 1:]) < .12:
-        objs = [np.r_[r.uniform(-.25, .25), r.uniform(0.0, .25), .035] for _ in names]
-    goal = np.r_[-objs[0][0] * .8 + r.uniform(-.05, .05), r.uniform(0.0, .2), .035]
-    n = max(2, int(round(duration * fps)))
-    ee, held, s, grasp = _script(kind, r, objs[0], goal, n)
-    bodies = "".join(f'<body name="obj{k}" pos="{p[0]:.4f} {p[1]:.4f} {p[2]:.4f}"><freejoint/><geom type="box" size=".035 .035 .035" rgba="{_rgb3(_OBJ_COLORS[nm])} 1"/></body>'
-                     for k, (nm, p) in enumerate(zip(names, objs)))
-    plate = f'<geom type="cylinder" pos="{goal[0]:.4f} {goal[1]:.4f} 0.002" size=".07 .002" rgba=".95 .95 .95 1"/>' if kind == "pick_place" else ""
-    jit = np.random.default_rng([seed, 2, index]).normal(0, camera_jitter, (len(e["eyes"]), 3)) if camera_jitter else np.zeros((len(e["eyes"]), 3))
-    eyes = {c: np.asarray(p, float) + d for (c, p), d in zip(e["eyes"].items(), jit)}   # own stream: the rest of the episode is unchanged
-    cams = "".join(f'<camera name="{c}" {mj_camera_attrs(look_at(eyes[c], (0, 0.05, 0.05)))} fovy="58"/>' for c in cameras if c != "wrist")
-    floor = (f'<texture name="floor" type="2d" builtin="checker" rgb1="{_rgb3(e["floor"][0])}" rgb2="{_rgb3(e["floor"][1])}" width="64" height="64"/>'
-             f'<material name="floor" texture="floor" texrepeat="10 10"/>')
-    xml = _world("", _arm_xml(e) + bodies + plate, width, height, r, cams, floor=floor)
-    model = mujoco.MjModel.from_xml_string(xml); data = mujoco.MjData(model)
-    jid = {j: model.joint(j).qposadr[0] for j in ("yaw", "q1", "q2", "q3", "finger_l", "finger_r")}
-    oadr = model.joint(model.body("obj0").jntadr[0]).qposadr[0]
-    ren = _renderer(model, height, width)
+    names, objs, goal, assets, bodies = _props(r, A, kind)
+    rig = sample_rig(np.random.default_rng([seed, 2, index]))                  # own stream: the rig is drawn apart
+    jit = np.random.default_rng([seed, 4, index]).normal(0, camera_jitter, (3, 3))
+    for (c, T), d in zip(list(rig.items()), jit if camera_jitter else []):
+        W = invert_rigid(T); rig[c] = look_at(W[:3, 3] + d, W[:3, 3] + d + W[:3, 2])
+    cams = "".join(f'<camera name="{c}" {mj_camera_attrs(T)} fovy="58"/>' for c, T in rig.items() if c in cameras)
+    room = _room(A, r, r.choice(SURFACES), r.choice(TEXTURES["floor"]), r.choice(TEXTURES["wall"]), (.7, .7), 1.8)
+    model, arm = _robot_model(_world(room[0] + assets, room[1] + bodies, width, height, r, cams), emb)
+    data = mujoco.MjData(model); grasp_h = .5 * _held_height(model, data, "obj0")
+    keys, held = _script(kind, objs[0], goal, grasp_h)
+    n = max(2, int(round(duration * fps))); Q = [np.array(e["ready"], float)]
+    for k in keys: Q.append(arm_ik(model, data, arm, k, Q[-1]))
+    q, s = _interpolate(np.stack(Q[1:]), n)
+    return _film(model, data, emb, arm, q, (s >= held[0]) & (s < held[1]), kind, names, objs[0], grasp_h, fps, cameras,
+                 dict(seed=seed, index=index, task=kind, objects=names))
+
+# %% ../../nbs/sources/10_sim.ipynb #673ef120
+def _fingers(model, data, emb:str, closed:bool):
+    "Set the gripper's finger joints open or closed."
+    for j, (o, c) in EMBODIMENTS[emb]["fingers"].items():
+        data.qpos[model.joint("r_g_" + j).qposadr[0]] = c if closed else o
+
+def _film(model, data, emb, arm, q, held, kind, names, obj, grasp_h, fps, cameras, meta)->Trajectory:
+    "Play joint trajectory `q` (T, n), move the held object with the gripper, render every camera at every step."
+    import mujoco
+    n, (height, width) = len(q), (model.vis.global_.offheight, model.vis.global_.offwidth)
+    qa = [model.joint(j).qposadr[0] for j in arm]; oa = model.joint(model.body("obj0").jntadr[0]).qposadr[0]
+    sid = model.site("r_g_grip_site").id
     frames = {c: np.zeros((n, height, width, 3), np.uint8) for c in cameras}
     depth = {c: np.zeros((n, height, width), np.float32) for c in cameras}
     poses = {c: np.zeros((n, 4, 4)) for c in cameras}
-    joints, grip_open, tip, quat = np.zeros((n, 4)), np.zeros(n), np.zeros((n, 3)), np.zeros((n, 4))
-    obj = objs[0].copy(); push_from = None
+    tip, quat, grip = np.zeros((n, 3)), np.zeros((n, 4)), np.where(held, 0.0, 1.0)
+    ren = _renderer(model, height, width); pos = np.array(obj, float)
     try:
         for t in range(n):
-            q = arm_ik(ee[t], e); joints[t] = q
-            for j, v in zip(("yaw", "q1", "q2", "q3"), q): data.qpos[jid[j]] = v
-            opening = 0.012 if held[t] else 0.04; grip_open[t] = opening
-            data.qpos[jid["finger_l"]] = data.qpos[jid["finger_r"]] = opening - 0.01
-            if kind == "pick_place" and held[t]: obj = ee[t] - [0, 0, 0.005]
-            elif kind == "push" and held[t]: obj = np.r_[ee[t][:2] + [0, .07], .035]
-            data.qpos[oadr:oadr + 3] = obj
-            mujoco.mj_forward(model, data)
-            tip[t] = data.body("hand").xpos; quat[t] = data.body("hand").xquat
+            data.qpos[qa] = q[t]; _fingers(model, data, emb, held[t]); mujoco.mj_kinematics(model, data)
+            tip[t] = data.site_xpos[sid]; mujoco.mju_mat2Quat(quat[t], data.site_xmat[sid])
+            if held[t] and kind == "pick_place": pos = tip[t] - [0, 0, grasp_h]
+            elif held[t] and kind == "push": pos = np.r_[tip[t][:2] + [0, .1], obj[2]]
+            data.qpos[oa:oa + 3] = pos; mujoco.mj_forward(model, data)
             for c in cameras:
                 frames[c][t], depth[c][t] = render_camera(ren, data, c)
                 poses[c][t] = cv_pose_from_mj(data.cam(c).xpos, data.cam(c).xmat)
     finally: ren.close()
-    fovs = {c: float(model.cam(c).fovy[0]) for c in cameras}
-    states = np.concatenate([tip, quat, grip_open[:, None], joints], 1)                       # (T, 12)
-    dpos = np.diff(tip, axis=0, append=tip[-1:]); dyaw = np.diff(joints[:, 0], append=joints[-1, 0])
-    actions = np.concatenate([dpos, np.zeros((n, 2)), dyaw[:, None], grip_open[:, None]], 1)    # (T, 7)
-    what = {"pick_place": f"pick up the {names[0]} block and place it on the white plate",
-            "push": f"push the {names[0]} block forward", "reach": f"reach out and touch the {names[0]} block"}[kind]
-    return Trajectory(f"{emb}_{seed:03d}_{index:05d}", frames, np.arange(n) / fps, states, actions, fps, what, emb, "sim-robotic",
-                      {c: CAMERA_DESCRIPTIONS[c] for c in cameras}, {c: intrinsics_from_fov(width, height, fovs[c]) for c in cameras},
-                      poses, depth, dict(seed=seed, index=index, task=kind, objects=list(map(str, names)),
-                                         state_names="tip_xyz(3) tip_quat_wxyz(4) gripper_opening(1) joints(4)",
-                                         action_names="d_tip_xyz(3) d_rot_xyz(3) gripper(1)"))
+    return _trajectory(model, emb, tip, quat, grip, q, frames, depth, poses, fps, kind, names, cameras, meta)
+
+# %% ../../nbs/sources/10_sim.ipynb #40647822
+def _trajectory(model, emb, tip, quat, grip, q, frames, depth, poses, fps, kind, names, cameras, meta)->Trajectory:
+    "The `Trajectory` of a filmed episode: states, actions, instruction, calibrations."
+    import mujoco
+    n = len(tip); joints = np.zeros((n, 7)); joints[:, :q.shape[1]] = q[:, :7]
+    states = np.concatenate([tip, quat, grip[:, None], joints], 1)                              # (T, 15)
+    drot = np.zeros((n, 3))
+    for t in range(n - 1): mujoco.mju_subQuat(drot[t], quat[t + 1], quat[t])
+    actions = np.concatenate([np.diff(tip, axis=0, append=tip[-1:]), drot, grip[:, None]], 1)    # (T, 7)
+    what = {"pick_place": f"pick up the {PROPS[names[0]]} and place it on the white plate",
+            "push": f"push the {PROPS[names[0]]} forward", "reach": f"reach out and touch the {PROPS[names[0]]}"}[kind]
+    fovs = {c: float(model.cam(c).fovy[0]) for c in cameras}; h, w = frames[cameras[0]].shape[1:3]
+    meta = meta | dict(robot=EMBODIMENTS[emb]["robot"], gripper=EMBODIMENTS[emb]["gripper"],
+                       state_names="tip_xyz(3) tip_quat_wxyz(4) gripper_open(1) joints(7, zero-padded)",
+                       action_names="d_tip_xyz(3) d_rot_xyz(3) gripper_open(1)")
+    return Trajectory(f"{emb}_{meta['seed']:03d}_{meta['index']:05d}", frames, np.arange(n) / fps, states, actions,
+                      fps, what, emb, "sim-robotic", {c: CAMERA_DESCRIPTIONS[c] for c in cameras},
+                      {c: intrinsics_from_fov(w, h, fovs[c]) for c in cameras}, poses, depth, meta)
 
 # %% ../../nbs/sources/10_sim.ipynb #ed1d1405
 def _check_render(kw:dict, scenes:int, episodes:int, workers:int):
@@ -276,7 +513,7 @@ def _check_render(kw:dict, scenes:int, episodes:int, workers:int):
         raise DataError(f"scenes need at least 3 views (every general task shows 3 or more), got {kw['views']}")
     if scenes < 0 or episodes < 0 or workers < 1: raise DataError("need scenes >= 0, episodes >= 0, workers >= 1")
 
-# %% ../../nbs/sources/10_sim.ipynb #6e76f8ac
+# %% ../../nbs/sources/10_sim.ipynb #8004cf02
 def _item_dir(out:Path, domain:str, index:int, seed:int)->Path:
     return out / domain / f"{index:05d}"
 
@@ -354,7 +591,7 @@ def load_sim(data_dir, domain:str="general")->Iterator[Scene|Trajectory]:
     for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         yield load_scene(d) if domain == "general" else load_trajectory(d)
 
-# %% ../../nbs/sources/10_sim.ipynb #6228dbdd
+# %% ../../nbs/sources/10_sim.ipynb #18e26dfb
 @cli
 def xvr_render_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
                   ):

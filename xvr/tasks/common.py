@@ -14,8 +14,9 @@ from ..draw import PALETTE, PAPER_COLORS, draw_dot, draw_arrow, draw_markers, ma
 # %% auto #0
 __all__ = ['IMAGE_TOKEN', 'PREAMBLE_GENERAL', 'PREAMBLE_ROBOTIC', 'REFERENCE_COLORS', 'task_generator', 'Reject', 'image_line',
            'pick', 'assemble', 'dot', 'arrow', 'view_meta', 'choose_colors', 'make_sample', 'shuffled', 'far_enough',
-           'show_sample', 'visibility_matrix', 'derived', 'min_separation', 'check_general_scene', 'traj_view_meta',
-           'traj_frame', 'check_trajectory', 'is_fixed_camera', 'describe']
+           'show_sample', 'visibility_matrix', 'derived', 'min_separation', 'check_general_scene', 'orbit_center',
+           'point_kinds', 'object_points', 'traj_view_meta', 'traj_frame', 'check_trajectory', 'is_fixed_camera',
+           'describe']
 
 # %% ../../nbs/tasks/20_common.ipynb #e9a7892d
 def task_generator(task:str, # one of `TASK_NAMES`
@@ -213,6 +214,55 @@ def check_general_scene(scene:Scene, # the candidate scene
     if len(scene.views) < min_views: raise Reject("too_few_views")
     if scene.points is None or len(scene.points) < 50: raise Reject("too_few_points")
     if not derived(scene, "valid_depth", lambda: _has_valid_depth(scene)): raise Reject("no_valid_depth")
+
+# %% ../../nbs/tasks/20_common.ipynb #004c4675
+def orbit_center(views, # the views of a capture (their cameras are used)
+                )->np.ndarray:
+    "(3,) the point closest, in least squares, to every camera's optical axis: what a capture orbits."
+    A, b = np.zeros((3, 3)), np.zeros(3)
+    for v in views:
+        d = v.camera.R[2]; M = np.eye(3) - np.outer(d, d); A += M; b += M @ v.camera.center
+    return np.linalg.lstsq(A, b, rcond=None)[0]
+
+def _support_plane(P:np.ndarray, tol:float, iters:int=64)->tuple[np.ndarray, float]:
+    "Unit normal n and offset d of the plane n.x + d = 0 holding most of `P` (RANSAC, fixed seed: deterministic)."
+    r = np.random.default_rng(0); S = P[r.choice(len(P), min(len(P), 4000), replace=False)]; best = (-1, None)
+    for _ in range(iters):
+        a, b, c = S[r.choice(len(S), 3, replace=False)]; n = np.cross(b - a, c - a)
+        if np.linalg.norm(n) < 1e-9: continue
+        n = n / np.linalg.norm(n); k = int((np.abs(S @ n - n @ a) < tol).sum())
+        if k > best[0]: best = (k, (n, -float(n @ a)))
+    return best[1]
+
+# %% ../../nbs/tasks/20_common.ipynb #28e291df
+def point_kinds(scene, # a general-domain `Scene` (points, views, optional meta['support_z'])
+                tol:float=0.005, # metres off the support plane for a point to be on an object
+                radius_frac:float=0.6, # objects lie this fraction of the mean camera distance from the orbit centre
+               )->tuple[np.ndarray, np.ndarray]:
+    "(N,) bool masks of the scene's points on objects and on the support surface, both near the orbit's centre."
+    def make():
+        P = scene.points; c = orbit_center(scene.views)
+        reach = radius_frac * np.mean([np.linalg.norm(v.camera.center - c) for v in scene.views])
+        near = np.linalg.norm(P - c, axis=1) < reach
+        z = (scene.meta or {}).get("support_z")
+        if z is not None: off = np.abs(P[:, 2] - z) > tol
+        elif near.sum() >= 3:
+            n, d = _support_plane(P[near], tol); off = np.abs(P @ n + d) > tol
+        else: off = np.ones(len(P), bool)
+        return near & off, near & ~off
+    return derived(scene, f"kinds_{tol}_{radius_frac}", make)
+
+def object_points(scene, # a general-domain `Scene`
+                  rng:np.random.Generator, # the sample's random stream
+                  n:int, # how many points
+                  support_share:float=0.2, # probability that the points are drawn from the support surface instead
+                 )->tuple[np.ndarray, bool]:
+    "(n, 3) points drawn from the objects, or with probability `support_share` from the support; and which."
+    obj, sup = point_kinds(scene)
+    if not obj.any() and not sup.any(): obj = np.ones(len(scene.points), bool)   # nothing near the centre: any point
+    on_support = bool(rng.random() < support_share) and bool(sup.any()) or not obj.any()
+    idx = np.flatnonzero(sup if on_support else obj)
+    return scene.points[rng.choice(idx, min(n, len(idx)), replace=False)], on_support
 
 # %% ../../nbs/tasks/20_common.ipynb #c83aeb5f
 def traj_view_meta(traj:Trajectory, # the episode

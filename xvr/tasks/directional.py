@@ -10,7 +10,8 @@ from ..core import Scene, Sample
 from ..projection import project, project_direction, in_image, angle_between
 from ..draw import marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, arrow, draw_markers, view_meta,
-                              choose_colors, REFERENCE_COLORS, make_sample, visibility_matrix, check_general_scene, show_sample)
+                              choose_colors, REFERENCE_COLORS, make_sample, visibility_matrix, check_general_scene,
+                              show_sample, object_points)
 
 # %% auto #0
 __all__ = ['QUESTIONS', 'directional_correspondence']
@@ -41,11 +42,13 @@ def directional_correspondence(scene:Scene, rng:np.random.Generator,
                                min_angle_2d:float=25.0, # degrees between candidate arrows in the target image
                                length_frac:float=0.15,  # arrow length, fraction of the mean camera distance
                                min_len_frac:float=0.05, # minimum 2D arrow length, fraction of the image diagonal
-                               n_candidates:int=100, tol:float=0.01)->Sample:
+                               n_candidates:int=100, tol:float=0.01,
+                               support_share:float=0.2, # share of samples whose base point is on the support surface
+                              )->Sample:
     "A directional-correspondence sample from `scene`, or `Reject`."
     check_general_scene(scene)
     n_refs = int(rng.integers(2, 5))
-    P = scene.points[rng.choice(len(scene.points), min(n_candidates, len(scene.points)), replace=False)]
+    P, on_support = object_points(scene, rng, n_candidates, support_share)
     h, w = scene.views[0].camera.shape; margin = marker_radius(h, w)
     vis = visibility_matrix(scene, P, tol, margin)
     good = np.where(vis.sum(0) >= n_refs + 1)[0]
@@ -81,5 +84,6 @@ def directional_correspondence(scene:Scene, rng:np.random.Generator,
     q = pick(rng, QUESTIONS).format(n=len(refs))
     return make_sample("directional_correspondence", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, q, colors),
                        sorted(colors), colors[ans], pixels, views, point=p, direction=d, length=L,
+                       on_support=on_support,
                        distractor_directions=[x for j, x in enumerate(pdirs) if j != ans],
                        params=dict(min_angle=min_angle, min_angle_2d=min_angle_2d, min_len=min_len, tol=tol))

@@ -11,7 +11,8 @@ from ..projection import project, in_image
 from ..draw import marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, draw_markers, view_meta,
                               choose_colors, REFERENCE_COLORS, make_sample, visibility_matrix, min_separation,
-                              check_general_scene, far_enough, show_sample, derived)
+                              check_general_scene, far_enough, show_sample, derived,
+                              object_points)
 
 # %% auto #0
 __all__ = ['QUESTIONS', 'FREE_NOTE', 'point_correspondence']
@@ -41,13 +42,14 @@ def point_correspondence(scene:Scene, rng:np.random.Generator,
                          p_free:float=0.15,   # probability of a free-space point
                          min_sep_frac:float=0.06, # marker separation, fraction of the image diagonal
                          tol:float=0.01,      # visibility depth tolerance, metres
+                         support_share:float=0.2, # share of surface points on the support surface, not on an object
                         )->Sample:
     "A point-correspondence sample from `scene`, or `Reject`."
     check_general_scene(scene)
     free = rng.random() < p_free
     n_refs, n_opts = int(rng.integers(2, 5)), int(rng.integers(3, 6))
-    if free: P = _free_points(scene, rng, n_candidates)
-    else: P = scene.points[rng.choice(len(scene.points), min(n_candidates, len(scene.points)), replace=False)]
+    if free: P, on_support = _free_points(scene, rng, n_candidates), False
+    else: P, on_support = object_points(scene, rng, n_candidates, support_share)
     h, w = scene.views[0].camera.shape
     margin = 2 * marker_radius(h, w)
     ok = _in_front_and_inside(scene.views, P, margin) if free else visibility_matrix(scene, P, tol, margin)
@@ -58,13 +60,13 @@ def point_correspondence(scene:Scene, rng:np.random.Generator,
     refs, tgt = vids[:-1], vids[-1]
     tv = scene.views[tgt]; th, tw = tv.camera.shape; min_sep = min_separation(th, tw, min_sep_frac)
     truth = project(p[None], tv.camera)[0][0]
-    # distractors: points of the same kind as the truth (visible surface points, or free-space points when the
-    # truth is one) in the target, far from the truth and from each other
+    # distractors: points of the same kind as the truth (points on objects, on the support surface, or in free
+    # space) visible in the target, far from the truth and from each other
     only_target = [tv]
     if free:
         Q = _free_points(scene, rng, 2000); qv = _in_front_and_inside(only_target, Q, margin)[0]
     else:
-        Q = scene.points[rng.choice(len(scene.points), min(2000, len(scene.points)), replace=False)]
+        Q = object_points(scene, rng, 2000, float(on_support))[0]
         qv = visibility_matrix(only_target, Q, tol, margin)[0]
     Q = Q[qv]; quv = project(Q, tv.camera)[0]
     chosen, chosen_pts = [truth], []
@@ -86,5 +88,6 @@ def point_correspondence(scene:Scene, rng:np.random.Generator,
     lines.append(image_line(len(refs) + 1))
     q = pick(rng, QUESTIONS).format(n=len(refs)) + ("\n" + FREE_NOTE if free else "")
     return make_sample("point_correspondence", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, q, colors),
-                       sorted(colors), colors[ans], pixels, views, point=p, free_space=bool(free), distractor_points=np.array(chosen_pts[:n_opts - 1]),
+                       sorted(colors), colors[ans], pixels, views, point=p, free_space=bool(free),
+                       on_support=on_support, distractor_points=np.array(chosen_pts[:n_opts - 1]),
                        params=dict(min_sep=min_sep, tol=tol, n_refs=len(refs)))

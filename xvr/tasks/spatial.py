@@ -10,26 +10,37 @@ from ..core import Scene, Sample, Camera
 from ..projection import project, epipolar_distance
 from ..draw import PAPER_COLORS, marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, draw_markers, view_meta,
-                              make_sample, visibility_matrix, min_separation, check_general_scene, show_sample)
+                              make_sample, visibility_matrix, min_separation, check_general_scene, show_sample,
+                              object_points)
 
 # %% auto #0
 __all__ = ['QUESTIONS', 'spatial_verification']
 
-# %% ../../nbs/tasks/23_spatial.ipynb #091f96d3
+# %% ../../nbs/tasks/23_spatial.ipynb #2f32bfe3
 QUESTIONS = [
     "Images 1 through {n} mark the same 3D feature with colored dots. One view appears inconsistent. Which image number seems to place the marker most incorrectly?",
     "A colored dot marks one 3D point in each of images 1 to {n}, but in one image the dot is on a different point. Which image number is inconsistent with the others?",
     "The dots in images 1-{n} should all mark the same location in 3D space. Which image number places its dot at a different location?",
 ]
 
+def _displaced_candidates(Q, p, ov, others, qvis, min_offset, min_sep, truth_uv)->np.ndarray:
+    "Indices of points of `Q` that can be the displaced point: visible in `ov`, far from `p` in 3D and in pixels."
+    cand = np.where(qvis & (np.linalg.norm(Q - p, axis=1) >= min_offset))[0]
+    far = cand[np.hypot(*(project(Q[cand], ov.camera)[0] - truth_uv).T) >= min_sep]
+    # and off every other view's epipolar line through the true point: otherwise some 3D point would agree
+    # with the displaced marker and that view, and the odd one out would not be unique
+    return far[epipolar_distance(Q[far], p, others, ov.camera) >= min_sep] if len(far) else far
+
 def spatial_verification(scene:Scene, rng:np.random.Generator,
                          min_offset_frac:float=0.1, # 3D offset of the displaced point, fraction of the mean camera distance
                          min_sep_frac:float=0.06,  # 2D offset, fraction of the image diagonal
-                         n_candidates:int=300, tol:float=0.01)->Sample:
+                         n_candidates:int=300, tol:float=0.01,
+                         support_share:float=0.2, # share of samples whose point is on the support, not an object
+                        )->Sample:
     "A spatial-verification sample from `scene`, or `Reject`."
     check_general_scene(scene)
     n = int(rng.integers(3, min(6, len(scene.views)) + 1))
-    P = scene.points[rng.choice(len(scene.points), min(n_candidates, len(scene.points)), replace=False)]
+    P, on_support = object_points(scene, rng, n_candidates, support_share)
     h, w = scene.views[0].camera.shape; margin = 2 * marker_radius(h, w)
     vis = visibility_matrix(scene, P, tol, margin)
     good = np.where(vis.sum(0) >= n)[0]
@@ -40,15 +51,15 @@ def spatial_verification(scene:Scene, rng:np.random.Generator,
     min_offset = min_offset_frac * np.mean([np.linalg.norm(scene.views[v].camera.center - p) for v in vids])
     min_sep = min_separation(*ov.camera.shape, min_sep_frac)
     truth_uv = project(p[None], ov.camera)[0][0]
-    cand = np.where(vis[vids[odd]] & (np.linalg.norm(P - p, axis=1) >= min_offset))[0]
-    cuv = project(P[cand], ov.camera)[0]
-    far = cand[np.hypot(*(cuv - truth_uv).T) >= min_sep]
-    # and off every other view's epipolar line through the true point: otherwise some 3D point would agree
-    # with the displaced marker and that view, and the odd one out would not be unique
     others = [scene.views[v].camera for k, v in enumerate(vids) if k != odd]
-    if len(far): far = far[epipolar_distance(P[far], p, others, ov.camera) >= min_sep]
-    if not len(far): raise Reject("no_separated_distractor")
-    q = P[int(rng.choice(far))]
+    # the displaced point is of the same kind as the true one (on an object, or on the support) where one qualifies
+    anyp = scene.points[rng.choice(len(scene.points), min(3000, len(scene.points)), replace=False)]
+    for Q in (np.concatenate([P, object_points(scene, rng, 2000, float(on_support))[0]]), anyp):
+        qvis = visibility_matrix([ov], Q, tol, margin)[0]
+        far = _displaced_candidates(Q, p, ov, others, qvis, min_offset, min_sep, truth_uv)
+        if len(far): break
+    else: raise Reject("no_separated_distractor")
+    q = Q[int(rng.choice(far))]
     color = str(rng.choice(PAPER_COLORS))
     views, pixels, lines = [], [], []
     for k, vid in enumerate(vids):
@@ -57,5 +68,5 @@ def spatial_verification(scene:Scene, rng:np.random.Generator,
         pixels.append(draw_markers(v.image, m)); lines.append(image_line(k + 1))
     options = [str(k) for k in range(1, n + 1)]
     return make_sample("spatial_verification", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, pick(rng, QUESTIONS).format(n=n)),
-                       options, str(odd + 1), pixels, views, point=p, displaced_point=q,
+                       options, str(odd + 1), pixels, views, point=p, displaced_point=q, on_support=on_support,
                        params=dict(min_offset=min_offset, min_sep=min_sep, tol=tol))

@@ -13,7 +13,7 @@ from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, 
                               REFERENCE_COLORS, make_sample, check_general_scene, shuffled, show_sample, derived)
 
 # %% auto #0
-__all__ = ['QUESTIONS', 'viewpoint_localization']
+__all__ = ['QUESTIONS', 'HIDDEN_NOTE', 'viewpoint_localization']
 
 # %% ../../nbs/tasks/24_viewpoint.ipynb #e6482331
 QUESTIONS = [
@@ -21,9 +21,20 @@ QUESTIONS = [
     "A dot in each of the {n} reference images marks the position of a camera in the scene. Which of the 3 candidate images was captured from that position? Answer with the image number.",
     "The colored dots in the {n} reference images indicate one camera's location. Which candidate image (numbered) shows the view from that camera? Answer with the image number.",
 ]
+HIDDEN_NOTE = ("Note: in some reference images the marked camera position is hidden behind an object; "
+               "the dot shows where it would appear.")
+
+def _hidden(view, uv:np.ndarray, z:float, tol:float)->bool:
+    "Whether a point at pixel `uv` and depth `z` lies behind the surface `view`'s depth map shows there."
+    if view.depth is None: return False
+    h, w = view.depth.shape
+    d = view.depth[min(max(int(round(uv[1])), 0), h - 1), min(max(int(round(uv[0])), 0), w - 1)]
+    return bool(d > 0 and z > d + tol * max(1.0, z))
 
 def viewpoint_localization(scene:Scene, rng:np.random.Generator,
                            min_baseline_frac:float=0.25, # distractor cameras at least this fraction of the mean camera distance away
+                           allow_hidden:bool=True, # too few references see the centre unhidden: use hidden ones, say so
+                           tol:float=0.02, # depth tolerance of the hidden test, metres (relative beyond 1 m)
                           )->Sample:
     "A viewpoint-localization sample from `scene`, or `Reject`."
     check_general_scene(scene, min_views=5)
@@ -33,15 +44,19 @@ def viewpoint_localization(scene:Scene, rng:np.random.Generator,
     for t in rng.permutation(len(scene.views)):
         others = [i for i in range(len(scene.views)) if i != t]
         far = [i for i in others if np.linalg.norm(C[i] - C[t]) >= min_baseline]
-        sees = []
+        sees, clear = [], []
         for i in others:
             uv, z = project(C[t][None], scene.views[i].camera)
-            if z[0] > 0 and in_image(uv, scene.views[i].camera, margin)[0]: sees.append(i)
-        if len(sees) < 2: continue
-        refs = [int(i) for i in rng.permutation(sees)[: int(rng.integers(2, 4))]]     # references first, then
+            if z[0] > 0 and in_image(uv, scene.views[i].camera, margin)[0]:
+                sees.append(i)
+                if not _hidden(scene.views[i], uv[0], z[0], tol): clear.append(i)
+        pool = clear if len(clear) >= 2 or not allow_hidden else sees                # unhidden markers first
+        if len(pool) < 2: continue
+        refs = [int(i) for i in rng.permutation(pool)[: int(rng.integers(2, 4))]]     # references first, then
         spare = [i for i in far if i not in refs]                                      # distractors among the rest
         if len(spare) >= 2: distract = [int(x) for x in rng.permutation(spare)[:2]]; break
     else: raise Reject("target_camera_not_seen")
+    hidden = [i for i in refs if i not in clear]
     color = str(rng.choice(REFERENCE_COLORS))
     views, pixels, lines = [], [], []
     for k, i in enumerate(refs, 1):
@@ -51,5 +66,8 @@ def viewpoint_localization(scene:Scene, rng:np.random.Generator,
     for k, i in enumerate(cands, len(refs) + 1):
         v = scene.views[i]; views.append(view_meta(v.camera, "candidate", [], v.timestamp)); pixels.append(v.image.copy()); lines.append(image_line(k))
     options = [str(k) for k in range(len(refs) + 1, len(refs) + 4)]
-    return make_sample("viewpoint_localization", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, pick(rng, QUESTIONS).format(n=len(refs))),
-                       options, options[ans], pixels, views, target_center=C[t], params=dict(min_baseline=min_baseline))
+    q = pick(rng, QUESTIONS).format(n=len(refs)) + ("\n" + HIDDEN_NOTE if hidden else "")
+    return make_sample("viewpoint_localization", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, q),
+                       options, options[ans], pixels, views, target_center=C[t],
+                       hidden_references=[refs.index(i) for i in hidden],
+                       params=dict(min_baseline=min_baseline, tol=tol))
