@@ -995,5 +995,6 @@ d = { 'settings': { 'branch': 'main',
                                   'xvr.vlm.training.total_steps': ('vlm/training.html#total_steps', 'xvr/vlm/training.py'),
                                   'xvr.vlm.training.train': ('vlm/training.html#train', 'xvr/vlm/training.py'),
                                   'xvr.vlm.training.training_samples': ('vlm/training.html#training_samples', 'xvr/vlm/training.py'),
+                                  'xvr.vlm.training.worker_cli': ('vlm/training.html#worker_cli', 'xvr/vlm/training.py'),
                                   'xvr.vlm.training.write_toy_sft_data': ('vlm/training.html#write_toy_sft_data', 'xvr/vlm/training.py'),
                                   'xvr.vlm.training.xvr_sft_cli': ('vlm/training.html#xvr_sft_cli', 'xvr/vlm/training.py')}}}
