@@ -190,7 +190,7 @@ def convert_source(name:str, # a key of `SOURCES`
                                + "; ".join(f"item {k}: {v}" for k, v in sorted(failed.items())[:5]), out)
     return summary
 
-# %% ../../nbs/sources/14_registry.ipynb #c8b12bb4
+# %% ../../nbs/sources/14_registry.ipynb #8aedfe04
 @cli
 def xvr_convert_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
                    ):

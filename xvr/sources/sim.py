@@ -513,7 +513,7 @@ def _check_render(kw:dict, scenes:int, episodes:int, workers:int):
         raise DataError(f"scenes need at least 3 views (every general task shows 3 or more), got {kw['views']}")
     if scenes < 0 or episodes < 0 or workers < 1: raise DataError("need scenes >= 0, episodes >= 0, workers >= 1")
 
-# %% ../../nbs/sources/10_sim.ipynb #e6e99190
+# %% ../../nbs/sources/10_sim.ipynb #cfc7399e
 def _item_dir(out:Path, domain:str, index:int, seed:int)->Path:
     return out / domain / f"{index:05d}"
 
@@ -591,7 +591,7 @@ def load_sim(data_dir, domain:str="general")->Iterator[Scene|Trajectory]:
     for d in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
         yield load_scene(d) if domain == "general" else load_trajectory(d)
 
-# %% ../../nbs/sources/10_sim.ipynb #161769db
+# %% ../../nbs/sources/10_sim.ipynb #3e9723f2
 @cli
 def xvr_render_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
                   ):
