@@ -26,6 +26,14 @@ __all__ = ['log', 'RELEASE_FILES', 'ASSETS', 'TASK_NAME', 'tiny_split', 'dataset
            'verdict', 'sample_record', 'ImageLinks', 'write_task', 'build_site', 'xvr_view_cli']
 
 # %% ../../nbs/viz/60_viewer.ipynb #e6117282
+def _first_sample(gen, scene, rng, tries:int=50):
+    "The first sample `gen` makes from `scene` with `rng` (a generator may reject a draw; the next draw is tried)."
+    from xvr.tasks.common import Reject
+    for _ in range(tries):
+        try: return gen(scene, rng)
+        except Reject: continue
+    raise DataError(f"{gen.__name__} rejected {tries} draws on the toy scene")
+
 def tiny_split(folder, # where to write the split
                seed:int=0, # the task generators' seed
               )->Path:
@@ -35,7 +43,7 @@ def tiny_split(folder, # where to write the split
     from xvr.tasks.point import point_correspondence
     from xvr.tasks.spatial import spatial_verification
     scene, rng = toy_scene(n_views=6, height=96, width=128, seed=1), np.random.default_rng(seed)
-    samples = [point_correspondence(scene, rng), spatial_verification(scene, rng)]
+    samples = [_first_sample(g, scene, rng) for g in (point_correspondence, spatial_verification)]
     for k, s in enumerate(samples):
         s.id = f"{s.task}/toy/{Path(folder).name}/{k:05d}"
         s.images = [f"images/{k:04d}_{j}.jpg" for j in range(len(s.pixels))]
