@@ -40,7 +40,8 @@ def main():
     serve._proc_file = _proc_file            # wherever the clone lives (see `_proc_file`)
     cfg = q.get_config()
     proc = Path(cfg.config_path) / "_proc"
-    q.nbdev_proc_nbs.__wrapped__()           # writes _proc/
+    q.nbdev_proc_nbs.__wrapped__(n_workers=0)  # writes _proc/, one notebook after another in this process (a pool of
+    # spawned workers hung when one failed)
     pages = sorted(proc.rglob("*.ipynb"))
     if ONLY: pages = [p for p in pages if any(p.relative_to(proc) == nb.relative_to(cfg.nbs_path.resolve()) for nb in ONLY)]
     assert pages, f"no processed notebooks in {proc}"

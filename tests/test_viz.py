@@ -13,7 +13,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 # the docs pages' screenshots are rewritten only when asked (XVR_SCREENSHOTS=1), so a test run leaves the checkout as is
 SHOTS = (Path(__file__).resolve().parents[1] / "nbs" / "viz" / "images" if os.environ.get("XVR_SCREENSHOTS")
          else Path(tempfile.mkdtemp(prefix="xvr_shots_")))
-SIM = ["--scenes", "10", "--episodes", "4", "--views", "6", "--height", "72", "--width", "96",
+SIM = ["--scenes", "10", "--episodes", "8", "--views", "6", "--height", "72", "--width", "96",
        "--robot-height", "48", "--robot-width", "64", "--duration", "4", "--min-duration", "3"]
 
 

@@ -121,7 +121,11 @@ def _pool(self:Engine, fn:Callable, jobs:list):
         broken, alone = [], next((i for i in todo if lost[i] > self.retries), None)   # a suspect runs on its own
         batch = {alone: todo[alone]} if alone is not None else todo
         if self._ex is None: self._ex = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
-        futs = {self._ex.submit(_call, fn, j, i, self.chaos): i for i, j in batch.items()}
+        try: futs = {self._ex.submit(_call, fn, j, i, self.chaos): i for i, j in batch.items()}
+        except BrokenProcessPool:                      # the kept pool lost a worker between two calls: a new one
+            self.close()
+            self._ex = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+            futs = {self._ex.submit(_call, fn, j, i, self.chaos): i for i, j in batch.items()}
         for f in as_completed(futs):
             i = futs[f]
             try: r = f.result()
