@@ -167,7 +167,7 @@ def test_annotation_flow_in_browser(app, browser):
         buttons = pg.locator("#choices button")
         if k % 2: pg.keyboard.press(buttons.first.get_attribute("data-key"))   # a key...
         else: buttons.first.click()                                            # ...or a click
-        pg.wait_for_function(f"!document.querySelector('#sample[data-id={json.dumps(sid)}]')", timeout=10000)
+        pg.locator(f"#sample[data-id={json.dumps(sid)}]").wait_for(state="detached", timeout=10000)  # no eval: the CSP forbids it
         answered.append((sid, it.sample.options[0]))
     pg.reload()                                             # pause and come back: the 6th sample
     pg.wait_for_selector("#sample", timeout=10000)
