@@ -116,3 +116,22 @@ def test_convert_on_ray_is_byte_identical(cluster, tmp_path):
     assert chaos.killed() == 1 and a["counts"] == b["counts"] and a["written"] == b["written"] == 3
     files = lambda r: {str(p.relative_to(r)): p.read_bytes() for p in sorted((r / "robotic").rglob("*")) if p.is_file()}
     assert files(tmp_path / "local") == files(tmp_path / "ray")
+
+
+@pytest.mark.tf
+def test_convert_rlds_on_ray_reads_tensorflow_in_its_own_workers(cluster, tmp_path):
+    "RLDS episodes are read by TensorFlow inside Ray workers of their own (this driver never imports it): the same bytes."
+    import importlib.util
+    if importlib.util.find_spec("tensorflow_datasets") is None: pytest.skip("tensorflow-datasets is not installed")
+    from xvr.sources.registry import convert_source
+    code = "import sys; from xvr.sources.rlds import write_rlds_fixture as w; w('droid', sys.argv[1], n_episodes=3, n_steps=24)"
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "oxe")], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    kw = dict(progress=False, min_duration=0.5)
+    a = convert_source("droid", tmp_path / "oxe", tmp_path / "local", **kw)
+    chaos = KillOnce(tmp_path / "kills", keys=[1], delay=0.0)
+    b = convert_source("droid", tmp_path / "oxe", tmp_path / "ray", engine=Engine("ray", 2, chaos=chaos), **kw)
+    assert "tensorflow" not in sys.modules
+    assert chaos.killed() == 1 and a["written"] == b["written"] == 3 and a["counts"] == b["counts"]
+    files = lambda r: {str(p.relative_to(r)): p.read_bytes() for p in sorted((r / "robotic").rglob("*")) if p.is_file()}
+    assert files(tmp_path / "local") == files(tmp_path / "ray") != {}

@@ -4,8 +4,9 @@
 
 # %% ../nbs/35_engine.ipynb #d36bb4c1
 from __future__ import annotations
-import os, shutil, signal, sys, threading
+import atexit, importlib.util, os, shutil, signal, sys, tempfile, threading
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -158,7 +159,8 @@ def ray_init(address:str|None=None, # 'auto', HOST:PORT, or None: a local instan
     for k, v in slow.items(): os.environ.setdefault(f"RAY_{k}", str(v))   # a loaded machine starts Ray slowly
     try:
         if address: ray.init(address=address, log_to_driver=True)
-        else: ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=True)
+        else:
+            with _quick_ray_imports(): ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=True)
     except ConnectionError as e: raise DataError(f"no Ray cluster at {address!r} ({e}); start one: `ray start --head`")
     return ray
 
@@ -170,6 +172,25 @@ def _reachable(address:str, timeout:float=10.0):
     try: socket.create_connection((host or "127.0.0.1", int(port)), timeout).close()
     except (OSError, ValueError) as e:
         raise DataError(f"no Ray cluster at {address!r} ({e}); start one with `ray start --head --port PORT`")
+
+# %% ../nbs/35_engine.ipynb #e5e8cccc
+_NO_RFC3987 = 'raise ImportError("left out of Ray processes by xvr.engine: it costs seconds to import")\n'
+
+@contextmanager
+def _quick_ray_imports():
+    "While Ray starts its local processes: hide `rfc3987_syntax` from them (a slow import that can crash the raylet)."
+    if importlib.util.find_spec("rfc3987_syntax") is None:
+        yield
+        return
+    d = Path(tempfile.mkdtemp(prefix="xvr-ray-imports-"))
+    (d / "rfc3987_syntax.py").write_text(_NO_RFC3987)
+    atexit.register(shutil.rmtree, d, True)
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(d), *filter(None, [old])])
+    try: yield
+    finally:
+        if old is None: os.environ.pop("PYTHONPATH", None)
+        else: os.environ["PYTHONPATH"] = old
 
 # %% ../nbs/35_engine.ipynb #5ded469c
 @patch
