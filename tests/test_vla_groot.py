@@ -1,7 +1,7 @@
 """Integration tests of the GR00T-layout demonstrations (`xvr_vla_groot`, LeRobot v2.1 folders with modality.json).
 
-The LeRobot-v2.1 test loads our folder with LeRobot's own v2.1 reader (`lerobot==0.3.3`, the last release whose
-`LeRobotDataset` reads `codebase_version` v2.1; later ones read only v3.0). It cannot live in the project's
+The LeRobot-v2.1 test loads our folder with LeRobot's own v2.1 reader (`lerobot==0.3.3`, a v2.1-era release: its
+`LeRobotDataset` reads `codebase_version` v2.1; the v3.0 releases only convert such folders). It cannot live in the project's
 environment (it pins torch<2.8 and datasets<=3.6), so it runs in a subprocess from a side folder named by
 `XVR_LEROBOT21_SITE` (default /tmp/xvr_lerobot21_site), put before the v3.0 side folder of `tests/test_vla_data.py`
 (which provides huggingface-hub, jsonlines, deepdiff, av, ...), made with:
@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xvr.vla.groot import load_groot, check_groot
-from xvr.vla.demos import load_lerobot
+from xvr.core import DataError
+from xvr.vla.groot import load_groot, check_groot, convert_to_groot
+from xvr.vla.demos import load_lerobot, record_demos
+from xvr.vla.envs import STATE_DIM
 
 SMALL = ["--height", "32", "--width", "32"]
 
@@ -49,7 +51,7 @@ def test_help():
 
 
 @pytest.mark.parametrize("bad, msg", [(["--state-layout", "eef:3,q:3:quaternion"], "a quaternion has 4 values"),
-                                      (["--state-layout", "eef:3"], "covers 3 values, observation.state has 8"),
+                                      (["--state-layout", "eef:3"], f"covers 3 values, observation.state has {STATE_DIM}"),
                                       (["--video-name", "wrist"], "--video-name must be CAM=NAME")])
 def test_bad_arguments_exit_with_one_line_reason(tmp_path, src, bad, msg):
     r = groot(src, tmp_path / "g", *bad)
@@ -82,12 +84,15 @@ def test_cli_convert_check_and_rerun(tmp_path, src):
 
 
 def test_source_grows_and_conversion_appends(tmp_path):
-    s = demos(tmp_path / "v3", episodes=1)
-    assert groot(s, tmp_path / "g").returncode == 0
-    demos(s, episodes=2)                                        # the same recording, one episode more
-    r = groot(s, tmp_path / "g")
-    assert r.returncode == 0 and "converted 1 episodes" in r.stdout
+    kw = dict(height=32, width=32, progress=False)
+    record_demos(tmp_path / "v3", "press_button", episodes=1, **kw)
+    assert convert_to_groot(tmp_path / "v3", tmp_path / "g", progress=False)["converted"] == 1
+    record_demos(tmp_path / "v3", "press_button", episodes=2, **kw)     # the same recording, one episode more
+    assert convert_to_groot(tmp_path / "v3", tmp_path / "g", progress=False)["converted"] == 1
     assert check_groot(tmp_path / "g")["episodes"] == 2
+    record_demos(tmp_path / "other", "open_drawer", episodes=2, **kw)   # another source into the same folder
+    with pytest.raises(DataError, match="converted from another source"):
+        convert_to_groot(tmp_path / "other", tmp_path / "g", progress=False)
 
 
 def test_killed_conversion_resumes_to_the_same_files(tmp_path, src):
