@@ -81,7 +81,8 @@ def write_video(path, # the .mp4 to write (its folder is created)
                         s = c.add_stream(ENCODERS[codec], rate=rate, options=opts)
                         s.width, s.height, s.pix_fmt = shape[1], shape[0], "yuv420p"
                         s.codec_context.thread_count = threads
-                    c.mux(s.encode(av.VideoFrame.from_ndarray(f, format="rgb24")))
+                    yuv = av.VideoFrame.from_ndarray(f, format="rgb24").reformat(format="yuv420p", threads=1)
+                    c.mux(s.encode(yuv))                  # one-thread swscale: its auto threads vary the bytes
             finally:
                 if s is not None: c.mux(s.encode())               # flush the encoder, also after a bad frame
             if s is None: raise ValueError(f"{path}: no frames to write")
