@@ -34,10 +34,65 @@ def _free_points(scene, rng, n):
 def _in_front_and_inside(views, P, margin):
     out = []
     for v in views:
-        uv, z = project(P, v.camera); out.append((z > 0) & in_image(uv, v.camera, margin))
+        uv, z = project(P, v.camera)
+        out.append((z > 0) & in_image(uv, v.camera, margin))
     return np.stack(out)
 
-def point_correspondence(scene:Scene, rng:np.random.Generator,
+# %% ../../nbs/tasks/21_point.ipynb #6c58de5b
+def _pick_point(scene, rng, free, n_refs, n_candidates, support_share, tol):
+    "The 3D point, whether it is on the support surface, its reference view ids, target view id and image margin."
+    if free: P, on_support = _free_points(scene, rng, n_candidates), False
+    else: P, on_support = object_points(scene, rng, n_candidates, support_share)
+    h, w = scene.views[0].camera.shape
+    margin = 2 * marker_radius(h, w)
+    ok = _in_front_and_inside(scene.views, P, margin) if free else visibility_matrix(scene, P, tol, margin)
+    good = np.where(ok.sum(0) >= n_refs + 1)[0]
+    if not len(good): raise Reject("not_visible_in_enough_views")
+    i = int(rng.choice(good))
+    vids = rng.permutation(np.where(ok[:, i])[0])[: n_refs + 1]
+    return P[i], on_support, vids[:-1], vids[-1], margin
+
+# %% ../../nbs/tasks/21_point.ipynb #f4715db1
+def _distractors(scene, rng, tv, truth, free, on_support, n_opts, tol, margin, min_sep):
+    "Marker positions in the target view `tv` (the truth first) and the 3D points of the distractors."
+    only_target = [tv]
+    if free:
+        Q = _free_points(scene, rng, 2000)
+        qv = _in_front_and_inside(only_target, Q, margin)[0]
+    else:
+        Q = object_points(scene, rng, 2000, float(on_support))[0]
+        qv = visibility_matrix(only_target, Q, tol, margin)[0]
+    Q = Q[qv]
+    quv = project(Q, tv.camera)[0]
+    chosen, chosen_pts = [truth], []
+    for k in rng.permutation(len(quv)):
+        if far_enough(quv[k], chosen, min_sep):
+            chosen.append(quv[k])
+            chosen_pts.append(Q[k])
+        if len(chosen) == n_opts: break
+    if len(chosen) < 3: raise Reject("no_separated_distractor")
+    return chosen, chosen_pts
+
+# %% ../../nbs/tasks/21_point.ipynb #be7b8f2a
+def _draw_views(scene, rng, p, refs, tv, colors, placed):
+    "The views' metadata, their marked pixels and the prompt's image lines."
+    ref_color = str(rng.choice(REFERENCE_COLORS))
+    views, pixels, lines = [], [], []
+    for k, vid in enumerate(refs, 1):
+        v = scene.views[vid]
+        m = [dot(ref_color, project(p[None], v.camera)[0][0])]
+        views.append(view_meta(v.camera, "reference", m, v.timestamp))
+        pixels.append(draw_markers(v.image, m))
+        lines.append(image_line(k, "Reference"))
+    m = [dot(c, uv) for c, uv in zip(colors, placed)]
+    views.append(view_meta(tv.camera, "target", m, tv.timestamp))
+    pixels.append(draw_markers(tv.image, m))
+    lines.append(image_line(len(refs) + 1))
+    return views, pixels, lines
+
+# %% ../../nbs/tasks/21_point.ipynb #18283a61
+def point_correspondence(scene:Scene, # a general scene (views of one static scene and its point cloud)
+                         rng:np.random.Generator, # the sample's random stream
                          n_candidates:int=200, # random points tried
                          p_free:float=0.15,   # probability of a free-space point
                          min_sep_frac:float=0.06, # marker separation, fraction of the image diagonal
@@ -48,44 +103,16 @@ def point_correspondence(scene:Scene, rng:np.random.Generator,
     check_general_scene(scene)
     free = rng.random() < p_free
     n_refs, n_opts = int(rng.integers(2, 5)), int(rng.integers(3, 6))
-    if free: P, on_support = _free_points(scene, rng, n_candidates), False
-    else: P, on_support = object_points(scene, rng, n_candidates, support_share)
-    h, w = scene.views[0].camera.shape
-    margin = 2 * marker_radius(h, w)
-    ok = _in_front_and_inside(scene.views, P, margin) if free else visibility_matrix(scene, P, tol, margin)
-    good = np.where(ok.sum(0) >= n_refs + 1)[0]
-    if not len(good): raise Reject("not_visible_in_enough_views")
-    i = int(rng.choice(good)); p = P[i]
-    vids = rng.permutation(np.where(ok[:, i])[0])[: n_refs + 1]
-    refs, tgt = vids[:-1], vids[-1]
-    tv = scene.views[tgt]; th, tw = tv.camera.shape; min_sep = min_separation(th, tw, min_sep_frac)
+    p, on_support, refs, tgt, margin = _pick_point(scene, rng, free, n_refs, n_candidates, support_share, tol)
+    tv = scene.views[tgt]
+    min_sep = min_separation(*tv.camera.shape, min_sep_frac)
     truth = project(p[None], tv.camera)[0][0]
-    # distractors: points of the same kind as the truth (points on objects, on the support surface, or in free
-    # space) visible in the target, far from the truth and from each other
-    only_target = [tv]
-    if free:
-        Q = _free_points(scene, rng, 2000); qv = _in_front_and_inside(only_target, Q, margin)[0]
-    else:
-        Q = object_points(scene, rng, 2000, float(on_support))[0]
-        qv = visibility_matrix(only_target, Q, tol, margin)[0]
-    Q = Q[qv]; quv = project(Q, tv.camera)[0]
-    chosen, chosen_pts = [truth], []
-    for k in rng.permutation(len(quv)):
-        if far_enough(quv[k], chosen, min_sep): chosen.append(quv[k]); chosen_pts.append(Q[k])
-        if len(chosen) == n_opts: break
-    if len(chosen) < 3: raise Reject("no_separated_distractor")
+    chosen, chosen_pts = _distractors(scene, rng, tv, truth, free, on_support, n_opts, tol, margin, min_sep)
     n_opts = len(chosen)
-    colors = choose_colors(rng, n_opts); ans = int(rng.integers(n_opts))
+    colors = choose_colors(rng, n_opts)
+    ans = int(rng.integers(n_opts))
     placed = chosen[1:ans + 1] + [truth] + chosen[ans + 1:]          # the truth gets colour `ans`
-    ref_color = str(rng.choice(REFERENCE_COLORS))
-    views, pixels, lines = [], [], []
-    for k, vid in enumerate(refs, 1):
-        v = scene.views[vid]; uv = project(p[None], v.camera)[0][0]; m = [dot(ref_color, uv)]
-        views.append(view_meta(v.camera, "reference", m, v.timestamp)); pixels.append(draw_markers(v.image, m))
-        lines.append(image_line(k, "Reference"))
-    m = [dot(c, uv) for c, uv in zip(colors, placed)]
-    views.append(view_meta(tv.camera, "target", m, tv.timestamp)); pixels.append(draw_markers(tv.image, m))
-    lines.append(image_line(len(refs) + 1))
+    views, pixels, lines = _draw_views(scene, rng, p, refs, tv, colors, placed)
     q = pick(rng, QUESTIONS).format(n=len(refs)) + ("\n" + FREE_NOTE if free else "")
     return make_sample("point_correspondence", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, q, colors),
                        sorted(colors), colors[ans], pixels, views, point=p, free_space=bool(free),
