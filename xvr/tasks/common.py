@@ -13,10 +13,10 @@ from ..draw import PALETTE, PAPER_COLORS, draw_dot, draw_arrow, draw_markers, ma
 
 # %% auto #0
 __all__ = ['IMAGE_TOKEN', 'PREAMBLE_GENERAL', 'PREAMBLE_ROBOTIC', 'REFERENCE_COLORS', 'task_generator', 'Reject', 'image_line',
-           'pick', 'assemble', 'dot', 'arrow', 'view_meta', 'choose_colors', 'make_sample', 'shuffled', 'far_enough',
-           'show_sample', 'visibility_matrix', 'derived', 'min_separation', 'check_general_scene', 'orbit_center',
-           'point_kinds', 'object_points', 'traj_view_meta', 'traj_frame', 'check_trajectory', 'is_fixed_camera',
-           'describe']
+           'pick', 'assemble', 'dot', 'arrow', 'view_meta', 'mark_views', 'choose_colors', 'make_sample', 'shuffled',
+           'far_enough', 'show_sample', 'visibility_matrix', 'derived', 'min_separation', 'check_general_scene',
+           'orbit_center', 'point_kinds', 'object_points', 'visible_points', 'traj_view_meta', 'traj_frame',
+           'check_trajectory', 'is_fixed_camera', 'describe']
 
 # %% ../../nbs/tasks/20_common.ipynb #e9a7892d
 def task_generator(task:str, # one of `TASK_NAMES`
@@ -94,6 +94,18 @@ def view_meta(camera:Camera|None, # the image's calibrated camera; None when the
     return {"camera": None if camera is None else camera.to_dict(), "timestamp": float(timestamp), "role": role,
             "camera_id": camera_id if camera_id is not None else (camera.name if camera is not None else ""),
             "episode": episode, "step": None if step is None else int(step), "markers": list(markers)}
+
+# %% ../../nbs/tasks/20_common.ipynb #6b5d3734
+def mark_views(views:Sequence[View], # the images' views, in prompt order
+               roles:Sequence[str], # each image's role (`view_meta`)
+               markers:Sequence[Sequence[dict]], # each image's `dot`/`arrow` records (empty: an unmarked copy)
+               labels:Sequence[str|None]|None=None, # each image's label in its prompt line; default none
+              )->tuple[list, list, list]: # (`view_meta` records, marked (H, W, 3) uint8 pixels, prompt lines)
+    "The metadata, marked pixels and numbered prompt lines of `views` shown in this order."
+    labels = labels or [None] * len(views)
+    meta = [view_meta(v.camera, r, m, v.timestamp) for v, r, m in zip(views, roles, markers)]
+    pixels = [draw_markers(v.image, m) for v, m in zip(views, markers)]
+    return meta, pixels, [image_line(k, label) for k, label in enumerate(labels, 1)]
 
 # %% ../../nbs/tasks/20_common.ipynb #1e4cfcae
 def choose_colors(rng:np.random.Generator, # the generator's seeded rng
@@ -263,6 +275,23 @@ def object_points(scene, # a general-domain `Scene`
     on_support = bool(rng.random() < support_share) and bool(sup.any()) or not obj.any()
     idx = np.flatnonzero(sup if on_support else obj)
     return scene.points[rng.choice(idx, min(n, len(idx)), replace=False)], on_support
+
+# %% ../../nbs/tasks/20_common.ipynb #12ffe3bc
+def visible_points(scene:Scene, # a general-domain scene
+                   rng:np.random.Generator, # the sample's random stream
+                   n:int, # candidate points drawn (`object_points`)
+                   support_share:float, # probability that the candidates are drawn from the support surface
+                   tol:float, # visibility depth tolerance, metres
+                   radii:float, # the image margin a point must keep, in marker radii
+                   min_views:int, # how many views must see a point
+                  )->tuple: # (points (n, 3), on_support, visibility (V, n) bool, indices of kept points, margin px)
+    "Candidate object points, their visibility in every view and those `min_views` views see, or `Reject`."
+    P, on_support = object_points(scene, rng, n, support_share)
+    margin = radii * marker_radius(*scene.views[0].camera.shape)
+    vis = visibility_matrix(scene, P, tol, margin)
+    good = np.where(vis.sum(0) >= min_views)[0]
+    if not len(good): raise Reject("not_visible_in_enough_views")
+    return P, on_support, vis, good, margin
 
 # %% ../../nbs/tasks/20_common.ipynb #c83aeb5f
 def traj_view_meta(traj:Trajectory, # the episode

@@ -11,7 +11,7 @@ from ..projection import project, project_direction, in_image, angle_between
 from ..draw import marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, arrow, draw_markers, view_meta,
                               choose_colors, REFERENCE_COLORS, make_sample, visibility_matrix, check_general_scene,
-                              show_sample, object_points)
+                              show_sample, object_points, mark_views, visible_points)
 
 # %% auto #0
 __all__ = ['QUESTIONS', 'directional_correspondence']
@@ -36,54 +36,74 @@ def _arrows_ok(p, D, cam, L, min_len, margin, s):
     e = project(p + L * D, cam)[0]
     with np.errstate(invalid="ignore"): return np.isfinite(e).all(1) & in_image(e, cam, margin) & (np.hypot(*(e - s).T) >= min_len), e
 
-# %% ../../nbs/tasks/22_directional.ipynb #e45d4b7b
-def directional_correspondence(scene:Scene, rng:np.random.Generator,
+# %% ../../nbs/tasks/22_directional.ipynb #97f08499
+def _base_arrow(scene, rng, p, seen, n_refs, length_frac, min_len_frac, margin):
+    "Arrow length, target view, minimum 2D length, reference arrows and target arrow of base `p`, or None."
+    vids = rng.permutation(np.where(seen)[0])[: n_refs + 1]
+    L = length_frac * np.mean([np.linalg.norm(scene.views[v].camera.center - p) for v in vids])
+    tv = scene.views[vids[-1]]
+    min_len = min_len_frac * np.hypot(*tv.camera.shape)
+    d = _unit(rng)
+    refs = [(v, *_arrow_ok(p, d, scene.views[v].camera, L, min_len, margin)) for v in vids[:-1]]
+    ok_t, ts, te = _arrow_ok(p, d, tv.camera, L, min_len, margin)
+    if not ok_t or not all(r[1] for r in refs): return None
+    return d, L, tv, min_len, refs, ts, te
+
+# %% ../../nbs/tasks/22_directional.ipynb #c7f0bb32
+def _distractor_arrows(rng, p, d, ts, te, tv, L, min_len, margin, min_angle, min_angle_2d):
+    "The true direction `d` and up to three distractors (unit 3D vectors), with their arrows' end pixels in `tv`."
+    dirs, ends = [d], [te]
+    C = rng.normal(size=(300, 3))
+    C /= np.linalg.norm(C, axis=1, keepdims=True)   # candidate directions, tested at once
+    okc, E = _arrows_ok(p, C, tv.camera, L, min_len, margin, ts)
+    for j in np.flatnonzero(okc):
+        c, ce = C[j], E[j]
+        if (all(angle_between(c, x) >= min_angle for x in dirs)
+                and all(angle_between(ce - ts, e - ts) >= min_angle_2d for e in ends)):
+            dirs.append(c)
+            ends.append(ce)
+        if len(dirs) == 4: break
+    return dirs, ends
+
+def _pick_arrows(scene, rng, P, vis, good, n_refs, length_frac, min_len_frac, margin, min_angle, min_angle_2d):
+    "The first of up to 10 base points whose arrow every view shows and that gets 3 distractors, or `Reject`."
+    for i in rng.permutation(good)[:10]:
+        base = _base_arrow(scene, rng, P[i], vis[:, i], n_refs, length_frac, min_len_frac, margin)
+        if base is None: continue
+        d, L, tv, min_len, refs, ts, te = base
+        dirs, ends = _distractor_arrows(rng, P[i], d, ts, te, tv, L, min_len, margin, min_angle, min_angle_2d)
+        if len(dirs) == 4: return P[i], L, tv, min_len, refs, ts, dirs, ends
+    raise Reject("no_separated_distractor")
+
+# %% ../../nbs/tasks/22_directional.ipynb #04ff3108
+def directional_correspondence(scene:Scene, # a general scene (views of one static scene and its point cloud)
+                               rng:np.random.Generator, # the sample's random stream
                                min_angle:float=35.0,    # degrees between candidate directions in 3D
                                min_angle_2d:float=25.0, # degrees between candidate arrows in the target image
                                length_frac:float=0.15,  # arrow length, fraction of the mean camera distance
                                min_len_frac:float=0.05, # minimum 2D arrow length, fraction of the image diagonal
-                               n_candidates:int=100, tol:float=0.01,
+                               n_candidates:int=100, # random base points tried
+                               tol:float=0.01, # visibility depth tolerance, metres
                                support_share:float=0.2, # share of samples whose base point is on the support surface
                               )->Sample:
     "A directional-correspondence sample from `scene`, or `Reject`."
     check_general_scene(scene)
     n_refs = int(rng.integers(2, 5))
-    P, on_support = object_points(scene, rng, n_candidates, support_share)
-    h, w = scene.views[0].camera.shape; margin = marker_radius(h, w)
-    vis = visibility_matrix(scene, P, tol, margin)
-    good = np.where(vis.sum(0) >= n_refs + 1)[0]
-    if not len(good): raise Reject("not_visible_in_enough_views")
-    for i in rng.permutation(good)[:10]:
-        p = P[i]; vids = rng.permutation(np.where(vis[:, i])[0])[: n_refs + 1]
-        L = length_frac * np.mean([np.linalg.norm(scene.views[v].camera.center - p) for v in vids])
-        tv = scene.views[vids[-1]]; min_len = min_len_frac * np.hypot(*tv.camera.shape)
-        d = _unit(rng)
-        refs = [(v, *_arrow_ok(p, d, scene.views[v].camera, L, min_len, margin)) for v in vids[:-1]]
-        ok_t, ts, te = _arrow_ok(p, d, tv.camera, L, min_len, margin)
-        if not ok_t or not all(r[1] for r in refs): continue
-        dirs, ends = [d], [te]
-        C = rng.normal(size=(300, 3)); C /= np.linalg.norm(C, axis=1, keepdims=True)   # candidate directions, tested at once
-        okc, E = _arrows_ok(p, C, tv.camera, L, min_len, margin, ts)
-        for j in np.flatnonzero(okc):
-            c, ce = C[j], E[j]
-            if all(angle_between(c, x) >= min_angle for x in dirs) and all(angle_between(ce - ts, e - ts) >= min_angle_2d for e in ends):
-                dirs.append(c); ends.append(ce)
-            if len(dirs) == 4: break
-        if len(dirs) == 4: break
-    else: raise Reject("no_separated_distractor")
-    colors = choose_colors(rng, 4); ans = int(rng.integers(4))
+    P, on_support, vis, good, margin = visible_points(scene, rng, n_candidates, support_share, tol, 1, n_refs + 1)
+    p, L, tv, min_len, refs, ts, dirs, ends = _pick_arrows(scene, rng, P, vis, good, n_refs, length_frac,
+                                                           min_len_frac, margin, min_angle, min_angle_2d)
+    colors = choose_colors(rng, 4)
+    ans = int(rng.integers(4))
     placed = ends[1:ans + 1] + [ends[0]] + ends[ans + 1:]
     pdirs = dirs[1:ans + 1] + [dirs[0]] + dirs[ans + 1:]
     ref_color = str(rng.choice(REFERENCE_COLORS))
-    views, pixels, lines = [], [], []
-    for k, (vid, _, s, e) in enumerate(refs, 1):
-        v = scene.views[vid]; m = [arrow(ref_color, s, e)]
-        views.append(view_meta(v.camera, "reference", m, v.timestamp)); pixels.append(draw_markers(v.image, m)); lines.append(image_line(k, "Reference"))
-    m = [arrow(c, ts, e) for c, e in zip(colors, placed)]
-    views.append(view_meta(tv.camera, "target", m, tv.timestamp)); pixels.append(draw_markers(tv.image, m)); lines.append(image_line(len(refs) + 1))
+    n = len(refs)
+    marks = [[arrow(ref_color, s, e)] for _, _, s, e in refs] + [[arrow(c, ts, e) for c, e in zip(colors, placed)]]
+    views, pixels, lines = mark_views([scene.views[r[0]] for r in refs] + [tv], ["reference"] * n + ["target"],
+                                      marks, ["Reference"] * n + [None])
     q = pick(rng, QUESTIONS).format(n=len(refs))
-    return make_sample("directional_correspondence", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, q, colors),
-                       sorted(colors), colors[ans], pixels, views, point=p, direction=d, length=L,
-                       on_support=on_support,
+    return make_sample("directional_correspondence", scene.source, scene.id,
+                       assemble(PREAMBLE_GENERAL, lines, q, colors), sorted(colors), colors[ans], pixels, views,
+                       point=p, direction=dirs[0], length=L, on_support=on_support,
                        distractor_directions=[x for j, x in enumerate(pdirs) if j != ans],
                        params=dict(min_angle=min_angle, min_angle_2d=min_angle_2d, min_len=min_len, tol=tol))

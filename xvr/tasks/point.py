@@ -12,7 +12,7 @@ from ..draw import marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, draw_markers, view_meta,
                               choose_colors, REFERENCE_COLORS, make_sample, visibility_matrix, min_separation,
                               check_general_scene, far_enough, show_sample, derived,
-                              object_points)
+                              object_points, mark_views)
 
 # %% auto #0
 __all__ = ['QUESTIONS', 'FREE_NOTE', 'point_correspondence']
@@ -75,20 +75,13 @@ def _distractors(scene, rng, tv, truth, free, on_support, n_opts, tol, margin, m
 
 # %% ../../nbs/tasks/21_point.ipynb #be7b8f2a
 def _draw_views(scene, rng, p, refs, tv, colors, placed):
-    "The views' metadata, their marked pixels and the prompt's image lines."
+    "The views' metadata, their marked pixels and the prompt's image lines (`mark_views`)."
     ref_color = str(rng.choice(REFERENCE_COLORS))
-    views, pixels, lines = [], [], []
-    for k, vid in enumerate(refs, 1):
-        v = scene.views[vid]
-        m = [dot(ref_color, project(p[None], v.camera)[0][0])]
-        views.append(view_meta(v.camera, "reference", m, v.timestamp))
-        pixels.append(draw_markers(v.image, m))
-        lines.append(image_line(k, "Reference"))
-    m = [dot(c, uv) for c, uv in zip(colors, placed)]
-    views.append(view_meta(tv.camera, "target", m, tv.timestamp))
-    pixels.append(draw_markers(tv.image, m))
-    lines.append(image_line(len(refs) + 1))
-    return views, pixels, lines
+    shown = [scene.views[vid] for vid in refs] + [tv]
+    marks = [[dot(ref_color, project(p[None], v.camera)[0][0])] for v in shown[:-1]]
+    n = len(refs)
+    return mark_views(shown, ["reference"] * n + ["target"], marks + [[dot(c, uv) for c, uv in zip(colors, placed)]],
+                      ["Reference"] * n + [None])
 
 # %% ../../nbs/tasks/21_point.ipynb #18283a61
 def point_correspondence(scene:Scene, # a general scene (views of one static scene and its point cloud)

@@ -11,7 +11,7 @@ from ..projection import project, epipolar_distance
 from ..draw import PAPER_COLORS, marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, draw_markers, view_meta,
                               make_sample, visibility_matrix, min_separation, check_general_scene, show_sample,
-                              object_points)
+                              object_points, mark_views, visible_points)
 
 # %% auto #0
 __all__ = ['QUESTIONS', 'spatial_verification']
@@ -23,6 +23,7 @@ QUESTIONS = [
     "The dots in images 1-{n} should all mark the same location in 3D space. Which image number places its dot at a different location?",
 ]
 
+# %% ../../nbs/tasks/23_spatial.ipynb #255454fb
 def _displaced_candidates(Q, p, ov, others, qvis, min_offset, min_sep, truth_uv)->np.ndarray:
     "Indices of points of `Q` that can be the displaced point: visible in `ov`, far from `p` in 3D and in pixels."
     cand = np.where(qvis & (np.linalg.norm(Q - p, axis=1) >= min_offset))[0]
@@ -31,42 +32,44 @@ def _displaced_candidates(Q, p, ov, others, qvis, min_offset, min_sep, truth_uv)
     # with the displaced marker and that view, and the odd one out would not be unique
     return far[epipolar_distance(Q[far], p, others, ov.camera) >= min_sep] if len(far) else far
 
-def spatial_verification(scene:Scene, rng:np.random.Generator,
+def _displaced_point(scene, rng, P, on_support, p, ov, others, tol, margin, min_offset, min_sep)->np.ndarray:
+    "The (3,) point the odd view `ov` marks instead of `p`: of the same kind as `p` where one qualifies, or `Reject`."
+    truth_uv = project(p[None], ov.camera)[0][0]
+    anyp = scene.points[rng.choice(len(scene.points), min(3000, len(scene.points)), replace=False)]
+    for Q in (np.concatenate([P, object_points(scene, rng, 2000, float(on_support))[0]]), anyp):
+        qvis = visibility_matrix([ov], Q, tol, margin)[0]
+        far = _displaced_candidates(Q, p, ov, others, qvis, min_offset, min_sep, truth_uv)
+        if len(far): return Q[int(rng.choice(far))]
+    raise Reject("no_separated_distractor")
+
+# %% ../../nbs/tasks/23_spatial.ipynb #3a8ddcc2
+def spatial_verification(scene:Scene, # a general scene (views of one static scene and its point cloud)
+                         rng:np.random.Generator, # the sample's random stream
                          min_offset_frac:float=0.1, # 3D offset of the displaced point, fraction of the mean camera distance
                          min_sep_frac:float=0.06,  # 2D offset, fraction of the image diagonal
-                         n_candidates:int=300, tol:float=0.01,
+                         n_candidates:int=300, # random points tried
+                         tol:float=0.01, # visibility depth tolerance, metres
                          support_share:float=0.2, # share of samples whose point is on the support, not an object
                         )->Sample:
     "A spatial-verification sample from `scene`, or `Reject`."
     check_general_scene(scene)
     n = int(rng.integers(3, min(6, len(scene.views)) + 1))
-    P, on_support = object_points(scene, rng, n_candidates, support_share)
-    h, w = scene.views[0].camera.shape; margin = 2 * marker_radius(h, w)
-    vis = visibility_matrix(scene, P, tol, margin)
-    good = np.where(vis.sum(0) >= n)[0]
-    if not len(good): raise Reject("not_visible_in_enough_views")
-    i = int(rng.choice(good)); p = P[i]
+    P, on_support, vis, good, margin = visible_points(scene, rng, n_candidates, support_share, tol, 2, n)
+    i = int(rng.choice(good))
+    p = P[i]
     vids = rng.permutation(np.where(vis[:, i])[0])[:n]
-    odd = int(rng.integers(n)); ov = scene.views[vids[odd]]
+    odd = int(rng.integers(n))
+    ov = scene.views[vids[odd]]
     min_offset = min_offset_frac * np.mean([np.linalg.norm(scene.views[v].camera.center - p) for v in vids])
     min_sep = min_separation(*ov.camera.shape, min_sep_frac)
-    truth_uv = project(p[None], ov.camera)[0][0]
     others = [scene.views[v].camera for k, v in enumerate(vids) if k != odd]
-    # the displaced point is of the same kind as the true one (on an object, or on the support) where one qualifies
-    anyp = scene.points[rng.choice(len(scene.points), min(3000, len(scene.points)), replace=False)]
-    for Q in (np.concatenate([P, object_points(scene, rng, 2000, float(on_support))[0]]), anyp):
-        qvis = visibility_matrix([ov], Q, tol, margin)[0]
-        far = _displaced_candidates(Q, p, ov, others, qvis, min_offset, min_sep, truth_uv)
-        if len(far): break
-    else: raise Reject("no_separated_distractor")
-    q = Q[int(rng.choice(far))]
+    q = _displaced_point(scene, rng, P, on_support, p, ov, others, tol, margin, min_offset, min_sep)
     color = str(rng.choice(PAPER_COLORS))
-    views, pixels, lines = [], [], []
-    for k, vid in enumerate(vids):
-        v = scene.views[vid]; uv = project((q if k == odd else p)[None], v.camera)[0][0]; m = [dot(color, uv)]
-        views.append(view_meta(v.camera, "target" if k == odd else "reference", m, v.timestamp))
-        pixels.append(draw_markers(v.image, m)); lines.append(image_line(k + 1))
+    shown = [scene.views[v] for v in vids]
+    marks = [[dot(color, project((q if k == odd else p)[None], v.camera)[0][0])] for k, v in enumerate(shown)]
+    views, pixels, lines = mark_views(shown, ["target" if k == odd else "reference" for k in range(n)], marks)
     options = [str(k) for k in range(1, n + 1)]
-    return make_sample("spatial_verification", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, pick(rng, QUESTIONS).format(n=n)),
+    return make_sample("spatial_verification", scene.source, scene.id,
+                       assemble(PREAMBLE_GENERAL, lines, pick(rng, QUESTIONS).format(n=n)),
                        options, str(odd + 1), pixels, views, point=p, displaced_point=q, on_support=on_support,
                        params=dict(min_offset=min_offset, min_sep=min_sep, tol=tol))

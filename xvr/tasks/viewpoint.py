@@ -10,7 +10,8 @@ from ..core import Scene, Sample
 from ..projection import project, in_image
 from ..draw import marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, draw_markers, view_meta,
-                              REFERENCE_COLORS, make_sample, check_general_scene, shuffled, show_sample, derived)
+                              REFERENCE_COLORS, make_sample, check_general_scene, shuffled, show_sample, derived,
+                              mark_views)
 
 # %% auto #0
 __all__ = ['QUESTIONS', 'HIDDEN_NOTE', 'viewpoint_localization']
@@ -24,6 +25,7 @@ QUESTIONS = [
 HIDDEN_NOTE = ("Note: in some reference images the marked camera position is hidden behind an object; "
                "the dot shows where it would appear.")
 
+# %% ../../nbs/tasks/24_viewpoint.ipynb #5b8e4949
 def _hidden(view, uv:np.ndarray, z:float, tol:float)->bool:
     "Whether a point at pixel `uv` and depth `z` lies behind the surface `view`'s depth map shows there."
     if view.depth is None: return False
@@ -31,7 +33,33 @@ def _hidden(view, uv:np.ndarray, z:float, tol:float)->bool:
     d = view.depth[min(max(int(round(uv[1])), 0), h - 1), min(max(int(round(uv[0])), 0), w - 1)]
     return bool(d > 0 and z > d + tol * max(1.0, z))
 
-def viewpoint_localization(scene:Scene, rng:np.random.Generator,
+def _references(scene, C, t, margin, tol)->tuple[list, list]:
+    "The views (other than `t`) that see camera `t`'s centre inside the image, and those where it is unhidden."
+    sees, clear = [], []
+    for i in range(len(scene.views)):
+        if i == t: continue
+        uv, z = project(C[t][None], scene.views[i].camera)
+        if z[0] > 0 and in_image(uv, scene.views[i].camera, margin)[0]:
+            sees.append(i)
+            if not _hidden(scene.views[i], uv[0], z[0], tol): clear.append(i)
+    return sees, clear
+
+# %% ../../nbs/tasks/24_viewpoint.ipynb #5938d3ce
+def _pick_target(scene, rng, C, min_baseline, margin, tol, allow_hidden):
+    "The target camera, its reference views, two distractor views and the views where its centre is unhidden."
+    for t in rng.permutation(len(scene.views)):
+        far = [i for i in range(len(scene.views)) if i != t and np.linalg.norm(C[i] - C[t]) >= min_baseline]
+        sees, clear = _references(scene, C, t, margin, tol)
+        pool = clear if len(clear) >= 2 or not allow_hidden else sees                # unhidden markers first
+        if len(pool) < 2: continue
+        refs = [int(i) for i in rng.permutation(pool)[: int(rng.integers(2, 4))]]     # references first, then
+        spare = [i for i in far if i not in refs]                                      # distractors among the rest
+        if len(spare) >= 2: return t, refs, [int(x) for x in rng.permutation(spare)[:2]], clear
+    raise Reject("target_camera_not_seen")
+
+# %% ../../nbs/tasks/24_viewpoint.ipynb #ce0c5090
+def viewpoint_localization(scene:Scene, # a general scene (at least 5 views)
+                           rng:np.random.Generator, # the sample's random stream
                            min_baseline_frac:float=0.25, # distractor cameras at least this fraction of the mean camera distance away
                            allow_hidden:bool=True, # too few references see the centre unhidden: use hidden ones, say so
                            tol:float=0.02, # depth tolerance of the hidden test, metres (relative beyond 1 m)
@@ -39,34 +67,19 @@ def viewpoint_localization(scene:Scene, rng:np.random.Generator,
     "A viewpoint-localization sample from `scene`, or `Reject`."
     check_general_scene(scene, min_views=5)
     C = np.stack([v.camera.center for v in scene.views])
-    radius = np.mean(np.linalg.norm(C - derived(scene, "centroid", lambda: scene.points.mean(0)), axis=1)); min_baseline = min_baseline_frac * radius
-    h, w = scene.views[0].camera.shape; margin = 2 * marker_radius(h, w)
-    for t in rng.permutation(len(scene.views)):
-        others = [i for i in range(len(scene.views)) if i != t]
-        far = [i for i in others if np.linalg.norm(C[i] - C[t]) >= min_baseline]
-        sees, clear = [], []
-        for i in others:
-            uv, z = project(C[t][None], scene.views[i].camera)
-            if z[0] > 0 and in_image(uv, scene.views[i].camera, margin)[0]:
-                sees.append(i)
-                if not _hidden(scene.views[i], uv[0], z[0], tol): clear.append(i)
-        pool = clear if len(clear) >= 2 or not allow_hidden else sees                # unhidden markers first
-        if len(pool) < 2: continue
-        refs = [int(i) for i in rng.permutation(pool)[: int(rng.integers(2, 4))]]     # references first, then
-        spare = [i for i in far if i not in refs]                                      # distractors among the rest
-        if len(spare) >= 2: distract = [int(x) for x in rng.permutation(spare)[:2]]; break
-    else: raise Reject("target_camera_not_seen")
+    centre = derived(scene, "centroid", lambda: scene.points.mean(0))
+    min_baseline = min_baseline_frac * np.mean(np.linalg.norm(C - centre, axis=1))
+    margin = 2 * marker_radius(*scene.views[0].camera.shape)
+    t, refs, distract, clear = _pick_target(scene, rng, C, min_baseline, margin, tol, allow_hidden)
     hidden = [i for i in refs if i not in clear]
     color = str(rng.choice(REFERENCE_COLORS))
-    views, pixels, lines = [], [], []
-    for k, i in enumerate(refs, 1):
-        v = scene.views[i]; m = [dot(color, project(C[t][None], v.camera)[0][0])]
-        views.append(view_meta(v.camera, "reference", m, v.timestamp)); pixels.append(draw_markers(v.image, m)); lines.append(image_line(k, "Reference"))
     cands, ans = shuffled(rng, [int(t)] + distract, 0)
-    for k, i in enumerate(cands, len(refs) + 1):
-        v = scene.views[i]; views.append(view_meta(v.camera, "candidate", [], v.timestamp)); pixels.append(v.image.copy()); lines.append(image_line(k))
-    options = [str(k) for k in range(len(refs) + 1, len(refs) + 4)]
-    q = pick(rng, QUESTIONS).format(n=len(refs)) + ("\n" + HIDDEN_NOTE if hidden else "")
+    shown, n = [scene.views[i] for i in refs + cands], len(refs)
+    marks = [[dot(color, project(C[t][None], v.camera)[0][0])] for v in shown[:n]] + [[]] * 3
+    views, pixels, lines = mark_views(shown, ["reference"] * n + ["candidate"] * 3, marks,
+                                      ["Reference"] * n + [None] * 3)
+    options = [str(k) for k in range(n + 1, n + 4)]
+    q = pick(rng, QUESTIONS).format(n=n) + ("\n" + HIDDEN_NOTE if hidden else "")
     return make_sample("viewpoint_localization", scene.source, scene.id, assemble(PREAMBLE_GENERAL, lines, q),
                        options, options[ans], pixels, views, target_center=C[t],
                        hidden_references=[refs.index(i) for i in hidden],
