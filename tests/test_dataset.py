@@ -158,7 +158,7 @@ def test_answers_are_balanced(tmp_path):
 
 def test_data_engine_does_not_import_heavy_frameworks():
     "The data engine stays light: no torch, transformers, tensorflow or datasets on its import path."
-    mods = ("xvr.core xvr.config xvr.projection xvr.draw xvr.toy xvr.video xvr.sources.sim xvr.sources.agibot "
+    mods = ("xvr.core xvr.config xvr.launch xvr.projection xvr.draw xvr.toy xvr.video xvr.sources.sim xvr.sources.agibot "
             "xvr.filtering xvr.dataset xvr.validate xvr.stats xvr.export xvr.release "
             + " ".join(f"xvr.tasks.{m}" for m in ("common", "point", "directional", "spatial", "viewpoint", "temporal", "dirview", "cross_scenario", "language")))
     code = f"import importlib, sys; [importlib.import_module(m) for m in {mods.split()!r}]; print([m for m in ('torch', 'transformers', 'tensorflow', 'datasets') if m in sys.modules])"

@@ -224,7 +224,8 @@ def test_validator_catches_swapped_and_replaced_images(dataset, source, tmp_path
 
 # 7. training launches are checked first: the GPUs asked for, and a model that resolves without the network
 def test_training_launch_checks(tmp_path, capsys, monkeypatch):
-    from xvr.vlm.training import write_toy_sft_data, gpus_available, check_launch, xvr_sft_cli
+    from xvr.launch import gpus_available, check_launch
+    from xvr.vlm.training import write_toy_sft_data, xvr_sft_cli
     from xvr.vla.training import xvr_vla_train_cli
     import huggingface_hub.constants
     if gpus_available() < 8:

@@ -17,7 +17,7 @@ from ..config import JSONConfig
 from ..vlm.qwen import tiny_qwen3_vl, load_qwen
 from .policy import VLA, VLAConfig, Normalizer, VLAPolicy, make_batch, save_vla, load_vla, count_params
 from ..vlm.training import resolve_precision, latest_checkpoint, _prune_checkpoints, read_log, plot_loss
-from ..vlm import training as sft
+from .. import launch as launcher
 
 # %% auto #0
 __all__ = ['VLATrainConfig', 'toy_episodes', 'chunk', 'ChunkDataset', 'load_episodes', 'make_optimizer', 'build_policy', 'train',
@@ -275,16 +275,16 @@ def policy_from_dir(path, seed:int=0, device:str|None=None)->VLAPolicy:
 # %% ../../nbs/vla/53_training.ipynb #d1382c7d
 def accelerate_command(config_path, num_processes:int=1, accelerate_config:str|None=None)->list[str]:
     "The `accelerate launch` command line that trains from a saved `VLATrainConfig` JSON (`xvr.vlm.training`'s, for this module)."
-    return sft.accelerate_command(config_path, num_processes, accelerate_config, module="xvr.vla.training")
+    return launcher.accelerate_command(config_path, num_processes, accelerate_config, module="xvr.vla.training")
 
 def launch(cfg:VLATrainConfig, num_processes:int=1, accelerate_config:str|None=None)->int:
     "Save `cfg` and train under `accelerate launch` in a subprocess; returns its exit status."
-    return sft.launch(cfg, num_processes, accelerate_config, module="xvr.vla.training", config_name="vla_train_config.json")
+    return launcher.launch(cfg, num_processes, accelerate_config, module="xvr.vla.training", config_name="vla_train_config.json")
 
 def vla_worker_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
                   )->int:
     "Entry point of each VLA training process: `python -m xvr.vla.training --config cfg.json`."
-    return sft.worker_cli(VLATrainConfig, train, argv)
+    return launcher.worker_cli(VLATrainConfig, train, argv)
 
 # %% ../../nbs/vla/53_training.ipynb #d8c67e7f
 def default_notebook()->Path:
@@ -296,12 +296,12 @@ def xvr_vla_train_cli(argv=None):
     "Train and evaluate a VLA policy by running the VLA notebook headless with papermill (`xvr_vla_train --help`)."
     ap = argparse.ArgumentParser(prog="xvr_vla_train", description="Train a GR00T-style VLA on LeRobot demos and evaluate rollouts (papermill runs nbs/vla/54_vla_run.ipynb).")
     ap.add_argument("--data", nargs="+", required=True, help="LeRobot demonstration folder(s)")
-    sft.add_notebook_options(ap, "vla/54_vla_run.ipynb", "output folder: checkpoints, final policy, tables, executed notebook",
+    launcher.add_notebook_options(ap, "vla/54_vla_run.ipynb", "output folder: checkpoints, final policy, tables, executed notebook",
                              "backbone: Hub id or local folder (default Qwen/Qwen3-VL-2B-Instruct)")
     ap.add_argument("--tasks", nargs="*", default=None, help="tasks to train and evaluate (default: all)")
     a = ap.parse_args(argv)
     extra = ({"tiny": True} if a.tiny else {}) | ({"model_path": a.model} if a.model else {}) | ({"tasks": a.tasks} if a.tasks is not None else {})
-    return sft.run_notebook_cli(a, {"data_dir": a.data}, "demonstration folder not found", default_notebook, "VLA", "vla_run.ipynb", **extra)
+    return launcher.run_notebook_cli(a, {"data_dir": a.data}, "demonstration folder not found", default_notebook, "VLA", "vla_run.ipynb", **extra)
 
 # %% ../../nbs/vla/53_training.ipynb #8ca286f0
 if __name__ == "__main__" and Path(sys.argv[0]).name == "training.py": vla_worker_cli()  # python -m xvr.vla.training

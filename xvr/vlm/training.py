@@ -4,7 +4,7 @@
 
 # %% ../../nbs/vlm/41_training.ipynb #c11a980a
 from __future__ import annotations
-import argparse, json, math, os, shlex, subprocess, sys, time
+import argparse, json, math, os, shlex, sys, time
 from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 from typing import Sequence
@@ -12,18 +12,17 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..core import DataError, read_jsonl, atomic_write_text, cli, check_options, writable_dir
+from ..core import DataError, read_jsonl, atomic_write_text, cli
+from ..launch import accelerate_command, worker_cli, add_notebook_options, run_notebook_cli
 from ..config import JSONConfig
 from .qwen import (encode_example, collate, load_sample_images, load_qwen, save_qwen, tiny_qwen3_vl,
                           random_qwen3_vl, pack, seq_lengths, train_flops)
 
 # %% auto #0
-__all__ = ['DEFAULT_MODEL', 'SPEED_OPTIONS', 'SFTConfig', 'training_samples', 'SFTDataset', 'write_toy_sft_data', 'total_steps',
+__all__ = ['SFT_WORKER', 'SPEED_OPTIONS', 'SFTConfig', 'training_samples', 'SFTDataset', 'write_toy_sft_data', 'total_steps',
            'make_optimizer', 'resolve_precision', 'check_attn_implementation', 'apply_liger', 'sft_loss',
-           'make_collator', 'latest_checkpoint', 'train', 'save_checkpoint', 'read_log', 'plot_loss',
-           'accelerate_command', 'launch', 'worker_cli', 'sft_worker_cli', 'gpus_available', 'check_launch',
-           'default_notebook', 'run_notebook', 'add_notebook_options', 'run_notebook_cli', 'add_speed_options',
-           'xvr_sft_cli']
+           'make_collator', 'latest_checkpoint', 'train', 'save_checkpoint', 'read_log', 'plot_loss', 'sft_worker_cli',
+           'default_notebook', 'add_speed_options', 'xvr_sft_cli']
 
 # %% ../../nbs/vlm/41_training.ipynb #49976272
 @dataclass
@@ -309,121 +308,17 @@ def plot_loss(history:Sequence[dict], ax=None, title:str="SFT loss"):
     return ax
 
 # %% ../../nbs/vlm/41_training.ipynb #64c0317f
-def accelerate_command(config_path, num_processes:int=1, accelerate_config:str|None=None, extra:Sequence[str]=(),
-                       module:str="xvr.vlm.training", # the worker module run by each process (`python -m module --config ...`)
-                      )->list[str]:
-    "The `accelerate launch` command line that trains from a saved config JSON (`SFTConfig` for `xvr.vlm.training`)."
-    cmd = [sys.executable, "-m", "accelerate.commands.launch"]
-    if accelerate_config: cmd += ["--config_file", str(accelerate_config)]
-    else: cmd += ["--num_processes", str(num_processes)] + (["--multi_gpu"] if num_processes > 1 else [])
-    return cmd + list(extra) + ["-m", module, "--config", str(config_path)]
-
-def launch(cfg:SFTConfig, num_processes:int=1, accelerate_config:str|None=None,
-           module:str="xvr.vlm.training", config_name:str="sft_config.json")->int:
-    "Save `cfg` (any config with `output_dir` and `to_json`) and train under `accelerate launch` in a subprocess; returns its exit status."
-    p = Path(cfg.output_dir) / config_name; atomic_write_text(p, cfg.to_json())
-    cmd = accelerate_command(p, num_processes, accelerate_config, module=module)
-    print("$", shlex.join(cmd), flush=True)
-    return subprocess.run(cmd).returncode
-
-def worker_cli(config_cls:type, # the run's config class (`SFTConfig`, `VLATrainConfig`): `load` reads its JSON
-               train_fn, # the training function the config is given to
-               argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
-              )->int:
-    "Entry point of each `accelerate launch` process: `python -m MODULE --config cfg.json` trains from the saved config."
-    ap = argparse.ArgumentParser(description=f"xvr training worker for a {config_cls.__name__} (started by accelerate launch)")
-    ap.add_argument("--config", required=True, help=f"{config_cls.__name__} JSON")
-    train_fn(config_cls.load(ap.parse_args(argv).config))
-    return 0
+SFT_WORKER = dict(module="xvr.vlm.training", config_name="sft_config.json")  # `xvr.launch.launch(cfg, n, **SFT_WORKER)`
 
 def sft_worker_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
                   )->int:
     "Entry point of each SFT process: `python -m xvr.vlm.training --config cfg.json`."
     return worker_cli(SFTConfig, train, argv)
 
-# %% ../../nbs/vlm/41_training.ipynb #071034cd
-DEFAULT_MODEL = "Qwen/Qwen3-VL-2B-Instruct"
-
-def gpus_available()->int:
-    "CUDA devices this process can see."
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
-
-def _model_fault(model:str)->str|None:
-    "Why `model` (a folder, a Hub id or 'tiny') cannot be loaded without the network, or None."
-    if model == "tiny": return None
-    p = Path(model).expanduser()
-    if p.is_dir(): return None if (p / "config.json").is_file() else f"model folder {model} has no config.json"
-    try:
-        from huggingface_hub import try_to_load_from_cache
-        if isinstance(try_to_load_from_cache(model, "config.json"), str): return None
-    except Exception: pass                              # not a valid Hub id: a folder that does not exist
-    return f"model {model!r} is neither a local folder nor in the Hugging Face cache, and runs never download"
-
-def check_launch(gpus:int, # processes asked for (`--gpus`)
-                 model:str, # Hub id, local folder, or 'tiny'
-                ):
-    "One-line `DataError` unless the GPUs asked for exist and the model resolves locally, before anything is launched."
-    n = gpus_available()
-    if gpus > 1 and gpus > n:
-        raise DataError(f"--gpus {gpus} asks for {gpus} GPU processes but {n} CUDA GPUs are visible; "
-                        f"use --gpus {max(1, n)}")
-    if fault := _model_fault(model):
-        raise DataError(f"{fault}; pass --model PATH (a downloaded model folder) or --tiny (a tiny random model, "
-                        "CPU tests)")
-
 # %% ../../nbs/vlm/41_training.ipynb #7ce712be
 def default_notebook()->Path:
     "The SFT notebook of the source checkout (`nbs/vlm/42_sft_run.ipynb`)."
     return Path(__file__).resolve().parents[2] / "nbs" / "vlm" / "42_sft_run.ipynb"
-
-def _coerce(v:str):
-    try: return json.loads(v)
-    except json.JSONDecodeError: return v
-
-def run_notebook(nb, out, name:str, params:dict, kernel:str="python3")->Path:
-    "Execute notebook `nb` headless with papermill into `out/name` (working directory `out`); returns the executed notebook."
-    import papermill as pm
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    pm.execute_notebook(str(nb), str(out / name), parameters=params, cwd=str(out), progress_bar=False, kernel_name=kernel, language="python")
-    print(f"executed notebook: {out / name}")
-    return out / name
-
-
-# %% ../../nbs/vlm/41_training.ipynb #aefcc5a6
-def add_notebook_options(ap:argparse.ArgumentParser, notebook:str, out_help:str, model_help:str):
-    "Add the options every papermill-run training command shares (`xvr_sft`, `xvr_vla_train`)."
-    ap.add_argument("--out", required=True, help=out_help)
-    ap.add_argument("--model", default=None, help=model_help)
-    ap.add_argument("--tiny", action="store_true", help="use the tiny random Qwen3-VL (CPU smoke tests)")
-    ap.add_argument("--gpus", type=int, default=1, help="processes for accelerate launch (DDP); 1 trains in the kernel")
-    ap.add_argument("--accelerate-config", default=None, help="accelerate config file (FSDP, multi-node)")
-    ap.add_argument("-p", "--param", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"), help="notebook parameter")
-    ap.add_argument("--notebook", default=None, help=f"notebook to run (default nbs/{notebook})")
-    ap.add_argument("--kernel", default="python3", help="Jupyter kernel for papermill")
-    ap.add_argument("--dry-run", action="store_true", help="print the parameters and exit")
-
-def run_notebook_cli(a, inputs:dict, missing:str, notebook, # a function giving the default notebook's path
-                     what:str, executed:str, **extra)->int:
-    "Check `inputs` ({parameter: paths}), notebook, GPUs, model (`DataError`); then print or run it with `extra`, `-p`."
-    for t in (t for ts in inputs.values() for t in ts):
-        if not Path(t).exists(): raise DataError(missing, t)
-    if a.accelerate_config and not Path(a.accelerate_config).exists():
-        raise DataError("accelerate config file not found", a.accelerate_config)
-    nb = Path(a.notebook) if a.notebook else notebook()
-    if not nb.exists(): raise DataError(f"{what} notebook not found (pass --notebook)", nb)
-    check_options(a, positive=["gpus"])
-    if not a.dry_run:
-        p = dict(a.param)
-        check_launch(a.gpus, "tiny" if a.tiny else a.model or p.get("model") or p.get("model_path") or DEFAULT_MODEL)
-        writable_dir(a.out)
-    params = {k: [str(Path(t).resolve()) for t in ts] for k, ts in inputs.items()}
-    acfg = str(Path(a.accelerate_config).resolve()) if a.accelerate_config else ""  # the notebook runs in `out`
-    params |= dict(output_dir=str(Path(a.out).resolve()), num_processes=a.gpus, accelerate_config=acfg)
-    params |= extra | {k: _coerce(v) for k, v in a.param}
-    if a.dry_run: print(json.dumps(params, indent=1)); return 0
-    run_notebook(nb, a.out, executed, params, a.kernel)
-    return 0
-
 
 # %% ../../nbs/vlm/41_training.ipynb #a4ff92af
 SPEED_OPTIONS = ("attn_implementation", "packing", "loss_logits", "liger", "gradient_checkpointing")
@@ -452,7 +347,8 @@ def xvr_sft_cli(argv=None):
     extra |= {k: v for k in SPEED_OPTIONS if (v := getattr(a, k)) is not None}
     if a.dry_run and (a.gpus > 1 or a.accelerate_config):
         acfg = str(Path(a.accelerate_config).resolve()) if a.accelerate_config else None
-        cmd = accelerate_command(Path(a.out).resolve() / "sft_config.json", a.gpus, acfg)
+        cmd = accelerate_command(Path(a.out).resolve() / SFT_WORKER["config_name"], a.gpus, acfg,
+                                 module=SFT_WORKER["module"])
         print("the notebook will run: " + shlex.join(cmd))
     return run_notebook_cli(a, {"train": a.train}, "training file not found", default_notebook, "SFT", "sft.ipynb", **extra)
 
