@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #40430da6
 from __future__ import annotations
-import functools, hashlib, io, json, math, os, re, shutil, sys, tarfile, tempfile
+import functools, hashlib, io, json, logging, math, os, re, shutil, sys, tarfile, tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
@@ -14,14 +14,16 @@ from fastcore.basics import patch
 import cv2
 import numpy as np
 
+_log = logging.getLogger(__name__)
+
 # %% auto #0
 __all__ = ['EXIT_BAD_SAMPLES', 'EXIT_BAD_INPUT', 'TASK_INFO', 'TASK_NAMES', 'GENERAL_TASKS', 'ROBOTIC_TASKS', 'SAMPLE_FIELDS',
            'DataError', 'BadSamples', 'cli', 'check_options', 'writable_dir', 'Camera', 'check_rotation',
            'invert_rigid', 'look_at', 'intrinsics_from_fov', 'LazyImage', 'View', 'Scene', 'Frames', 'NpyFrames',
            'image_fault', 'read_image', 'content_hash', 'write_image', 'TarIndex', 'tar_index', 'tar_member_path',
            'read_tar_member', 'Trajectory', 'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl', 'read_jsonl',
-           'write_depth', 'read_depth', 'save_scene', 'read_json', 'need_keys', 'load_scene', 'save_trajectory',
-           'load_trajectory', 'DepthFrames']
+           'read_records', 'write_depth', 'read_depth', 'save_scene', 'read_json', 'need_keys', 'load_scene',
+           'save_trajectory', 'load_trajectory', 'DepthFrames']
 
 # %% ../nbs/00_core.ipynb #f4b842da
 class DataError(ValueError):
@@ -617,6 +619,22 @@ def read_jsonl(path)->list[Sample]:
         if not line.strip(): continue
         try: out.append(Sample.from_dict(json.loads(line)))
         except (json.JSONDecodeError, DataError) as e: raise DataError(f"line {i}: {e}", path)
+    return out
+
+# %% ../nbs/00_core.ipynb #24a7652e
+def read_records(path, # a JSONL file of records, appended one line at a time
+                )->list[dict]: # its records; [] when the file does not exist
+    "The JSON records of an append-only JSONL file; a torn last line is skipped (logged), an earlier bad line raises."
+    path = Path(path)
+    if not path.exists(): return []
+    lines = path.read_text(encoding="utf-8").split("\n")
+    out = []
+    for i, line in enumerate(lines, 1):
+        if not line.strip(): continue
+        try: out.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i < len(lines): raise DataError(f"line {i} is not JSON", path)
+            _log.warning("%s: skipped a torn last line (%d bytes)", path, len(line))
     return out
 
 # %% ../nbs/00_core.ipynb #6f7d1b24

@@ -11,17 +11,17 @@ from urllib.parse import quote
 
 import flask
 import numpy as np
+from fastcore.basics import patch
 
-from ..core import DataError, atomic_write_text, read_tar_member, tar_member_path
-from ..vlm.evaluation import TASKS, XVR_EVAL_COUNTS, accuracy_row
+from ..core import DataError, read_records, read_tar_member, tar_member_path
+from ..vlm.evaluation import TASKS, XVR_EVAL_COUNTS
 from .viewer import ASSETS, Item, _caption, _templates, load_items
 
 log = logging.getLogger(__name__)
 
 # %% auto #0
 __all__ = ['log', 'NAME', 'read_annotators', 'new_annotators', 'find_annotator', 'apportion', 'annotation_subset', 'subset_id',
-           'AnswerLog', 'Study', 'next_item', 'record', 'option_keys', 'make_app', 'serve', 'xvr_annotate_cli',
-           'human_predictions', 'human_row', 'write_human']
+           'AnswerLog', 'Study', 'next_item', 'record', 'option_keys', 'make_app', 'serve', 'xvr_annotate_cli']
 
 # %% ../../nbs/viz/61_annotate.ipynb #db677c60
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
@@ -109,20 +109,23 @@ class AnswerLog:
     def __init__(self, path): self.path, self.lock = Path(path), threading.Lock()
 
     def read(self)->list[dict]:
-        "The records; a torn last line is skipped (logged), a bad line before it is a `DataError`."
-        if not self.path.exists(): return []
-        lines = self.path.read_text(encoding="utf-8").split("\n")
-        out = []
-        for i, line in enumerate(lines, 1):
-            if not line.strip(): continue
-            try: out.append(json.loads(line))
-            except json.JSONDecodeError:
-                if i < len(lines): raise DataError(f"line {i} is not JSON", self.path)
-                log.warning("%s: skipped a torn last line (%d bytes)", self.path, len(line))
-        return out
+        "The records; a torn last line is skipped (logged), a bad line before it is a `DataError` (`read_records`)."
+        return read_records(self.path)
 
 # %% ../../nbs/viz/61_annotate.ipynb #bd23d51f
-def _append(self:AnswerLog, rec:dict):
+def _drop_torn(fd:int, size:int, path:Path):
+    "Cut a torn last line (never acknowledged: the answer it held was not on the disk when the server died)."
+    keep = os.pread(fd, size, 0).rfind(b"\n") + 1
+    log.warning("%s: dropped a torn last line (%d bytes)", path, size - keep)
+    os.ftruncate(fd, keep)
+
+def _fsync_dir(d:Path):
+    fd = os.open(d, os.O_RDONLY)
+    try: os.fsync(fd)
+    finally: os.close(fd)
+
+@patch
+def append(self:AnswerLog, rec:dict):
     "Append `rec` as one line: one write, then fsync (and the folder's fsync when the file is new)."
     data = (json.dumps(rec, ensure_ascii=False) + "\n").encode()
     with self.lock:
@@ -136,19 +139,6 @@ def _append(self:AnswerLog, rec:dict):
             os.fsync(fd)
         finally: os.close(fd)
         if new: _fsync_dir(self.path.parent)
-
-def _drop_torn(fd:int, size:int, path:Path):
-    "Cut a torn last line (never acknowledged: the answer it held was not on the disk when the server died)."
-    keep = os.pread(fd, size, 0).rfind(b"\n") + 1
-    log.warning("%s: dropped a torn last line (%d bytes)", path, size - keep)
-    os.ftruncate(fd, keep)
-
-def _fsync_dir(d:Path):
-    fd = os.open(d, os.O_RDONLY)
-    try: os.fsync(fd)
-    finally: os.close(fd)
-
-AnswerLog.append = _append
 
 # %% ../../nbs/viz/61_annotate.ipynb #87827734
 class Study:
@@ -323,46 +313,3 @@ def xvr_annotate_cli(argv=None):
     print(_links(study.annotators, a.host, srv.server_port), flush=True)
     try: srv.serve_forever()
     except KeyboardInterrupt: pass
-
-# %% ../../nbs/viz/61_annotate.ipynb #566aea4b
-def human_predictions(paths:list, # answers files (JSONL, one per annotator)
-                      samples:dict|None=None, # sample id -> Sample, to check the answers against
-                     )->list[dict]:
-    "Prediction records (as `xvr.vlm.evaluation.evaluate` writes) of every annotation in `paths`."
-    out, seen = [], set()
-    for p in map(Path, paths):
-        if not p.is_file(): raise DataError("answers file not found", p)
-        for i, r in enumerate(AnswerLog(p).read(), 1):
-            miss = [k for k in ("annotator", "id", "task", "choice", "answer", "options") if k not in r]
-            if miss: raise DataError(f"record {i}: missing {miss}", p)
-            if samples is not None and (r["id"] not in samples or samples[r["id"]].answer != r["answer"]):
-                raise DataError(f"record {i}: sample {r['id']!r} is not in the dataset with answer {r['answer']!r}", p)
-            if (r["annotator"], r["id"]) in seen: continue
-            seen.add((r["annotator"], r["id"]))
-            out.append(dict(id=r["id"], task=r["task"], source=r.get("source"), answer=r["answer"],
-                            options=r["options"], reply=r["choice"], pred=r["choice"],
-                            correct=r["choice"] == r["answer"], parsed=True, rule="human", seconds=r.get("seconds"),
-                            annotator=r["annotator"], model="Human"))
-    if not out: raise DataError("no annotations in the answers files")
-    return out
-
-# %% ../../nbs/viz/61_annotate.ipynb #32112e5e
-def human_row(paths:list, samples:dict|None=None)->dict:
-    "The Human row: per-task accuracy (%), Overall over annotations, `n`, and annotations per task (`n <task>`)."
-    recs = human_predictions(paths, samples)
-    return accuracy_row(recs) | {f"n {t}": c for t, c in Counter(r["task"] for r in recs).items()}
-
-# %% ../../nbs/viz/61_annotate.ipynb #81fc9b0b
-def write_human(paths:list, # answers files
-                out, # predictions file to write (`…/predictions/Human.jsonl`)
-                data=None, # the dataset to check the answers against (a JSONL file or folder), optional
-                split:str="test", # the split of `data` when it is an XVR release folder
-               )->str:
-    "Write the Human row's prediction records for `xvr_eval` and return a one-line summary with per-task counts."
-    from xvr.vlm.evaluation import load_eval_samples
-    samples = None if data is None else {s.id: s for s, _ in load_eval_samples(data, split)}
-    recs = human_predictions(paths, samples)
-    atomic_write_text(out, "".join(json.dumps(r) + "\n" for r in recs))
-    per = Counter(r["task"] for r in recs)
-    return (f"Human: {len(recs)} annotations by {len({r['annotator'] for r in recs})} annotators ("
-            + ", ".join(f"{t} {per[t]}" for t in TASKS if t in per) + ")")

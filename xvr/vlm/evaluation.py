@@ -14,7 +14,8 @@ import cv2
 import numpy as np
 from fastcore.basics import patch
 
-from ..core import DataError, Sample, read_jsonl, read_image, atomic_write_text, cli, check_options, writable_dir
+from ..core import (DataError, Sample, read_jsonl, read_image, read_records, atomic_write_text, cli, check_options,
+                      writable_dir)
 from ..release import is_release, read_release
 
 # %% auto #0
@@ -25,7 +26,7 @@ __all__ = ['TASKS', 'TASK_LABELS', 'TASK_CATEGORY', 'XVR_EVAL_COUNTS', 'RANDOM_B
            'sample_images', 'read_predictions', 'evaluate', 'rescore', 'extraction_counts', 'accuracy_row',
            'overall_from_tasks', 'random_baseline_row', 'results_table', 'to_markdown', 'to_latex', 'write_tables',
            'plot_results', 'load_eval_samples', 'make_adapter', 'write_extraction_table', 'write_report',
-           'xvr_eval_cli', 'write_lmms_eval_task']
+           'human_predictions', 'human_row', 'write_human', 'xvr_eval_cli', 'write_lmms_eval_task']
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #e58aeafc
 TASKS = ["point_correspondence", "directional_correspondence", "spatial_verification", "temporal_verification",
@@ -502,14 +503,16 @@ def plot_results(df, ax=None, title:str="XVR-Eval accuracy per task"):
     ax.set_ylabel("accuracy (%)"); ax.set_ylim(0, 100); ax.set_title(title); ax.legend(fontsize=7, ncol=2); ax.grid(axis="y", alpha=.3)
     return ax
 
-# %% ../../nbs/vlm/43_evaluation.ipynb #47032151
+# %% ../../nbs/vlm/43_evaluation.ipynb #937d4391
 def load_eval_samples(data, # a JSONL file, a folder of them, or an official XVR release folder
                       split:str="test" # release folders: test (xvr_eval.jsonl), validation (valid.jsonl) or train
                      )->list[tuple[Sample, Path]]:
     "(sample, image root) pairs: a release split (skips on stderr), a JSONL file, or every `*.jsonl` under a folder."
     p = Path(data)
     if is_release(p): return [(s, r.root) for r in [_read_release_logged(p, split)] for s in r]
-    files = [p] if p.is_file() else [f for f in sorted(p.rglob("*.jsonl")) if not {"shards", "predictions"} & set(f.relative_to(p).parts[:-1])]
+    skip = {"shards", "predictions"}                 # a run's own folders
+    files = [p] if p.is_file() else [f for f in sorted(p.rglob("*.jsonl"))
+                                     if not skip & set(f.relative_to(p).parts[:-1])]
     if not files: raise DataError("no JSONL samples found (expected a .jsonl file or a folder of them)", p)
     return [(s, f.parent) for f in files for s in read_jsonl(f)]
 
@@ -521,6 +524,7 @@ def _read_release_logged(p:Path, split:str):
     if not r.samples: raise DataError(f"no usable samples in split {split!r} ({dict(r.skips)} skipped)", p)
     return r
 
+# %% ../../nbs/vlm/43_evaluation.ipynb #d00f6a0f
 def make_adapter(kind:str, # random, blind, geometry, hf or openai
                  model:str|None=None, # hf: Hub id or folder; openai: the endpoint's model name
                  base_url:str|None=None, # openai: endpoint base URL
@@ -542,6 +546,7 @@ def make_adapter(kind:str, # random, blind, geometry, hf or openai
 
 def _safe(name:str)->str: return re.sub(r"[^\w.+-]+", "_", name).strip("_") or "model"
 
+# %% ../../nbs/vlm/43_evaluation.ipynb #03700ac6
 def write_extraction_table(out_dir # an xvr_eval output folder (reads predictions/*.jsonl)
                           )->Path:
     "`extraction.md`: per model, how many replies each answer-extraction rule decided or left unparseable."
@@ -557,45 +562,124 @@ def write_extraction_table(out_dir # an xvr_eval output folder (reads prediction
 def write_report(out_dir # an xvr_eval output folder (reads predictions/*.jsonl)
                 )->"pd.DataFrame":
     "Rebuild Table 2 files and figure from every `predictions/*.jsonl` under `out_dir`."
-    import matplotlib; import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt
     rows = {}
     for p in sorted((Path(out_dir) / "predictions").glob("*.jsonl")):
-        recs = read_predictions(p); rows[recs[0].get("model", p.stem) if recs else p.stem] = accuracy_row(recs)
+        recs = read_predictions(p)
+        rows[recs[0].get("model", p.stem) if recs else p.stem] = accuracy_row(recs)
     df = results_table(rows)
     write_tables(df, out_dir)
     write_extraction_table(out_dir)
-    ax = plot_results(df); ax.figure.tight_layout(); ax.figure.savefig(Path(out_dir) / "table2.png", dpi=120); plt.close(ax.figure)
+    ax = plot_results(df)
+    ax.figure.tight_layout()
+    ax.figure.savefig(Path(out_dir) / "table2.png", dpi=120)
+    plt.close(ax.figure)
     return df
 
-# %% ../../nbs/vlm/43_evaluation.ipynb #dd79bc71
-@cli
-def xvr_eval_cli(argv=None):
-    "Score a model adapter on an XVR-Eval folder and write Table 2 files (`xvr_eval --help`)."
-    ap = argparse.ArgumentParser(prog="xvr_eval", description="Evaluate a model on XVR-Eval (or any xvr JSONL) in Table 2's layout.")
+# %% ../../nbs/vlm/43_evaluation.ipynb #5456418c
+_ANSWER_KEYS = ("annotator", "id", "task", "choice", "answer", "options")
+
+def _human_record(r:dict)->dict:
+    "The prediction record of one annotation."
+    return dict(id=r["id"], task=r["task"], source=r.get("source"), answer=r["answer"], options=r["options"],
+                reply=r["choice"], pred=r["choice"], correct=r["choice"] == r["answer"], parsed=True, rule="human",
+                seconds=r.get("seconds"), annotator=r["annotator"], model="Human")
+
+def human_predictions(paths:Sequence, # answers files (`xvr_annotate`'s JSONL, one per annotator)
+                      samples:dict|None=None, # sample id -> Sample, to check the answers against
+                     )->list[dict]: # prediction records, as `evaluate` writes them, with `model` "Human"
+    "Prediction records of every annotation in `paths`; an annotator's repeated answer to a sample counts once."
+    out, seen = [], set()
+    for p in map(Path, paths):
+        if not p.is_file(): raise DataError("answers file not found", p)
+        for i, r in enumerate(read_records(p), 1):
+            if miss := [k for k in _ANSWER_KEYS if k not in r]: raise DataError(f"record {i}: missing {miss}", p)
+            if samples is not None and (r["id"] not in samples or samples[r["id"]].answer != r["answer"]):
+                raise DataError(f"record {i}: sample {r['id']!r} is not in the dataset with answer {r['answer']!r}", p)
+            if (r["annotator"], r["id"]) in seen: continue
+            seen.add((r["annotator"], r["id"]))
+            out.append(_human_record(r))
+    if not out: raise DataError("no annotations in the answers files")
+    return out
+
+# %% ../../nbs/vlm/43_evaluation.ipynb #c235451c
+def human_row(paths:Sequence, # answers files (`xvr_annotate`'s JSONL, one per annotator)
+              samples:dict|None=None, # sample id -> Sample, to check the answers against
+             )->dict: # an `accuracy_row` plus `n <task>`: annotations per task
+    "The Human row of Table 2: per-task accuracy (%), Overall over annotations, and the annotation counts."
+    recs = human_predictions(paths, samples)
+    return accuracy_row(recs) | {f"n {t}": c for t, c in Counter(r["task"] for r in recs).items()}
+
+def write_human(paths:Sequence, # answers files
+                out, # predictions file to write (`…/predictions/Human.jsonl`)
+                data=None, # the dataset to check the answers against (a JSONL file or folder), optional
+                split:str="test", # the split of `data` when it is an XVR release folder
+               )->str:
+    "Write the Human row's prediction records for `xvr_eval` and return a one-line summary with per-task counts."
+    samples = None if data is None else {s.id: s for s, _ in load_eval_samples(data, split)}
+    recs = human_predictions(paths, samples)
+    atomic_write_text(out, "".join(json.dumps(r) + "\n" for r in recs))
+    per = Counter(r["task"] for r in recs)
+    return (f"Human: {len(recs)} annotations by {len({r['annotator'] for r in recs})} annotators ("
+            + ", ".join(f"{t} {per[t]}" for t in TASKS if t in per) + ")")
+
+# %% ../../nbs/vlm/43_evaluation.ipynb #40935494
+def _eval_parser()->argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="xvr_eval",
+                                 description="Evaluate a model on XVR-Eval (or any xvr JSONL) in Table 2's layout.")
     ap.add_argument("--data", help="JSONL file, folder of JSONL files, or an official XVR release folder")
     ap.add_argument("--human", nargs="+", metavar="ANSWERS", help="xvr_annotate answer files: add the Human row")
     ap.add_argument("--split", default="test", choices=["test", "validation", "train"],
                     help="release folders: which split (test = xvr_eval.jsonl)")
-    ap.add_argument("--concurrency", type=int, default=1, help="openai: requests in flight at once (records as if sequential)")
+    ap.add_argument("--concurrency", type=int, default=1,
+                    help="openai: requests in flight at once (records as if sequential)")
     ap.add_argument("--adapter", default="random", choices=["random", "blind", "geometry", "hf", "openai"])
     ap.add_argument("--model", help="hf: Hub id or folder; openai: model name")
     ap.add_argument("--name", help="row name in the table (default: adapter/model name)")
     ap.add_argument("--base-url", help="openai: endpoint base URL (…/v1)")
     ap.add_argument("--api-key-env", default="OPENAI_API_KEY", help="openai: environment variable holding the key")
     ap.add_argument("--train", nargs="*", help="blind: training JSONL for the most frequent answers")
-    ap.add_argument("--max-pixels", type=int, default=None, help="hf: image resize bound in pixels (default: the processor's)")
+    ap.add_argument("--max-pixels", type=int, default=None,
+                    help="hf: image resize bound in pixels (default: the processor's)")
     ap.add_argument("--out", help="output folder (predictions/, table2.*); required unless --lmms-eval")
     ap.add_argument("--limit", type=int, default=0, help="first N samples only (0 = all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-resume", action="store_true", help="start the predictions file afresh")
     ap.add_argument("--retry-errors", action="store_true", help="ask again where a request failed")
-    ap.add_argument("--rescore", action="store_true", help="only re-extract answers from saved replies and rebuild the table")
+    ap.add_argument("--rescore", action="store_true",
+                    help="only re-extract answers from saved replies and rebuild the table")
     ap.add_argument("--lmms-eval", metavar="DIR", help="only write an lmms-eval task folder for --data, then exit")
+    return ap
+
+@cli
+def xvr_eval_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
+                ):
+    "Score a model adapter on an XVR-Eval folder and write Table 2 files (`xvr_eval --help`)."
+    ap = _eval_parser()
     a = ap.parse_args(argv)
     if not (a.data or a.human or a.rescore): ap.error("--data is required (or --human ANSWERS…, or --rescore)")
     check_options(a, positive=["max_pixels", "concurrency"], nonneg=["limit", "seed"])
     if a.out: writable_dir(a.out)
     return _eval_main(a)
+
+# %% ../../nbs/vlm/43_evaluation.ipynb #919d16a6
+def _eval_model(a, out:Path):
+    "Ask `a`'s adapter about every sample of `a.data`; write and summarise its predictions."
+    pairs = load_eval_samples(a.data, a.split)[: a.limit or None]
+    kw = (dict(api_key_env=a.api_key_env) if a.adapter == "openai" else
+          dict(max_pixels=a.max_pixels) if a.adapter == "hf" and a.max_pixels else {})
+    ad = make_adapter(a.adapter, a.model, a.base_url, a.train, a.seed, **kw)
+    name = a.name or ad.name
+    path = out / "predictions" / f"{_safe(name)}.jsonl"
+    by_root = defaultdict(list)
+    for s, root in pairs: by_root[root].append(s)
+    run = lambda root, ss: evaluate(ad, ss, root, path, resume=not a.no_resume, retry_errors=a.retry_errors,
+                                    concurrency=a.concurrency)
+    recs = [r for root, ss in by_root.items() for r in run(root, ss)]
+    atomic_write_text(path, "".join(json.dumps(r | {"model": name}) + "\n" for r in recs))
+    row = accuracy_row(recs)
+    print(f"{name}: overall {row['Overall (samples)']:.2f}% over {row['n']} samples ({row['unparsed']} unparseable)")
+    print("answers decided by rule:", dict(extraction_counts(recs).most_common()))
 
 def _eval_main(a)->int:
     if a.lmms_eval:
@@ -603,35 +687,19 @@ def _eval_main(a)->int:
         print(f"wrote lmms-eval task {t} (lmms_eval --tasks xvr_eval --include_path {t})")
         return 0
     if not a.out: raise DataError("--out is required")
-    out = Path(a.out); (out / "predictions").mkdir(parents=True, exist_ok=True)
-    if a.human:                     # the Human row of Table 2, from the annotation app's answers (xvr.viz.annotate)
-        from xvr.viz.annotate import write_human
-        print(write_human(a.human, out / "predictions" / "Human.jsonl", a.data, a.split))
+    out = Path(a.out)
+    (out / "predictions").mkdir(parents=True, exist_ok=True)
+    if a.human: print(write_human(a.human, out / "predictions" / "Human.jsonl", a.data, a.split))
     if a.rescore:
         for p in (out / "predictions").glob("*.jsonl"):
             atomic_write_text(p, "".join(json.dumps(r) + "\n" for r in rescore(read_predictions(p))))
-    elif a.data:
-        pairs = load_eval_samples(a.data, a.split)[: a.limit or None]
-        kw = (dict(api_key_env=a.api_key_env) if a.adapter == "openai" else
-              dict(max_pixels=a.max_pixels) if a.adapter == "hf" and a.max_pixels else {})
-        ad = make_adapter(a.adapter, a.model, a.base_url, a.train, a.seed, **kw)
-        name = a.name or ad.name
-        path = out / "predictions" / f"{_safe(name)}.jsonl"
-        by_root = defaultdict(list)
-        for s, root in pairs: by_root[root].append(s)
-        run = lambda root, ss: evaluate(ad, ss, root, path, resume=not a.no_resume, retry_errors=a.retry_errors,
-                                        concurrency=a.concurrency)
-        recs = [r for root, ss in by_root.items() for r in run(root, ss)]
-        atomic_write_text(path, "".join(json.dumps(r | {"model": name}) + "\n" for r in recs))
-        row = accuracy_row(recs)
-        print(f"{name}: overall {row['Overall (samples)']:.2f}% over {row['n']} samples ({row['unparsed']} unparseable)")
-        print("answers decided by rule:", dict(extraction_counts(recs).most_common()))
+    elif a.data: _eval_model(a, out)
     df = write_report(out)
     print(to_markdown(df.round(2)))
     return 0
 
-# %% ../../nbs/vlm/43_evaluation.ipynb #80b1a4ca
-LMMS_UTILS = '''"""lmms-eval task for XVR-Eval, written by xvr (`write_lmms_eval_task`); answer extraction is xvr's."""
+# %% ../../nbs/vlm/43_evaluation.ipynb #83db9f1c
+_LMMS_PROMPTS = '''"""lmms-eval task for XVR-Eval, written by xvr (`write_lmms_eval_task`); answer extraction is xvr's."""
 import os
 from pathlib import Path
 from PIL import Image
@@ -654,7 +722,10 @@ def xvr_doc_to_messages(doc, lmms_eval_specific_kwargs=None):
         if text.strip(): content.append({{"type": "text", "text": text}})
         if k < len(images): content.append({{"type": "image", "url": images[k]}})
     return [{{"role": "user", "content": content}}]
+'''
 
+# %% ../../nbs/vlm/43_evaluation.ipynb #69e18ac8
+_LMMS_METRICS = '''
 def xvr_process_results(doc, results):
     pred, rule = extract_answer_rule(results[0] if results else "", doc["options"])
     r = {{"task": doc["task"], "correct": pred == doc["answer"], "rule": rule}}
@@ -674,6 +745,7 @@ def _by_task(task):
 
 for _t in TASKS: globals()[f"xvr_aggregate_{{_t}}"] = _by_task(_t)
 '''
+LMMS_UTILS = _LMMS_PROMPTS + _LMMS_METRICS   # a `str.format` template: `root` is the data root
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #e966c5a7
 def _lmms_yaml(task:str, docs:str, max_new_tokens:int)->str:
