@@ -238,3 +238,21 @@ def test_training_launch_checks(tmp_path, capsys, monkeypatch):
     assert "--model PATH" in err and "--tiny" in err
     exits_in_one_line(xvr_sft_cli, ["--train", data, "--tiny", "--gpus", "0", *out], "--gpus must be more", capsys)
     assert not (tmp_path / "o").exists()                                              # nothing was launched
+
+
+# 8. every command line states the exit-code contract once, through `xvr.core.cli`
+def test_every_command_line_is_wrapped_by_cli():
+    "Each console script of settings.ini is a function decorated with `xvr.core.cli` (2 = bad input, 1 = bad samples)."
+    import ast, configparser
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    cfg = configparser.ConfigParser()
+    cfg.read(root / "settings.ini")
+    scripts = [line.split("=", 1) for line in cfg["DEFAULT"]["console_scripts"].splitlines() if line.strip()]
+    unwrapped = []
+    for name, target in scripts:
+        mod, fn = target.strip().split(":")
+        tree = ast.parse((root / (mod.replace(".", "/") + ".py")).read_text())
+        f = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == fn)
+        if not any(isinstance(d, ast.Name) and d.id == "cli" for d in f.decorator_list): unwrapped.append(name.strip())
+    assert len(scripts) >= 12 and not unwrapped, unwrapped

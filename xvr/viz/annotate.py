@@ -4,7 +4,7 @@
 
 # %% ../../nbs/viz/61_annotate.ipynb #90d89d40
 from __future__ import annotations
-import argparse, hashlib, hmac, io, json, logging, math, mimetypes, os, re, secrets, sys, threading, time
+import argparse, hashlib, hmac, io, json, logging, math, mimetypes, os, re, secrets, threading, time
 from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import quote
@@ -13,7 +13,7 @@ import flask
 import numpy as np
 from fastcore.basics import patch
 
-from ..core import DataError, read_records, read_tar_member, tar_member_path
+from ..core import DataError, check_options, cli, read_records, read_tar_member, tar_member_path
 from ..vlm.evaluation import TASKS, XVR_EVAL_COUNTS
 from .viewer import ASSETS, Item, _caption, _templates, load_items
 
@@ -285,8 +285,7 @@ def _links(annotators:dict, host:str, port:int)->str:
     return "\n".join(f"  {n}: http://{host}:{port}/a/{t}" for n, t in annotators.items())
 
 # %% ../../nbs/viz/61_annotate.ipynb #95671dc1
-def xvr_annotate_cli(argv=None):
-    "Serve the human-baseline annotation app (`xvr_annotate DIR --annotators FILE`)."
+def _annotate_parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xvr_annotate", description="Collect human answers to a stratified XVR subset.")
     p.add_argument("folder", help="dataset folder (any layout xvr_view reads), e.g. an XVR-Eval split")
     p.add_argument("--annotators", required=True, help="file of 'name token' lines")
@@ -299,15 +298,17 @@ def xvr_annotate_cli(argv=None):
     p.add_argument("--assign", choices=["split", "all"], default="split", help="deal the subset out, or give it to all")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    a = p.parse_args(argv)
-    if a.n < 1: p.error("--n must be at least 1")
-    try:
-        if a.new: new_annotators(a.annotators, a.new)
-        study = Study(a.folder, read_annotators(a.annotators), a.out, a.n, a.seed, a.assign, a.split)
-        srv = serve(make_app(study), a.host, a.port)
-    except (DataError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    return p
+
+@cli
+def xvr_annotate_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
+                    ):
+    "Serve the human-baseline annotation app (`xvr_annotate DIR --annotators FILE`); bad input exits 2 in one line."
+    a = _annotate_parser().parse_args(argv)
+    check_options(a, positive=["n"])
+    if a.new: new_annotators(a.annotators, a.new)
+    study = Study(a.folder, read_annotators(a.annotators), a.out, a.n, a.seed, a.assign, a.split)
+    srv = serve(make_app(study), a.host, a.port)
     if a.host not in ("127.0.0.1", "localhost", "::1"): print("warning: tokens travel unencrypted beyond this machine")
     print(f"{len(study.subset)} samples (subset {study.id}); answers in {study.out.resolve()}; links:")
     print(_links(study.annotators, a.host, srv.server_port), flush=True)

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/viz/60_viewer.ipynb #cda2a914
 from __future__ import annotations
-import argparse, hashlib, json, logging, os, re, shutil, sys
+import argparse, hashlib, json, logging, os, re, shutil
 from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
@@ -15,7 +15,7 @@ import jinja2
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..core import DataError, Sample, read_jsonl, read_tar_member, tar_member_path
+from ..core import DataError, Sample, check_options, cli, read_jsonl, read_tar_member, tar_member_path
 from ..draw import PALETTE
 from ..validate import check_sample
 
@@ -247,19 +247,18 @@ def build_site(root, # dataset folder (any layout)
     return {t["task"]: t for t in summ}
 
 # %% ../../nbs/viz/60_viewer.ipynb #fbebd51c
-def xvr_view_cli(argv=None):
-    "Write a static HTML viewer of a dataset folder (`xvr_view DIR --out SITE`)."
+@cli
+def xvr_view_cli(argv:list|None=None, # command-line arguments (default: `sys.argv[1:]`)
+                ):
+    "Write a static HTML viewer of a dataset folder (`xvr_view DIR --out SITE`); bad input exits 2 in one line."
     p = argparse.ArgumentParser(prog="xvr_view", description="A static HTML site of an XVR dataset's samples.")
     p.add_argument("folder", help="dataset folder: one split, an xvr_generate output or the XVR release")
     p.add_argument("--out", required=True, help="site folder to write (open OUT/index.html)")
     p.add_argument("--per-page", type=int, default=24, help="samples per page")
     p.add_argument("--no-validate", action="store_true", help="skip the validator's re-check (faster on big datasets)")
     a = p.parse_args(argv)
-    if a.per_page < 1: p.error("--per-page must be at least 1")
-    try: summ = build_site(a.folder, a.out, validate=not a.no_validate, per_page=a.per_page)
-    except DataError as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
+    check_options(a, positive=["per_page"])
+    summ = build_site(a.folder, a.out, validate=not a.no_validate, per_page=a.per_page)
     bad = sum(t["bad"] for t in summ.values())
     print(f"{sum(t['n'] for t in summ.values())} samples in {len(summ)} tasks ({bad} failing the validator)")
     print(f"site written to {Path(a.out) / 'index.html'}")
