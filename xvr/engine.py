@@ -112,25 +112,36 @@ def _inline(self:Engine, fn:Callable, jobs:list):
 
 # %% ../nbs/35_engine.ipynb #bbb438cb
 @patch
+def _submit(self:Engine, fn:Callable, batch:dict)->dict:
+    "Submit `batch` ({index: job}) to the kept pool, started if there is none: {future: index}."
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+    def submit():
+        if self._ex is None: self._ex = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+        return {self._ex.submit(_call, fn, j, i, self.chaos): i for i, j in batch.items()}
+    try: return submit()
+    except BrokenProcessPool:                      # the kept pool lost a worker between two calls: a new one
+        self.close()
+        return submit()
+
+# %% ../nbs/35_engine.ipynb #a227ead9
+@patch
 def _pool(self:Engine, fn:Callable, jobs:list):
     "Jobs in a pool of spawned worker processes, started again whenever a worker dies."
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures import as_completed
     from concurrent.futures.process import BrokenProcessPool
     todo, lost = dict(enumerate(jobs)), Counter()
     while todo:
         broken, alone = [], next((i for i in todo if lost[i] > self.retries), None)   # a suspect runs on its own
         batch = {alone: todo[alone]} if alone is not None else todo
-        if self._ex is None: self._ex = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
-        try: futs = {self._ex.submit(_call, fn, j, i, self.chaos): i for i, j in batch.items()}
-        except BrokenProcessPool:                      # the kept pool lost a worker between two calls: a new one
-            self.close()
-            self._ex = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
-            futs = {self._ex.submit(_call, fn, j, i, self.chaos): i for i, j in batch.items()}
+        futs = self._submit(fn, batch)
         for f in as_completed(futs):
             i = futs[f]
             try: r = f.result()
-            except BrokenProcessPool: broken.append(i); continue
+            except BrokenProcessPool:
+                broken.append(i)
+                continue
             except Exception as e: r = Failure(_reason(e))
             del todo[i]
             yield i, r
