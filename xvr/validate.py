@@ -33,14 +33,17 @@ def _dots_separated(markers, min_sep):
     uv = [np.array(m["uv"]) for m in markers]
     return all(np.hypot(*(a - b)) >= min_sep - 1e-6 for i, a in enumerate(uv) for b in uv[i + 1:])
 
-# %% ../nbs/32_validate.ipynb #b15f164f
+# %% ../nbs/32_validate.ipynb #fab72ac2
 def check_point(s:Sample)->list[str]:
-    V = s.meta["views"]; p = np.array(s.meta["point"]); f = []
+    V, p, f = s.meta["views"], np.array(s.meta["point"]), []
     for k, v in enumerate(V[:-1], 1):
-        if not _close(v["markers"][0]["uv"], project(p[None], _cam(v))[0][0]): f.append(f"reference image {k} marker is not at the point's projection")
-    t = V[-1]; by = {m["color"]: m for m in t["markers"]}
+        if not _close(v["markers"][0]["uv"], project(p[None], _cam(v))[0][0]):
+            f.append(f"reference image {k} marker is not at the point's projection")
+    t = V[-1]
+    by = {m["color"]: m for m in t["markers"]}
     if s.answer not in by: return f + [f"answer colour {s.answer} is not drawn in the target"]
-    if not _close(by[s.answer]["uv"], project(p[None], _cam(t))[0][0]): f.append("answer marker is not at the point's projection in the target")
+    if not _close(by[s.answer]["uv"], project(p[None], _cam(t))[0][0]):
+        f.append("answer marker is not at the point's projection in the target")
     if sorted(by) != sorted(s.options): f.append("target marker colours differ from the options")
     if not _dots_separated(t["markers"], s.meta["params"]["min_sep"]): f.append("target markers closer than min_sep")
     if "distractor_points" in s.meta:                 # each distractor dot sits at the projection of its recorded 3D point
@@ -51,52 +54,69 @@ def check_point(s:Sample)->list[str]:
             f.append("distractor markers are not at the projections of the recorded distractor points")
     return f
 
+def _arrow_is(m:dict, st, en)->bool: return _close(m["start"], st) and _close(m["end"], en)
+
 def check_directional(s:Sample)->list[str]:
-    V = s.meta["views"]; p, d, L = np.array(s.meta["point"]), np.array(s.meta["direction"]), s.meta["length"]; f = []
+    V, f = s.meta["views"], []
+    p, d, L = np.array(s.meta["point"]), np.array(s.meta["direction"]), s.meta["length"]
     for k, v in enumerate(V[:-1], 1):
-        st, en = project_direction(p, d, _cam(v), L)
-        if not (_close(v["markers"][0]["start"], st) and _close(v["markers"][0]["end"], en)): f.append(f"reference image {k} arrow does not show the direction")
-    t = V[-1]; by = {m["color"]: m for m in t["markers"]}
+        if not _arrow_is(v["markers"][0], *project_direction(p, d, _cam(v), L)):
+            f.append(f"reference image {k} arrow does not show the direction")
+    t = V[-1]
+    by = {m["color"]: m for m in t["markers"]}
     if s.answer not in by: return f + [f"answer colour {s.answer} is not drawn in the target"]
-    st, en = project_direction(p, d, _cam(t), L)
-    if not (_close(by[s.answer]["start"], st) and _close(by[s.answer]["end"], en)): f.append("answer arrow does not show the direction in the target")
+    if not _arrow_is(by[s.answer], *project_direction(p, d, _cam(t), L)):
+        f.append("answer arrow does not show the direction in the target")
     D = [d] + [np.array(x) for x in s.meta["distractor_directions"]]
-    if any(angle_between(a, b) < s.meta["params"]["min_angle"] - 1e-6 for i, a in enumerate(D) for b in D[i + 1:]): f.append("candidate directions closer than min_angle")
+    if any(angle_between(a, b) < s.meta["params"]["min_angle"] - 1e-6 for i, a in enumerate(D) for b in D[i + 1:]):
+        f.append("candidate directions closer than min_angle")
     return f
 
+# %% ../nbs/32_validate.ipynb #30a56d7d
 def check_spatial(s:Sample)->list[str]:
-    p, q = np.array(s.meta["point"]), np.array(s.meta["displaced_point"]); f = []
-    if np.linalg.norm(p - q) < s.meta["params"]["min_offset"] - 1e-9: f.append("displaced point closer than min_offset")
+    p, q, f = np.array(s.meta["point"]), np.array(s.meta["displaced_point"]), []
+    prm = s.meta["params"]
+    if np.linalg.norm(p - q) < prm["min_offset"] - 1e-9: f.append("displaced point closer than min_offset")
     for k, v in enumerate(s.meta["views"], 1):
         want = q if str(k) == s.answer else p
-        if not _close(v["markers"][0]["uv"], project(want[None], _cam(v))[0][0]): f.append(f"image {k} marker is not where the answer implies")
+        if not _close(v["markers"][0]["uv"], project(want[None], _cam(v))[0][0]):
+            f.append(f"image {k} marker is not where the answer implies")
     odd = s.meta["views"][int(s.answer) - 1]
-    if np.hypot(*(project(p[None], _cam(odd))[0][0] - odd["markers"][0]["uv"])) < s.meta["params"]["min_sep"] - 1e-6: f.append("displaced marker too close to the true projection")
+    if np.hypot(*(project(p[None], _cam(odd))[0][0] - odd["markers"][0]["uv"])) < prm["min_sep"] - 1e-6:
+        f.append("displaced marker too close to the true projection")
     refs = [_cam(v) for k, v in enumerate(s.meta["views"], 1) if str(k) != s.answer]
-    if epipolar_distance(q[None], p, refs, _cam(odd))[0] < s.meta["params"]["min_sep"] - 1e-6: f.append("displaced marker lies on an epipolar line of another view")
+    if epipolar_distance(q[None], p, refs, _cam(odd))[0] < prm["min_sep"] - 1e-6:
+        f.append("displaced marker lies on an epipolar line of another view")
     return f
 
 def check_viewpoint(s:Sample)->list[str]:
-    c = np.array(s.meta["target_center"]); V = s.meta["views"]; f = []
-    if not np.allclose(_cam(V[int(s.answer) - 1]).center, c, atol=1e-6): f.append("answer image was not taken from the marked camera")
+    c, V, f = np.array(s.meta["target_center"]), s.meta["views"], []
+    if not np.allclose(_cam(V[int(s.answer) - 1]).center, c, atol=1e-6):
+        f.append("answer image was not taken from the marked camera")
     for k, v in enumerate(V, 1):
         if v["role"] == "reference":
-            if not _close(v["markers"][0]["uv"], project(c[None], _cam(v))[0][0]): f.append(f"reference image {k} does not mark the camera centre")
+            if not _close(v["markers"][0]["uv"], project(c[None], _cam(v))[0][0]):
+                f.append(f"reference image {k} does not mark the camera centre")
             if np.allclose(_cam(v).center, c, atol=1e-6): f.append(f"reference image {k} is the target camera itself")
-        elif v["role"] == "candidate" and str(k) != s.answer and np.linalg.norm(_cam(v).center - c) < s.meta["params"]["min_baseline"] - 1e-9:
+        elif (v["role"] == "candidate" and str(k) != s.answer
+              and np.linalg.norm(_cam(v).center - c) < s.meta["params"]["min_baseline"] - 1e-9):
             f.append(f"candidate image {k} is closer than min_baseline to the target camera")
     return f
 
+# %% ../nbs/32_validate.ipynb #3cc4c4ed
 def check_temporal(s:Sample)->list[str]:
-    steps = [v["step"] for v in s.meta["views"]]; odd = [k for k, t in enumerate(steps, 1) if steps.count(t) == 1]
+    steps = [v["step"] for v in s.meta["views"]]
+    odd = [k for k, t in enumerate(steps, 1) if steps.count(t) == 1]
     f = [] if odd == [int(s.answer)] else [f"answer image is not the only one from another time step (steps {steps})"]
     if len({v["camera_id"] for v in s.meta["views"]}) != len(steps): f.append("a camera appears twice")
     if len({v["episode"] for v in s.meta["views"]}) != 1: f.append("images come from several episodes")
     return f
 
 def check_dirview(s:Sample)->list[str]:
-    V = s.meta["views"]; ref, ans = V[0], V[int(s.answer) - 1]
-    if ref["camera"] is None or ans["camera"] is None: return [] if s.meta.get("decided_by") == "layout" else ["uncalibrated camera without a layout"]
+    V = s.meta["views"]
+    ref, ans = V[0], V[int(s.answer) - 1]
+    if ref["camera"] is None or ans["camera"] is None:
+        return [] if s.meta.get("decided_by") == "layout" else ["uncalibrated camera without a layout"]
     f = []
     side = lambda v: "left" if relative_pose(_cam(ref), _cam(v))[0, 3] < 0 else "right"   # sign of x in the reference frame
     if side(ans) != s.meta["relation"]: f.append(f"answer camera is not to the {s.meta['relation']} of the reference")
@@ -105,10 +125,12 @@ def check_dirview(s:Sample)->list[str]:
     return f
 
 def check_cross(s:Sample)->list[str]:
-    V = s.meta["views"]; q, a = V[s.meta["query_image"] - 1], V[int(s.answer) - 1]; f = []
+    V, f = s.meta["views"], []
+    q, a = V[s.meta["query_image"] - 1], V[int(s.answer) - 1]
     if q["camera_id"] != a["camera_id"]: f.append("answer image is from another camera than the query")
     if q["episode"] == a["episode"] or a["role"] != "scenario2": f.append("answer is not in the other scenario")
-    if [v["camera_id"] for v in V if v["role"] == "scenario2"].count(q["camera_id"]) != 1: f.append("query camera appears more than once in scenario 2")
+    if [v["camera_id"] for v in V if v["role"] == "scenario2"].count(q["camera_id"]) != 1:
+        f.append("query camera appears more than once in scenario 2")
     return f
 
 def check_language(s:Sample)->list[str]:
@@ -117,8 +139,10 @@ def check_language(s:Sample)->list[str]:
     if s.meta["description"] not in s.question: f.append("description not in the question")
     return f
 
-CHECKS = {"point_correspondence": check_point, "directional_correspondence": check_directional, "spatial_verification": check_spatial,
-          "viewpoint_localization": check_viewpoint, "temporal_verification": check_temporal, "directional_view_localization": check_dirview,
+# %% ../nbs/32_validate.ipynb #8f223f22
+CHECKS = {"point_correspondence": check_point, "directional_correspondence": check_directional,
+          "spatial_verification": check_spatial, "viewpoint_localization": check_viewpoint,
+          "temporal_verification": check_temporal, "directional_view_localization": check_dirview,
           "cross_scenario_localization": check_cross, "language_conditioned_localization": check_language}
 
 # %% ../nbs/32_validate.ipynb #d468fb9b
@@ -142,9 +166,11 @@ def _sample_images(s:Sample, root:Path, n:int)->tuple[list, list[str]]:
     imgs = []
     for k, p in enumerate(s.images):
         im, g = _read_sample_image(Path(root) / p, hashes[k] if hashes is not None and k < len(hashes) else None)
-        imgs.append(im); f += g
+        imgs.append(im)
+        f += g
     return imgs, f
 
+# %% ../nbs/32_validate.ipynb #ec387470
 def check_sample(s:Sample, # the sample
                  root:Path|None=None, # its split folder: images are read from there (else `s.pixels` are used)
                  source:"SourceIndex|None"=None, # the source folder: each image is also re-derived from it
@@ -153,10 +179,13 @@ def check_sample(s:Sample, # the sample
     f = []
     try:
         if s.answer not in s.options: f.append("answer not among options")
-        elif s.meta.get("answer_index") is not None and s.options[s.meta["answer_index"]] != s.answer: f.append("answer_index disagrees with answer")
+        elif s.meta.get("answer_index") is not None and s.options[s.meta["answer_index"]] != s.answer:
+            f.append("answer_index disagrees with answer")
         n = len(s.meta.get("views", []))
         imgs = s.pixels
-        if root is not None: imgs, g = _sample_images(s, root, n); f += g
+        if root is not None:
+            imgs, g = _sample_images(s, root, n)
+            f += g
         if s.question.count("<image>") != n: f.append("image placeholders do not match the images")
         for k, (v, im) in enumerate(zip(s.meta.get("views", []), imgs or []), 1):
             if im is not None and v.get("camera") and im.shape[:2] != (v["camera"]["height"], v["camera"]["width"]):
