@@ -320,6 +320,7 @@ def _split_scan(src:FolderSource, so:Path, split:str, *args)->tuple[SplitScan, P
     atomic_write_text(path, json.dumps(prep.to_dict(), indent=1))
     return prep, path
 
+# %% ../nbs/31_dataset.ipynb #0f0cfa00
 def _split_record(so:Path, prep:SplitScan, complete:bool)->dict:
     "The summary of a split: merged samples, per-task counts and rejections once every unit exists."
     rec = dict(complete=complete, tau_act=prep.tau_act, rules=prep.rules)
@@ -333,6 +334,7 @@ def _split_record(so:Path, prep:SplitScan, complete:bool)->dict:
     rec["per_task"], rec["rejects"] = dict(counts), dict(rejects)
     return rec
 
+# %% ../nbs/31_dataset.ipynb #b5a81e81
 def _writers(engine:Engine)->int:
     "JPEG writer threads per unit: this machine's cores shared between local workers; one per Ray task (one CPU)."
     if engine.backend == "ray" and engine.address: return 1
@@ -343,10 +345,10 @@ def _run_units(engine:Engine, jobs:list, desc:str, progress:bool)->dict:
     failed = {}
     for k, r in engine.map(_unit_job, jobs, desc, progress):
         if isinstance(r, Failure):
-            name = f"{jobs[k][4]}-{jobs[k][5]:05d}"; failed[name] = r.reason
+            name = f"{jobs[k][4]}-{jobs[k][5]:05d}"
+            failed[name] = r.reason
             print(f"unit {jobs[k][3]}/{name} failed: {r.reason}", file=sys.stderr)
     return failed
-
 
 # %% ../nbs/31_dataset.ipynb #d110ef8d
 def _validate_and_describe(out:Path, summary:dict, progress:bool):
@@ -374,6 +376,22 @@ def _run_split(src:FolderSource, so:Path, split:str, per:dict, scan:tuple, shard
     return _split_record(so, prep, complete) | dict(failed=failed)
 
 # %% ../nbs/31_dataset.ipynb #005b3449
+def _split_plans(tasks:list, per_task:int, eval_per_task:int|None, chunk:int)->dict:
+    "Samples per task of each split (eval in XVR-Eval's proportions), after checking the tasks and counts."
+    bad = [t for t in tasks if t not in TASK_INFO]
+    if bad: raise DataError(f"unknown tasks {bad}; known: {', '.join(TASK_NAMES)}")
+    if chunk < 1 or per_task < 0 or (eval_per_task or 0) < 0:
+        raise DataError("need chunk >= 1, per_task >= 0, eval_per_task >= 0")
+    ev = eval_counts(len(tasks) * (eval_per_task if eval_per_task is not None else max(1, per_task // 4)))
+    return {"train": {t: per_task for t in tasks}, "eval": {t: ev[t] if eval_per_task != 0 else 0 for t in tasks}}
+
+def _add_rate(summary:dict, t0:float):
+    "The run's seconds and samples per second, into `summary`."
+    summary["seconds"] = round(time.time() - t0, 2)
+    n_all = sum(r.get("samples", 0) for r in summary["splits"].values())
+    summary["samples_per_s"] = round(n_all / max(summary["seconds"], 1e-9), 2)
+
+# %% ../nbs/31_dataset.ipynb #f8e3324e
 def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `robotic/` episodes saved by xvr.core
              out, # output folder: train/, eval/, run.json, summary.json
              per_task:int=8, # train samples per task
@@ -399,12 +417,7 @@ def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `
     src, out, t0 = FolderSource(data_dir, source), Path(out), time.time()
     engine = engine or Engine(backend, workers, ray_address)
     tasks = list(tasks or TASK_NAMES)
-    bad = [t for t in tasks if t not in TASK_INFO]
-    if bad: raise DataError(f"unknown tasks {bad}; known: {', '.join(TASK_NAMES)}")
-    if chunk < 1 or per_task < 0 or (eval_per_task or 0) < 0:
-        raise DataError("need chunk >= 1, per_task >= 0, eval_per_task >= 0")
-    ev = eval_counts(len(tasks) * (eval_per_task if eval_per_task is not None else max(1, per_task // 4)))
-    plans = {"train": {t: per_task for t in tasks}, "eval": {t: ev[t] if eval_per_task != 0 else 0 for t in tasks}}
+    plans = _split_plans(tasks, per_task, eval_per_task, chunk)
     fp = run_fingerprint(src, per_task=per_task, eval_per_task=eval_per_task, tasks=tasks, seed=seed, chunk=chunk,
                          source=source, holdout_category=holdout_category, holdout_embodiment=holdout_embodiment,
                          min_points=min_points, min_duration=min_duration)
@@ -412,9 +425,7 @@ def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `
     scan = (holdout_category, holdout_embodiment, min_points, min_duration, progress)
     for split, per in plans.items():
         summary["splits"][split] = _run_split(src, out / split, split, per, scan, shard, engine, chunk, seed, progress)
-    summary["seconds"] = round(time.time() - t0, 2)
-    n_all = sum(r.get("samples", 0) for r in summary["splits"].values())
-    summary["samples_per_s"] = round(n_all / max(summary["seconds"], 1e-9), 2)
+    _add_rate(summary, t0)
     if validate and all(r["complete"] for r in summary["splits"].values()):
         _validate_and_describe(out, summary, progress)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1))
@@ -422,7 +433,9 @@ def generate(data_dir, # source folder (`FolderSource`): `general/` scenes and `
 
 # %% ../nbs/31_dataset.ipynb #6fff18ce
 def _parse_shard(s:str)->tuple[int, int]:
-    try: i, n = (int(x) for x in s.split("/")); assert 0 <= i < n
+    try:
+        i, n = (int(x) for x in s.split("/"))
+        assert 0 <= i < n
     except Exception: raise DataError(f"--shard must look like i/n with 0 <= i < n, got {s!r}")
     return i, n
 
@@ -436,24 +449,32 @@ def print_summary(s:dict, # the summary `generate` returns
         if not r["complete"]:
             if not r.get("failed"): print(f"{split}: units of this shard done; other shards missing, merge pending")
             continue
-        print(f"{split}: {r['samples']} samples  " + "  ".join(f"{t}={n}" for t, n in sorted(r["per_task"].items(), key=lambda x: TASK_NAMES.index(x[0]))))
-        if r["rejects"]: print(f"  rejected candidates: " + ", ".join(f"{k}={v}" for k, v in sorted(r["rejects"].items())))
+        per = sorted(r["per_task"].items(), key=lambda x: TASK_NAMES.index(x[0]))
+        print(f"{split}: {r['samples']} samples  " + "  ".join(f"{t}={n}" for t, n in per))
+        if r["rejects"]:
+            print(f"  rejected candidates: " + ", ".join(f"{k}={v}" for k, v in sorted(r["rejects"].items())))
         print(f"  source rules: {r['rules']}  tau_act={r['tau_act']}")
     if "validation" in s: print(f"validation: {s['validation']['samples']} samples, {s['validation']['bad']} bad")
     print(f"{s['samples_per_s']} samples/s in {s['seconds']} s")
     print(f"dataset written to {Path(s['out']).resolve()}")
 
+# %% ../nbs/31_dataset.ipynb #9b595c79
 def convert_sources(names:list, # registry names of real sources (`xvr.sources.registry.SOURCES`)
                     data_dirs:list, # one data folder per name
                     dest, # one folder of xvr scenes and trajectories for all of them
-                    max_items:int|None=None, min_duration:float=20.0, wildrgbd_points:int=1_000_000, wildrgbd_views:int=8,
-                    progress:bool=True, image_format:str|None=None,
+                    max_items:int|None=None, # at most this many scenes or episodes per source
+                    min_duration:float=20.0, # robotic sources: the shortest episode kept, seconds
+                    wildrgbd_points:int=1_000_000, # WildRGB-D: the least points a scene's cloud has
+                    wildrgbd_views:int=8, # WildRGB-D: views kept per scene, spread around the orbit
+                    progress:bool=True, # show progress bars
+                    image_format:str|None=None, # 'npy' or 'png' images on disk (default: the source's)
                     engine:Engine|None=None, # where items are converted (`xvr.engine`; default: local, one process)
                    )->list[dict]:
-    "Convert real sources into `dest/general` and `dest/robotic` (resumable; TensorFlow only in a subprocess); their summaries."
+    "Convert real sources into `dest/general` and `dest/robotic` (resumable; TensorFlow only in a subprocess)."
     from xvr.sources.registry import SOURCES, convert_source, check_data_dir
     if len(names) != len(data_dirs):
-        raise DataError(f"give one --data-dir per real source: {len(names)} sources ({', '.join(names)}), {len(data_dirs)} folders")
+        raise DataError(f"give one --data-dir per real source: {len(names)} sources ({', '.join(names)}), "
+                        f"{len(data_dirs)} folders")
     for n, d in zip(names, data_dirs): check_data_dir(n, d)          # fail fast, before hours of conversion
     out = []
     for n, d in zip(names, data_dirs):
@@ -462,44 +483,57 @@ def convert_sources(names:list, # registry names of real sources (`xvr.sources.r
         out.append(convert_source(n, d, dest, max_items, progress, image_format=image_format, engine=engine, **kw))
     return out
 
-
 # %% ../nbs/31_dataset.ipynb #67149a25
+def _add_source_options(p:argparse.ArgumentParser):
+    "The options of the real sources' conversion and of the simulated source's rendering."
+    r = p.add_argument_group("real sources (converted once into OUT/source, resumable)")
+    r.add_argument("--max-items", type=int, default=None, help="at most this many scenes/episodes per source")
+    r.add_argument("--wildrgbd-views", type=int, default=8,
+                   help="views kept per WildRGB-D scene, spread around the orbit")
+    g = p.add_argument_group("simulated source (only with --source sim and no --data-dir)")
+    for name, typ, default in [("scenes", int, 10), ("episodes", int, 6), ("duration", float, 20.0), ("views", int, 10),
+                               ("height", int, 480), ("width", int, 640), ("robot-height", int, 240),
+                               ("robot-width", int, 424)]:
+        g.add_argument(f"--{name}", type=typ, default=default)
+    g.add_argument("--camera-jitter", type=float, default=0.0,
+                   help="std (m) of a per-episode offset of each fixed robot camera")
+    p.add_argument("--image-format", choices=["npy", "png"], default=None,
+                   help="source images, frames and depth on disk: 'npy' uncompressed, read without decoding "
+                        "(the default for sim), 'png' about 5x less disk (the default for converted real sources: "
+                        "PNG, RLDS JPEG)")
+
+# %% ../nbs/31_dataset.ipynb #961a4fc5
 def _generate_parser()->argparse.ArgumentParser:
     "The options of `xvr_generate`."
-
     from xvr.sources.registry import SOURCES
     real = [n for n in SOURCES if not n.startswith("sim")]
-    p = argparse.ArgumentParser(prog="xvr_generate", description="Generate XVR multiple-choice samples (8 tasks) with a held-out XVR-Eval split.")
+    desc = "Generate XVR multiple-choice samples (8 tasks) with a held-out XVR-Eval split."
+    p = argparse.ArgumentParser(prog="xvr_generate", description=desc)
     p.add_argument("--source", nargs="+", default=["sim"], choices=["sim", "folder", *real], metavar="SOURCE",
-                   help=f"'sim' (embedded simulator, default), 'folder' (scenes/episodes saved with xvr.core), or real sources: {', '.join(real)}")
-    p.add_argument("--data-dir", nargs="+", default=[], help="one folder per real source, in --source order (sim: OUT/source, rendered if missing; folder: the folder)")
+                   help=f"'sim' (embedded simulator, default), 'folder' (scenes/episodes saved with xvr.core), or real "
+                        f"sources: {', '.join(real)}")
+    p.add_argument("--data-dir", nargs="+", default=[], help="one folder per real source, in --source order (sim: "
+                   "OUT/source, rendered if missing; folder: the folder)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--per-task", type=int, default=8, help="train samples per task")
-    p.add_argument("--eval-per-task", type=int, help="mean XVR-Eval samples per task (default per-task/4), split in the paper's proportions")
+    p.add_argument("--eval-per-task", type=int, help="mean XVR-Eval samples per task (default per-task/4), split in "
+                   "the paper's proportions")
     p.add_argument("--tasks", nargs="+", choices=TASK_NAMES, help="subset of tasks (default: all 8)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--shard", default="0/1", help="i/n: this process does every n-th unit of work")
-    p.add_argument("--workers", type=int, default=1); p.add_argument("--chunk", type=int, default=16, help="samples per unit of work")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--chunk", type=int, default=16, help="samples per unit of work")
     p.add_argument("--backend", choices=["local", "ray"], default="local",
                    help="'local': this process or --workers spawned processes; 'ray': Ray tasks (unit, scene, episode)")
     p.add_argument("--ray-address", default=None,
                    help="with --backend ray: 'auto' or HOST:PORT of a running cluster (default: a local Ray instance)")
     p.add_argument("--holdout-category", default="boat", help="scene categories held out for XVR-Eval, comma-separated")
-    p.add_argument("--holdout-embodiment", default="sawyer,mobile_aloha", help="embodiments or whole sources held out for XVR-Eval, comma-separated")
-    p.add_argument("--min-points", type=int, default=None, help="source rule: minimum scene point-cloud size (default 10,000; WildRGB-D: 1,000,000 as the paper)")
+    p.add_argument("--holdout-embodiment", default="sawyer,mobile_aloha",
+                   help="embodiments or whole sources held out for XVR-Eval, comma-separated")
+    p.add_argument("--min-points", type=int, default=None, help="source rule: minimum scene point-cloud size (default "
+                   "10,000; WildRGB-D: 1,000,000 as the paper)")
     p.add_argument("--min-duration", type=float, default=20.0, help="source rule: minimum episode duration, s")
-    r = p.add_argument_group("real sources (converted once into OUT/source, resumable)")
-    r.add_argument("--max-items", type=int, default=None, help="at most this many scenes/episodes per source")
-    r.add_argument("--wildrgbd-views", type=int, default=8, help="views kept per WildRGB-D scene, spread around the orbit")
-    g = p.add_argument_group("simulated source (only with --source sim and no --data-dir)")
-    g.add_argument("--scenes", type=int, default=10); g.add_argument("--episodes", type=int, default=6)
-    g.add_argument("--duration", type=float, default=20.0); g.add_argument("--views", type=int, default=10)
-    g.add_argument("--height", type=int, default=480); g.add_argument("--width", type=int, default=640)
-    g.add_argument("--robot-height", type=int, default=240); g.add_argument("--robot-width", type=int, default=424)
-    g.add_argument("--camera-jitter", type=float, default=0.0, help="std (m) of a per-episode offset of each fixed robot camera")
-    p.add_argument("--image-format", choices=["npy", "png"], default=None,
-                   help="source images, frames and depth on disk: 'npy' uncompressed, read without decoding (the default for sim), "
-                        "'png' about 5x less disk (the default for converted real sources: PNG, RLDS JPEG)")
+    _add_source_options(p)
     p.add_argument("--overwrite", action="store_true",
                    help="remove what an earlier, different run left in --out and start clean")
     p.add_argument("--export", nargs="*", choices=["qwen", "hf", "release"], default=[],
