@@ -23,7 +23,7 @@ __all__ = ['EXIT_BAD_SAMPLES', 'EXIT_BAD_INPUT', 'TASK_INFO', 'TASK_NAMES', 'GEN
            'image_fault', 'read_image', 'content_hash', 'write_image', 'TarIndex', 'tar_index', 'tar_member_path',
            'read_tar_member', 'Trajectory', 'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl', 'read_jsonl',
            'read_records', 'write_depth', 'read_depth', 'save_scene', 'read_json', 'need_keys', 'load_scene',
-           'save_trajectory', 'load_trajectory', 'DepthFrames']
+           'save_trajectory', 'DepthFrames', 'load_trajectory']
 
 # %% ../nbs/00_core.ipynb #f4b842da
 class DataError(ValueError):
@@ -291,8 +291,9 @@ class Frames:
         return self._shape
     def __array__(self, dtype=None, copy=None): return np.stack([self[i] for i in range(len(self))])
 
+# %% ../nbs/00_core.ipynb #0311c9f6
 class NpyFrames:
-    "Frames of one camera in an uncompressed `(T, H, W, 3)` uint8 `.npy` file; a frame is read (one `readinto`, no decoding) on demand."
+    "Frames of one camera in an uncompressed `(T, H, W, 3)` uint8 `.npy` file; a frame is one `readinto`, no decoding."
     def __init__(self, path):
         self.path = Path(path)
         try:
@@ -308,7 +309,8 @@ class NpyFrames:
         self.shape, self._step = tuple(shape), int(np.prod(shape[1:]))
         size = self.path.stat().st_size
         _check(size == self._offset + self.shape[0] * self._step,
-               f"frame store is truncated or padded: {size} bytes for {self.shape[0]} frames of {self.shape[1]}x{self.shape[2]}", self.path)
+               f"frame store is truncated or padded: {size} bytes for {self.shape[0]} frames of "
+               f"{self.shape[1]}x{self.shape[2]}", self.path)
     def __len__(self): return self.shape[0]
     def __getitem__(self, i):
         if isinstance(i, slice): return np.stack([self[j] for j in range(*i.indices(len(self)))])
@@ -342,12 +344,14 @@ def _decode(path, flags:int, buf:np.ndarray|None=None)->np.ndarray:
     if im is None: raise DataError("image is missing or cannot be decoded", path)
     return im
 
+# %% ../nbs/00_core.ipynb #f659d080
 def read_image(path)->np.ndarray:
     "Read an image file (PNG, JPEG, `.npy`, or a member `archive.tar/name`) as uint8 RGB (HxWx3); `DataError` naming it."
     if str(path).endswith(".npy"):
         try: im = np.load(path)
         except Exception as e: raise DataError(f"image is missing or cannot be read ({e})", path)
-        _check(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3, f"image must be uint8 HxWx3, got {im.dtype} {im.shape}", path)
+        _check(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3,
+               f"image must be uint8 HxWx3, got {im.dtype} {im.shape}", path)
         return im
     member = tar_member_path(path)
     buf = np.frombuffer(read_tar_member(*member), np.uint8) if member else None
@@ -357,9 +361,11 @@ def content_hash(data:bytes)->str:
     "The first 16 hex digits of the SHA-256 of `data`: what a sample records of each image file it wrote."
     return hashlib.sha256(data).hexdigest()[:16]
 
+# %% ../nbs/00_core.ipynb #e3d3ce7a
 def write_image(path, image:np.ndarray, quality:int=95)->str:
     "Write uint8 RGB `image` to `path` (.png lossless, .jpg with `quality`, .npy raw); the file's `content_hash`."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".npy":
         b = io.BytesIO()
         np.save(b, np.ascontiguousarray(image, dtype=np.uint8))
@@ -391,6 +397,7 @@ def _safe_member(name:str)->str|None:
 
 _TAR_INDEX: dict = {}
 
+# %% ../nbs/00_core.ipynb #81faac13
 def _octal(field:bytes)->int|None:
     "A tar header's octal number field, or None (base-256 and other encodings are left to `tarfile`)."
     if field[:1] and field[0] & 0x80: return None
@@ -416,6 +423,7 @@ def _plain_headers(path:Path)->list|None:
 def _tarfile_headers(path:Path)->list:
     with tarfile.open(path, mode="r:") as tf: return [(m.name, m.offset_data, m.size, m.isfile()) for m in tf]
 
+# %% ../nbs/00_core.ipynb #a57de9ee
 def tar_index(archive # path of a .tar file (uncompressed)
              )->TarIndex:
     "The member index of `archive` (built once per file version, then cached); `DataError` if it is not a tar."
@@ -478,29 +486,8 @@ class Trajectory:
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        self.timestamps = np.asarray(self.timestamps, dtype=np.float64)
-        self.states = np.asarray(self.states, dtype=np.float64)
-        T = len(self.timestamps)
-        _check(T > 0, f"trajectory {self.id!r} has no steps")
-        _check(np.all(np.diff(self.timestamps) > 0), f"trajectory {self.id!r}: timestamps must increase")
-        _check(self.states.ndim == 2 and len(self.states) == T, f"trajectory {self.id!r}: states must be (T={T}, ds), got {self.states.shape}")
-        _check(np.isfinite(self.states).all(), f"trajectory {self.id!r}: states have non-finite values")
-        if self.actions is not None:
-            self.actions = np.asarray(self.actions, dtype=np.float64)
-            _check(self.actions.ndim == 2 and len(self.actions) == T, f"trajectory {self.id!r}: actions must be (T={T}, da), got {self.actions.shape}")
-            _check(np.isfinite(self.actions).all(), f"trajectory {self.id!r}: actions have non-finite values")
-        _check(self.fps > 0, f"trajectory {self.id!r}: fps must be positive")
-        for k, fr in self.frames.items():
-            _check(len(fr) == T, f"trajectory {self.id!r}: camera {k!r} has {len(fr)} frames for {T} steps")
-        for k, P in self.poses.items():                               # every step is checked here, once, so that
-            P = self.poses[k] = np.asarray(P, dtype=np.float64)           # `camera(name, t)` need not check again
-            _check(P.shape == (T, 4, 4), f"trajectory {self.id!r}: poses of {k!r} must be (T, 4, 4), got {P.shape}")
-            bad = _bad_rigid(P)
-            _check(bad is None, f"trajectory {self.id!r}: pose of camera {k!r} at step {bad}: not a finite rigid transform (rotation orthonormal, det +1, last row 0 0 0 1)")
-        for k, K in self.intrinsics.items():
-            K = self.intrinsics[k] = np.asarray(K, dtype=np.float64)
-            fault = _k_fault(K)                                              # the checks a `Camera` makes of its K
-            _check(fault is None, f"trajectory {self.id!r}: intrinsics of camera {k!r}: {fault}")
+        self._check_steps()
+        self._check_cameras()
 
     @property
     def cameras(self)->list[str]: return list(self.frames)
@@ -508,35 +495,77 @@ class Trajectory:
     def duration(self)->float: return float(self.timestamps[-1] - self.timestamps[0]) + 1.0 / self.fps
     def __len__(self): return len(self.timestamps)
 
+# %% ../nbs/00_core.ipynb #69c9e3b0
+@patch
+def _check_steps(self:Trajectory):
+    "Timestamps, states, actions (float64) and fps checked: increasing, finite, one row per step."
+    self.timestamps = np.asarray(self.timestamps, dtype=np.float64)
+    self.states = np.asarray(self.states, dtype=np.float64)
+    T, name = len(self.timestamps), f"trajectory {self.id!r}"
+    _check(T > 0, f"{name} has no steps")
+    _check(np.all(np.diff(self.timestamps) > 0), f"{name}: timestamps must increase")
+    _check(self.states.ndim == 2 and len(self.states) == T, f"{name}: states must be (T={T}, ds), got {self.states.shape}")
+    _check(np.isfinite(self.states).all(), f"{name}: states have non-finite values")
+    if self.actions is not None:
+        self.actions = np.asarray(self.actions, dtype=np.float64)
+        _check(self.actions.ndim == 2 and len(self.actions) == T,
+               f"{name}: actions must be (T={T}, da), got {self.actions.shape}")
+        _check(np.isfinite(self.actions).all(), f"{name}: actions have non-finite values")
+    _check(self.fps > 0, f"{name}: fps must be positive")
+
+@patch
+def _check_cameras(self:Trajectory):
+    "Every camera's frames (one per step), poses (float64, rigid, one per step) and intrinsics (a valid K) checked."
+    T, name = len(self.timestamps), f"trajectory {self.id!r}"
+    for k, fr in self.frames.items():
+        _check(len(fr) == T, f"{name}: camera {k!r} has {len(fr)} frames for {T} steps")
+    for k, P in self.poses.items():                               # every step is checked here, once, so that
+        P = self.poses[k] = np.asarray(P, dtype=np.float64)           # `camera(name, t)` need not check again
+        _check(P.shape == (T, 4, 4), f"{name}: poses of {k!r} must be (T, 4, 4), got {P.shape}")
+        bad = _bad_rigid(P)
+        _check(bad is None, f"{name}: pose of camera {k!r} at step {bad}: not a finite rigid transform "
+                            "(rotation orthonormal, det +1, last row 0 0 0 1)")
+    for k, K in self.intrinsics.items():
+        K = self.intrinsics[k] = np.asarray(K, dtype=np.float64)
+        fault = _k_fault(K)                                              # the checks a `Camera` makes of its K
+        _check(fault is None, f"{name}: intrinsics of camera {k!r}: {fault}")
+
 # %% ../nbs/00_core.ipynb #0fe904d2
 def _bad_rigid(P:np.ndarray, tol:float=1e-5)->int|None:
     "Index of the first of the (T, 4, 4) transforms `P` that is not a finite rigid transform, or None."
     R = P[:, :3, :3]
     ok = np.isfinite(P).all((1, 2)) & np.all(np.abs(P[:, 3] - [0, 0, 0, 1]) < 1e-8, 1)
     with np.errstate(invalid="ignore"):
-        ok &= (np.abs(R @ np.swapaxes(R, 1, 2) - np.eye(3)).max((1, 2)) < tol) & (np.abs(np.linalg.det(np.where(np.isfinite(R), R, 0)) - 1) < tol)
+        ok &= (np.abs(R @ np.swapaxes(R, 1, 2) - np.eye(3)).max((1, 2)) < tol)
+        ok &= np.abs(np.linalg.det(np.where(np.isfinite(R), R, 0)) - 1) < tol
     return None if ok.all() else int(np.argmin(ok))
 
-def _traj_camera(self:Trajectory, name:str, t:int)->Camera|None:
+@patch
+def camera(self:Trajectory, name:str, # the camera's name
+           t:int, # the step
+          )->Camera|None:
     "The calibrated `Camera` of `name` at step `t`, or None when the source has no calibration."
     if name not in self.intrinsics or name not in self.poses: return None
     h, w = frame_shape(self.frames[name])
-    cam = object.__new__(Camera)                            # checked in bulk by `Trajectory.__post_init__`; a per-step
-    cam.K, cam.cam_from_world, cam.width, cam.height, cam.name = self.intrinsics[name], self.poses[name][t], int(w), int(h), name
+    cam = object.__new__(Camera)                            # checked in bulk by `Trajectory._check_cameras`; a per-step
+    cam.K, cam.cam_from_world, cam.name = self.intrinsics[name], self.poses[name][t], name
+    cam.width, cam.height = int(w), int(h)
     return cam                                              # `Camera(...)` would check every call again (0.1 ms each)
 
-def _traj_view(self:Trajectory, name:str, t:int)->View:
+@patch
+def view(self:Trajectory, name:str, # the camera's name
+         t:int, # the step
+        )->View:
     "Camera `name` at step `t` as a `View` (identity pose placeholder when uncalibrated)."
     img = np.asarray(self.frames[name][t])
-    cam = self.camera(name, t) or Camera(intrinsics_from_fov(img.shape[1], img.shape[0], 60), np.eye(4), img.shape[1], img.shape[0], name)
+    h, w = img.shape[:2]
+    cam = self.camera(name, t) or Camera(intrinsics_from_fov(w, h, 60), np.eye(4), w, h, name)
     d = self.depth[name][t] if name in self.depth else None
     return View(img, cam, depth=d, timestamp=float(self.timestamps[t]))
 
 def frame_shape(frames)->tuple[int, int]:
     "(H, W) of a frame sequence."
     return tuple(frames.shape[1:3])
-
-Trajectory.camera, Trajectory.view = _traj_camera, _traj_view
 
 # %% ../nbs/00_core.ipynb #8d3fdcba
 TASK_INFO = {
@@ -554,6 +583,15 @@ GENERAL_TASKS = tuple(t for t in TASK_NAMES if TASK_INFO[t]["domain"] == "genera
 ROBOTIC_TASKS = tuple(t for t in TASK_NAMES if TASK_INFO[t]["domain"] == "robotic")
 
 # %% ../nbs/00_core.ipynb #6a257ddb
+SAMPLE_FIELDS = ["id", "task", "category", "domain", "source", "scene", "images", "question", "options", "answer", "meta"]
+
+def _json_default(o):
+    if isinstance(o, np.ndarray): return o.tolist()
+    if isinstance(o, np.generic): return o.item()
+    if isinstance(o, Path): return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o)}")
+
+# %% ../nbs/00_core.ipynb #75777e90
 @dataclass
 class Sample:
     "One multiple-choice QA record (a JSONL line); `pixels` carries unsaved images during generation."
@@ -571,7 +609,8 @@ class Sample:
     pixels: list[np.ndarray] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
-        _check(self.answer in self.options, f"sample {self.id!r}: answer {self.answer!r} is not among options {self.options}")
+        _check(self.answer in self.options,
+               f"sample {self.id!r}: answer {self.answer!r} is not among options {self.options}")
 
     def to_dict(self)->dict:
         "JSON-ready dict (numpy values converted, `pixels` dropped)."
@@ -580,7 +619,8 @@ class Sample:
 
     def to_json_line(self, sort_keys:bool=False)->str:
         "The sample as one line of JSONL (UTF-8 text kept, numpy values converted): what `to_dict` gives, encoded once."
-        return json.dumps({k: getattr(self, k) for k in SAMPLE_FIELDS}, default=_json_default, ensure_ascii=False, sort_keys=sort_keys)
+        d = {k: getattr(self, k) for k in SAMPLE_FIELDS}
+        return json.dumps(d, default=_json_default, ensure_ascii=False, sort_keys=sort_keys)
 
     @classmethod
     def from_dict(cls, d:dict, path=None)->"Sample":
@@ -588,14 +628,6 @@ class Sample:
         missing = [k for k in SAMPLE_FIELDS if k not in d]
         if missing: raise DataError(f"sample {d.get('id', '?')!r} is missing fields {missing}", path)
         return cls(**{k: d[k] for k in SAMPLE_FIELDS})
-
-SAMPLE_FIELDS = ["id", "task", "category", "domain", "source", "scene", "images", "question", "options", "answer", "meta"]
-
-def _json_default(o):
-    if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, np.generic): return o.item()
-    if isinstance(o, Path): return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")
 
 # %% ../nbs/00_core.ipynb #66ef5aae
 def atomic_write_text(path, text:str):
@@ -798,7 +830,24 @@ def _frames(folder:Path, cam:str, ext:str, T:int):
     if missing: raise DataError(f"{len(missing)} of {T} frames of camera {cam!r} are missing", missing[0])
     return Frames(paths)
 
-def load_trajectory(folder)->Trajectory:
+# %% ../nbs/00_core.ipynb #f956d3f7
+class DepthFrames:
+    "The depth maps `folder/<t:06d>.npz` (float32 metres) of `n` steps, read on demand (no path is built before)."
+    def __init__(self, folder, n:int): self.folder, self.n = Path(folder), int(n)
+    def __len__(self): return self.n
+    def __getitem__(self, i):
+        if isinstance(i, slice): return np.stack([self[j] for j in range(*i.indices(len(self)))])
+        p = self.folder / f"{range(self.n)[i]:06d}.npz"
+        d = read_depth(p)
+        _check(bool(np.isfinite(d).all() and (d >= 0).all()), "depth must be finite and >= 0 (0 = invalid)", p)
+        return d
+    @property
+    def shape(self): return (self.n,) + self[0].shape
+    def __array__(self, dtype=None, copy=None): return np.stack([self[i] for i in range(self.n)])
+
+# %% ../nbs/00_core.ipynb #83c27e43
+def load_trajectory(folder # a trajectory folder written by `save_trajectory`
+                   )->Trajectory:
     "Load a trajectory saved by `save_trajectory` with lazy frames; `DataError` naming the file on a fault."
     folder = Path(folder)
     js = folder/"trajectory.json"
@@ -813,22 +862,8 @@ def load_trajectory(folder)->Trajectory:
     pick = lambda pre: {k[len(pre):]: v for k, v in z.items() if k.startswith(pre)}
     # what `Trajectory` checks beyond the frames (states, actions, poses, K) is stored in arrays.npz
     try:
-        return Trajectory(meta["id"], frames, z["timestamps"], z["states"], z.get("actions"), meta["fps"], meta.get("instruction", ""),
-                          meta.get("embodiment", ""), meta.get("source", ""), meta.get("descriptions", {}),
-                          pick("intrinsics/"), pick("poses/"), depth, meta.get("meta", {}))
+        return Trajectory(meta["id"], frames, z["timestamps"], z["states"], z.get("actions"), meta["fps"],
+                          meta.get("instruction", ""), meta.get("embodiment", ""), meta.get("source", ""),
+                          meta.get("descriptions", {}), pick("intrinsics/"), pick("poses/"), depth, meta.get("meta", {}))
     except DataError as e: raise DataError(str(e), folder/"arrays.npz")
     except (TypeError, ValueError) as e: raise DataError(f"malformed arrays ({e})", folder/"arrays.npz")
-
-class DepthFrames:
-    "The depth maps `folder/<t:06d>.npz` (float32 metres) of `n` steps, read on demand (no path is built before)."
-    def __init__(self, folder, n:int): self.folder, self.n = Path(folder), int(n)
-    def __len__(self): return self.n
-    def __getitem__(self, i):
-        if isinstance(i, slice): return np.stack([self[j] for j in range(*i.indices(len(self)))])
-        p = self.folder / f"{range(self.n)[i]:06d}.npz"
-        d = read_depth(p)
-        _check(bool(np.isfinite(d).all() and (d >= 0).all()), "depth must be finite and >= 0 (0 = invalid)", p)
-        return d
-    @property
-    def shape(self): return (self.n,) + self[0].shape
-    def __array__(self, dtype=None, copy=None): return np.stack([self[i] for i in range(self.n)])
