@@ -48,7 +48,8 @@ def _die(msg, code:int):
     print(f"error: {msg}", file=sys.stderr)
     sys.exit(code)
 
-def cli(main):
+def cli(main, # the command line's `main(argv)`
+       ): # `main` wrapped
     "Wrap a command line `main(argv)`: `DataError`/`OSError` exit 2, `BadSamples` exit 1, each as one `error:` line."
     @functools.wraps(main)
     def run(argv=None):
@@ -107,7 +108,9 @@ class Camera:
 # %% ../nbs/00_core.ipynb #8485ce9d
 def check_rotation(R:np.ndarray, # (3, 3) matrix
                    tol:float=1e-5, # tolerance on orthonormality and determinant
-                   what:str="rotation", path=None):
+                   what:str="rotation", # what `R` is, for the message
+                   path=None, # the file it came from, for the message
+                  ):
     "Raise `DataError` unless `R` is a proper rotation."
     _check(R.shape == (3, 3) and np.isfinite(R).all(), f"{what} must be a finite 3x3 matrix", path)
     _check(np.abs(R @ R.T - np.eye(3)).max() < tol, f"{what} is not orthonormal", path)
@@ -186,7 +189,10 @@ def look_at(eye:Sequence[float], # (3,) camera centre, world
     T = np.eye(4); T[:3, :3] = np.stack([x, y, z]); T[:3, 3] = -T[:3, :3] @ eye
     return T
 
-def intrinsics_from_fov(width:int, height:int, fovy_deg:float)->np.ndarray:
+def intrinsics_from_fov(width:int, # image width, pixels
+                        height:int, # image height, pixels
+                        fovy_deg:float, # vertical field of view, degrees
+                       )->np.ndarray: # (3, 3) K
     "(3, 3) `K` with square pixels, principal point at the image centre and vertical field of view `fovy_deg`."
     f = 0.5 * height / np.tan(np.deg2rad(fovy_deg) / 2)
     return np.array([[f, 0, (width - 1) / 2], [0, f, (height - 1) / 2], [0, 0, 1.]])
@@ -212,7 +218,10 @@ def from_dict(cls:Camera, d:dict, # a `Camera.to_dict` dict
 class LazyImage:
     "An RGB image file of known (H, W, 3) shape, decoded on first use and then kept; stands in for a uint8 array."
     dtype, ndim = np.dtype(np.uint8), 3
-    def __init__(self, path, shape:tuple): self.path, self.shape, self._a = Path(path), tuple(shape), None
+    def __init__(self, path, # the image file
+                 shape:tuple, # its (H, W, 3) shape
+                ):
+        self.path, self.shape, self._a = Path(path), tuple(shape), None
     def _get(self)->np.ndarray:
         if self._a is None:
             a = read_image(self.path)
@@ -273,7 +282,10 @@ class Scene:
 # %% ../nbs/00_core.ipynb #8129b5a6
 class Frames:
     "A lazy sequence of uint8 RGB frames read from image files on demand (the last `cache` decoded frames are kept)."
-    def __init__(self, paths:Sequence, shape:tuple|None=None, cache:int=2):
+    def __init__(self, paths:Sequence, # one image file per step
+                 shape:tuple|None=None, # (T, H, W, 3) if known (else read from the first frame)
+                 cache:int=2, # decoded frames kept
+                ):
         self.paths, self._shape, self._cache, self._max = [Path(p) for p in paths], shape, {}, cache
     def __len__(self): return len(self.paths)
     def __getitem__(self, i):
@@ -294,7 +306,8 @@ class Frames:
 # %% ../nbs/00_core.ipynb #0311c9f6
 class NpyFrames:
     "Frames of one camera in an uncompressed `(T, H, W, 3)` uint8 `.npy` file; a frame is one `readinto`, no decoding."
-    def __init__(self, path):
+    def __init__(self, path, # a (T, H, W, 3) uint8 `.npy` frame store
+                ):
         self.path = Path(path)
         try:
             with open(self.path, "rb") as f:
@@ -345,7 +358,8 @@ def _decode(path, flags:int, buf:np.ndarray|None=None)->np.ndarray:
     return im
 
 # %% ../nbs/00_core.ipynb #f659d080
-def read_image(path)->np.ndarray:
+def read_image(path, # an image file, `.npy` array, or `archive.tar/member` path
+              )->np.ndarray: # (H, W, 3) uint8 RGB
     "Read an image file (PNG, JPEG, `.npy`, or a member `archive.tar/name`) as uint8 RGB (HxWx3); `DataError` naming it."
     if str(path).endswith(".npy"):
         try: im = np.load(path)
@@ -357,12 +371,16 @@ def read_image(path)->np.ndarray:
     buf = np.frombuffer(read_tar_member(*member), np.uint8) if member else None
     return cv2.cvtColor(_decode(path, cv2.IMREAD_COLOR, buf), cv2.COLOR_BGR2RGB)
 
-def content_hash(data:bytes)->str:
+def content_hash(data:bytes, # the bytes of a file
+                )->str:
     "The first 16 hex digits of the SHA-256 of `data`: what a sample records of each image file it wrote."
     return hashlib.sha256(data).hexdigest()[:16]
 
 # %% ../nbs/00_core.ipynb #e3d3ce7a
-def write_image(path, image:np.ndarray, quality:int=95)->str:
+def write_image(path, # the file; its suffix picks the format (.png, .jpg, .npy)
+                image:np.ndarray, # (H, W, 3) uint8 RGB
+                quality:int=95, # JPEG quality, 0-100
+               )->str: # the written file's `content_hash`
     "Write uint8 RGB `image` to `path` (.png lossless, .jpg with `quality`, .npy raw); the file's `content_hash`."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -563,7 +581,8 @@ def view(self:Trajectory, name:str, # the camera's name
     d = self.depth[name][t] if name in self.depth else None
     return View(img, cam, depth=d, timestamp=float(self.timestamps[t]))
 
-def frame_shape(frames)->tuple[int, int]:
+def frame_shape(frames, # a (T, H, W, 3) array or lazy frame sequence
+               )->tuple[int, int]:
     "(H, W) of a frame sequence."
     return tuple(frames.shape[1:3])
 
@@ -617,31 +636,39 @@ class Sample:
         d = {k: getattr(self, k) for k in SAMPLE_FIELDS}
         return json.loads(json.dumps(d, default=_json_default))
 
-    def to_json_line(self, sort_keys:bool=False)->str:
+    def to_json_line(self, sort_keys:bool=False, # sort the keys (a canonical line)
+                    )->str:
         "The sample as one line of JSONL (UTF-8 text kept, numpy values converted): what `to_dict` gives, encoded once."
         d = {k: getattr(self, k) for k in SAMPLE_FIELDS}
         return json.dumps(d, default=_json_default, ensure_ascii=False, sort_keys=sort_keys)
 
     @classmethod
-    def from_dict(cls, d:dict, path=None)->"Sample":
+    def from_dict(cls, d:dict, # a `to_dict` dict (a JSONL line, parsed)
+                  path=None, # the file it came from, for the message
+                 )->"Sample":
         "The sample of a `to_dict` dict; `DataError` naming `path` when fields are missing."
         missing = [k for k in SAMPLE_FIELDS if k not in d]
         if missing: raise DataError(f"sample {d.get('id', '?')!r} is missing fields {missing}", path)
         return cls(**{k: d[k] for k in SAMPLE_FIELDS})
 
 # %% ../nbs/00_core.ipynb #66ef5aae
-def atomic_write_text(path, text:str):
+def atomic_write_text(path, # the file to write; its folder is created
+                      text:str, # the text, written as UTF-8
+                     ):
     "Write `text` to `path` atomically (temp file + rename)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(text)
     os.replace(tmp, path)
 
-def write_jsonl(path, samples:Iterable[Sample]):
+def write_jsonl(path, # the JSONL file to write
+                samples:Iterable[Sample], # samples whose images are already saved
+               ):
     "Write samples (images already saved) to a JSONL file, atomically."
     atomic_write_text(path, "".join(s.to_json_line() + "\n" for s in samples))
 
-def read_jsonl(path)->list[Sample]:
+def read_jsonl(path, # a JSONL file of samples (one `Sample.to_dict` per line)
+              )->list[Sample]:
     "Read a JSONL file of samples; `DataError` naming the file and line on a bad record."
     out = []
     try: text = Path(path).read_text(encoding="utf-8")
@@ -670,7 +697,9 @@ def read_records(path, # a JSONL file of records, appended one line at a time
     return out
 
 # %% ../nbs/00_core.ipynb #6f7d1b24
-def write_depth(path, depth:np.ndarray):
+def write_depth(path, # the file; its suffix picks the format (.png, .npy, .npz)
+                depth:np.ndarray, # (H, W) float metres, 0 = invalid
+               ):
     "Write metric depth (metres, 0 = invalid) as 16-bit mm PNG (`.png`) or `.npy`, or float32 npz (`.npz`)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix in (".png", ".npy"):
@@ -680,7 +709,9 @@ def write_depth(path, depth:np.ndarray):
         elif not cv2.imwrite(str(path), mm): raise DataError("could not write depth", path)
     else: np.savez_compressed(path, depth=depth.astype(np.float32))
 
-def read_depth(path, scale:float=1000.)->np.ndarray:
+def read_depth(path, # a depth file (.png, .npy or .npz)
+               scale:float=1000., # PNG/npy units per metre (1000: millimetres)
+              )->np.ndarray: # (H, W) float32 metres
     "Read depth as float32 metres from a 16-bit PNG or `.npy` (divided by `scale`) or an npz."
     path = Path(path)
     if path.suffix == ".npz":
@@ -704,7 +735,11 @@ def _commit_dir(tmp:Path, final:Path):
     if final.exists(): shutil.rmtree(final)
     os.replace(tmp, final)
 
-def save_scene(scene:Scene, folder, depth_format:str="npz", image_format:str="png")->Path:
+def save_scene(scene:Scene, # the scene to save
+               folder, # its folder (replaced atomically)
+               depth_format:str="npz", # 'npz' (lossless), 'png' or 'npy' (16-bit mm)
+               image_format:str="png", # 'png' or 'npy'
+              )->Path:
     "Save `scene` to `folder` (atomically); `depth_format` 'npz' (lossless), 'png' or 'npy' (16-bit mm); `image_format` 'png' or 'npy'."
     _check(image_format in ("png", "npy"), f"image_format must be 'png' or 'npy', got {image_format!r}")
     folder = Path(folder); tmp = _atomic_dir(folder)
@@ -726,7 +761,9 @@ def save_scene(scene:Scene, folder, depth_format:str="npz", image_format:str="pn
     return folder
 
 # %% ../nbs/00_core.ipynb #88facb03
-def read_json(path, kind:type=dict):
+def read_json(path, # a JSON file
+              kind:type=dict, # the type its top-level value must have (dict or list)
+             ):
     "The JSON value of file `path`, which must be a `kind` (dict or list); `DataError` naming the file on any fault."
     try: d = json.loads(Path(path).read_bytes())
     except FileNotFoundError: raise DataError("file is missing", path)
@@ -761,7 +798,8 @@ def _load_view(folder:Path, rec, js:Path)->View:
     try: return View(img, cam, depth=dep, timestamp=rec.get("timestamp", 0.), mask=mask)
     except DataError as e: raise DataError(str(e), folder/rec.get("mask", rec["rgb"]))
 
-def load_scene(folder)->Scene:
+def load_scene(folder, # a scene folder written by `save_scene`
+              )->Scene:
     "Load a scene saved by `save_scene`; `DataError` naming the file on any fault."
     folder = Path(folder)
     js = folder/"scene.json"
@@ -783,7 +821,10 @@ def load_scene(folder)->Scene:
     except Exception as e: raise DataError(f"point cloud cannot be read ({type(e).__name__}: {e})", where)
 
 # %% ../nbs/00_core.ipynb #388f5e04
-def save_trajectory(traj:Trajectory, folder, image_format:str="png")->Path:
+def save_trajectory(traj:Trajectory, # the episode to save
+                    folder, # its folder (replaced atomically)
+                    image_format:str="png", # 'png', 'jpg' or 'npy' (one uncompressed store per camera)
+                   )->Path:
     "Save `traj` to `folder` atomically; frames as PNG (lossless), JPEG or one uncompressed `.npy` store per camera."
     _check(image_format in ("png", "jpg", "npy"), f"image_format must be 'png', 'jpg' or 'npy', got {image_format!r}")
     folder = Path(folder); tmp = _atomic_dir(folder)
@@ -833,7 +874,10 @@ def _frames(folder:Path, cam:str, ext:str, T:int):
 # %% ../nbs/00_core.ipynb #f956d3f7
 class DepthFrames:
     "The depth maps `folder/<t:06d>.npz` (float32 metres) of `n` steps, read on demand (no path is built before)."
-    def __init__(self, folder, n:int): self.folder, self.n = Path(folder), int(n)
+    def __init__(self, folder, # the folder of `<t:06d>.npz` depth maps
+                 n:int, # steps
+                ):
+        self.folder, self.n = Path(folder), int(n)
     def __len__(self): return self.n
     def __getitem__(self, i):
         if isinstance(i, slice): return np.stack([self[j] for j in range(*i.indices(len(self)))])

@@ -34,7 +34,8 @@ EVAL_COUNTS = {"point_correspondence": 264, "directional_correspondence": 264, "
                "temporal_verification": 170, "viewpoint_localization": 241, "directional_view_localization": 221,
                "cross_scenario_localization": 221, "language_conditioned_localization": 221}
 
-def eval_counts(total:int)->dict:
+def eval_counts(total:int, # the XVR-Eval samples wanted, all tasks together
+               )->dict:
     "Per-task XVR-Eval counts scaled to about `total` samples, in the paper's proportions (at least 1 each)."
     s = sum(EVAL_COUNTS.values())
     return {t: max(1, int(round(total * c / s))) for t, c in EVAL_COUNTS.items()}
@@ -53,7 +54,9 @@ def split_of(item, holdout_category:str="boat", # held-out scene categories, com
 # %% ../nbs/31_dataset.ipynb #99f8cec4
 class FolderSource:
     "Items saved with `xvr.core.save_scene` / `save_trajectory` under `root/general` and `root/robotic`."
-    def __init__(self, root, name:str="sim"):
+    def __init__(self, root, # the folder: `general/` scenes and `robotic/` episodes saved by xvr.core
+                 name:str="sim", # the source's name in the samples
+                ):
         self.root, self.name = Path(root), name
         if not self.root.is_dir(): raise DataError(f"source folder not found; render one with `xvr_render --out {root}`", root)
         self.items = {d: sorted(str(p) for p in (self.root / d).iterdir() if p.is_dir() and not p.name.startswith("."))
@@ -87,14 +90,18 @@ class SplitScan:
     def to_dict(self)->dict: return asdict(self)
 
     @classmethod
-    def from_dict(cls, d:dict, path=None)->"SplitScan":
+    def from_dict(cls, d:dict, # the scan's JSON form (`to_dict`)
+                  path=None, # the file it came from, for the message
+                 )->"SplitScan":
         "A scan from its JSON form; `DataError` naming `path` if keys are missing or unknown."
         names = {f.name for f in fields(cls)}
         if not isinstance(d, dict) or set(d) - names or not {"general", "robotic", "temporal"} <= set(d):
             raise DataError(f"not a split scan (keys {sorted(d) if isinstance(d, dict) else type(d).__name__})", path)
         return cls(**d)
 
-    def pool(self, task:str, domain:str)->list:
+    def pool(self, task:str, # the task's name
+             domain:str, # 'general' or 'robotic'
+            )->list:
         "Indices of the items `task` draws from."
         return self.temporal if task == "temporal_verification" else self.task_pools.get(task, getattr(self, domain))
 
@@ -148,7 +155,9 @@ def prepare_split(src:FolderSource, # the source's items
                      pct[one] if one else pct, dict(rules))
 
 # %% ../nbs/31_dataset.ipynb #0e624245
-def keep_heap(trim_mb:int=256, mmap_mb:int=64)->bool:
+def keep_heap(trim_mb:int=256, # glibc M_TRIM_THRESHOLD, MB
+              mmap_mb:int=64, # glibc M_MMAP_THRESHOLD, MB
+             )->bool:
     "Let this process keep freed memory (glibc `mallopt`), so image-sized buffers are not page-faulted in again; True if set."
     import ctypes, ctypes.util, platform
     if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc": return False
@@ -160,18 +169,26 @@ def keep_heap(trim_mb:int=256, mmap_mb:int=64)->bool:
 # %% ../nbs/31_dataset.ipynb #3c57e638
 class EpisodeRef:
     "A robot episode of a source by its id, source, embodiment and cameras (from the split's scan); `load()` reads it."
-    def __init__(self, src:FolderSource, index:int, info:list|None=None):
+    def __init__(self, src:FolderSource, # the source folder
+                 index:int, # the episode's index in `src`
+                 info:list|None=None, # [id, source, embodiment, cameras] from the scan (None: read from the episode)
+                ):
         self.src, self.index = src, index
         if info is None: t = self.load(); info = [t.id, t.source, t.embodiment, list(t.cameras)]   # a scan of an older version
         self.id, self.source, self.embodiment, self.cameras = info
     def load(self)->Trajectory: return self.src.load("robotic", self.index)
     def __repr__(self): return f"EpisodeRef({self.id!r}, {self.source!r}, {self.embodiment!r})"
 
-def unit_seed(seed:int, split:str, task:str, unit:int)->list[int]:
+def unit_seed(seed:int, # the run's seed
+              split:str, # 'train' or 'eval'
+              task:str, # the task's name
+              unit:int, # the unit's index
+             )->list[int]: # a `np.random.SeedSequence` entropy
     "The seed sequence of a unit: stable across Python runs and machines."
     h = int.from_bytes(hashlib.sha256(f"{split}/{task}".encode()).digest()[:4], "little")
     return [seed, h, unit]
 
+# %% ../nbs/31_dataset.ipynb #95b30ce7
 def _draw_samples(src:FolderSource, prep:SplitScan, task:str, n:int, rng, max_attempts:int, rejects:Counter):
     "Yield up to `n` samples of `task` drawn with `rng`; rejected candidates and damaged files counted in `rejects`."
     dom = TASK_INFO[task]["domain"]
@@ -240,7 +257,8 @@ def run_unit(src:FolderSource, # the source's items
 # %% ../nbs/31_dataset.ipynb #a325d27e
 RUN_RECORD = "run.json"
 
-def source_fingerprint(src:FolderSource)->str:
+def source_fingerprint(src:FolderSource, # the source folder
+                      )->str:
     "16 hex digits naming what a source folder holds: item names, their metadata files, the sizes of their other files."
     h = hashlib.sha256()
     for f in ("render_manifest.json",):
@@ -289,7 +307,9 @@ def check_fingerprint(out:Path, # the output folder
     return "overwrite" if overwrite else "new"
 
 # %% ../nbs/31_dataset.ipynb #56e04f9e
-def plan_units(per_task:dict, chunk:int)->list[tuple[str, int, int]]:
+def plan_units(per_task:dict, # samples per task
+               chunk:int, # samples per unit of work
+              )->list[tuple[str, int, int]]:
     "(task, unit index, samples in unit) for every unit, in a fixed order."
     out = []
     for task in TASK_NAMES:
@@ -297,7 +317,8 @@ def plan_units(per_task:dict, chunk:int)->list[tuple[str, int, int]]:
         out += [(task, u, min(chunk, n - u * chunk)) for u in range((n + chunk - 1) // chunk)]
     return out
 
-def merge_split(out:Path)->int:
+def merge_split(out:Path, # the split's folder (its `shards/` hold the units)
+               )->int:
     "Concatenate the units of a split into `samples.jsonl` in plan order; returns the number of samples."
     units = sorted((p for p in (out / "shards").glob("*-*/samples.jsonl") if not p.parent.name.startswith(".")), key=lambda p: (TASK_NAMES.index(p.parent.name.rsplit("-", 1)[0]), p.parent.name))
     lines = [l for u in units for l in u.read_text().splitlines() if l.strip()]
@@ -575,7 +596,8 @@ def _generate_source(a, names:list, dirs:list, engine:Engine)->str:
 
 # %% ../nbs/31_dataset.ipynb #a415c05c
 @cli
-def xvr_generate_cli(argv=None):
+def xvr_generate_cli(argv=None, # command-line arguments (default: `sys.argv[1:]`)
+                    ):
     "Generate an XVR dataset (all 8 tasks, train + XVR-Eval) from one or several sources."
     a = _generate_parser().parse_args(argv)
     _check_generate_args(a)

@@ -34,7 +34,8 @@ def _dots_separated(markers, min_sep):
     return all(np.hypot(*(a - b)) >= min_sep - 1e-6 for i, a in enumerate(uv) for b in uv[i + 1:])
 
 # %% ../nbs/32_validate.ipynb #fab72ac2
-def check_point(s:Sample)->list[str]:
+def check_point(s:Sample, # a sample of the task, with its `meta`
+               )->list[str]: # its faults ([] when it is right)
     V, p, f = s.meta["views"], np.array(s.meta["point"]), []
     for k, v in enumerate(V[:-1], 1):
         if not _close(v["markers"][0]["uv"], project(p[None], _cam(v))[0][0]):
@@ -56,7 +57,8 @@ def check_point(s:Sample)->list[str]:
 
 def _arrow_is(m:dict, st, en)->bool: return _close(m["start"], st) and _close(m["end"], en)
 
-def check_directional(s:Sample)->list[str]:
+def check_directional(s:Sample, # a sample of the task, with its `meta`
+                     )->list[str]: # its faults ([] when it is right)
     V, f = s.meta["views"], []
     p, d, L = np.array(s.meta["point"]), np.array(s.meta["direction"]), s.meta["length"]
     for k, v in enumerate(V[:-1], 1):
@@ -73,7 +75,8 @@ def check_directional(s:Sample)->list[str]:
     return f
 
 # %% ../nbs/32_validate.ipynb #30a56d7d
-def check_spatial(s:Sample)->list[str]:
+def check_spatial(s:Sample, # a sample of the task, with its `meta`
+                 )->list[str]: # its faults ([] when it is right)
     p, q, f = np.array(s.meta["point"]), np.array(s.meta["displaced_point"]), []
     prm = s.meta["params"]
     if np.linalg.norm(p - q) < prm["min_offset"] - 1e-9: f.append("displaced point closer than min_offset")
@@ -89,7 +92,8 @@ def check_spatial(s:Sample)->list[str]:
         f.append("displaced marker lies on an epipolar line of another view")
     return f
 
-def check_viewpoint(s:Sample)->list[str]:
+def check_viewpoint(s:Sample, # a sample of the task, with its `meta`
+                   )->list[str]: # its faults ([] when it is right)
     c, V, f = np.array(s.meta["target_center"]), s.meta["views"], []
     if not np.allclose(_cam(V[int(s.answer) - 1]).center, c, atol=1e-6):
         f.append("answer image was not taken from the marked camera")
@@ -104,7 +108,8 @@ def check_viewpoint(s:Sample)->list[str]:
     return f
 
 # %% ../nbs/32_validate.ipynb #3cc4c4ed
-def check_temporal(s:Sample)->list[str]:
+def check_temporal(s:Sample, # a sample of the task, with its `meta`
+                  )->list[str]: # its faults ([] when it is right)
     steps = [v["step"] for v in s.meta["views"]]
     odd = [k for k, t in enumerate(steps, 1) if steps.count(t) == 1]
     f = [] if odd == [int(s.answer)] else [f"answer image is not the only one from another time step (steps {steps})"]
@@ -112,7 +117,8 @@ def check_temporal(s:Sample)->list[str]:
     if len({v["episode"] for v in s.meta["views"]}) != 1: f.append("images come from several episodes")
     return f
 
-def check_dirview(s:Sample)->list[str]:
+def check_dirview(s:Sample, # a sample of the task, with its `meta`
+                 )->list[str]: # its faults ([] when it is right)
     V = s.meta["views"]
     ref, ans = V[0], V[int(s.answer) - 1]
     if ref["camera"] is None or ans["camera"] is None:
@@ -124,7 +130,8 @@ def check_dirview(s:Sample)->list[str]:
     if other and side(other[0]) == s.meta["relation"]: f.append("both candidates are on the asked side")
     return f
 
-def check_cross(s:Sample)->list[str]:
+def check_cross(s:Sample, # a sample of the task, with its `meta`
+               )->list[str]: # its faults ([] when it is right)
     V, f = s.meta["views"], []
     q, a = V[s.meta["query_image"] - 1], V[int(s.answer) - 1]
     if q["camera_id"] != a["camera_id"]: f.append("answer image is from another camera than the query")
@@ -133,7 +140,8 @@ def check_cross(s:Sample)->list[str]:
         f.append("query camera appears more than once in scenario 2")
     return f
 
-def check_language(s:Sample)->list[str]:
+def check_language(s:Sample, # a sample of the task, with its `meta`
+                  )->list[str]: # its faults ([] when it is right)
     a = s.meta["views"][int(s.answer) - 1]
     f = [] if a["camera_id"] == s.meta["camera"] else ["answer image is not from the described camera"]
     if s.meta["description"] not in s.question: f.append("description not in the question")
@@ -199,7 +207,8 @@ def check_sample(s:Sample, # the sample
 # %% ../nbs/32_validate.ipynb #7fd49910
 class SourceIndex:
     "The scenes and episodes of a source folder by id, loaded on demand (the last 8 kept), to re-derive images from."
-    def __init__(self, root):
+    def __init__(self, root, # the source folder the samples were generated from
+                ):
         self.root, self.paths, self._cache = Path(root), {}, {}
         if not self.root.is_dir(): raise DataError("source folder not found", root)
         for dom, js in (("general", "scene.json"), ("robotic", "trajectory.json")):
@@ -209,7 +218,9 @@ class SourceIndex:
                     self.paths[(dom, read_json(p / js).get("id"))] = p
         if not self.paths: raise DataError("source folder holds no scenes or episodes", root)
 
-    def item(self, dom:str, id:str):
+    def item(self, dom:str, # 'general' (a scene) or 'robotic' (an episode)
+             id:str, # the scene or episode id
+            ):
         "The loaded scene (`dom='general'`) or episode of `id`."
         if (dom, id) not in self.paths:
             raise DataError(f"{'scene' if dom == 'general' else 'episode'} {id!r} is not in the source", self.root)
@@ -218,7 +229,9 @@ class SourceIndex:
             self._cache[(dom, id)] = (load_scene if dom == "general" else load_trajectory)(self.paths[(dom, id)])
         return self._cache[(dom, id)]
 
-    def image(self, s:Sample, v:dict)->np.ndarray:
+    def image(self, s:Sample, # the sample
+              v:dict, # one of its `meta['views']` records
+             )->np.ndarray:
         "The source pixels that view record `v` of sample `s` names: a scene's view by camera, or an episode's frame."
         if s.domain != "general":
             return np.asarray(self.item("robotic", v["episode"]).frames[v["camera_id"]][v["step"]])
@@ -237,7 +250,10 @@ def _worst_block(d:np.ndarray, b:int=8)->float:
     h, w = (d.shape[0] // b) * b, (d.shape[1] // b) * b
     return float(d[:h, :w].reshape(h // b, b, w // b, b).mean((1, 3)).max()) if h and w else float(d.max(initial=0))
 
-def check_pixels(s:Sample, imgs:list, source:SourceIndex)->list[str]:
+def check_pixels(s:Sample, # the sample
+                 imgs:list, # its images as read from disk, in prompt order
+                 source:SourceIndex, # the source folder's index
+                )->list[str]:
     "Faults of the pixels `imgs` of `s` against the source views they name, outside and inside the drawn markers."
     f = []
     for k, (v, im) in enumerate(zip(s.meta["views"], imgs), 1):
@@ -283,7 +299,8 @@ def validate_dir(folder, # a dataset folder (every samples.jsonl under it) or on
     return dict(samples=n, bad=len(bad), faults=bad, files=[str(f) for f in files])
 
 @cli
-def xvr_validate_cli(argv=None):
+def xvr_validate_cli(argv=None, # command-line arguments (default: `sys.argv[1:]`)
+                    ):
     "Validate an XVR dataset folder; exit 1 naming each bad sample."
     p = argparse.ArgumentParser(prog="xvr_validate",
                                 description="Re-check every XVR sample from its metadata (with --source: its pixels).")

@@ -142,16 +142,24 @@ class RandomAdapter(Adapter):
     thread_safe = True
     def __init__(self, seed:int=0): # with the sample id, fixes the choice
         self.seed, self.name = seed, "Random (sampled)"
-    def reply(self, sample, images): return np.random.default_rng(_seed(self.seed, sample.id)).choice(sample.options)
+    def reply(self, sample, # the sample
+              images, # its images: (H, W, 3) uint8 RGB arrays, in prompt order (not looked at)
+             ):
+        "An option drawn from the sample's own seeded stream."
+        return np.random.default_rng(_seed(self.seed, sample.id)).choice(sample.options)
 
 class BlindAdapter(Adapter):
     "Text-only baseline: the most frequent training answer of the sample's task (among its options)."
     name, thread_safe = "Blind (most frequent)", True
-    def fit(self, train=()):
+    def fit(self, train=(), # training samples: the most frequent answer per task and option set is learnt
+           ): # self
+        "Learn the most frequent answers of `train`."
         self.counts = defaultdict(Counter)
         for s in train: self.counts[s.task][s.answer] += 1
         return self
-    def reply(self, sample, images):
+    def reply(self, sample, # the sample
+              images, # its images: (H, W, 3) uint8 RGB arrays, in prompt order (not looked at)
+             ):
         c = getattr(self, "counts", {}).get(sample.task, Counter())
         return max(sample.options, key=lambda o: (c[o], -sample.options.index(o)))
 
@@ -172,7 +180,11 @@ class TransformersAdapter(Adapter):
             model, processor = qwen.load_qwen(str(model), **load_kw)
         self.model, self.processor, self.max_new_tokens = model.eval(), processor, max_new_tokens
         self.name = name or getattr(model.config, "_name_or_path", "") or type(model).__name__
-    def reply(self, sample, images): return self._gen(self.model, self.processor, sample, images, self.max_new_tokens)
+    def reply(self, sample, # the sample
+              images, # its images: (H, W, 3) uint8 RGB arrays, in prompt order
+             ):
+        "The model's greedy reply to the sample's prompt and images."
+        return self._gen(self.model, self.processor, sample, images, self.max_new_tokens)
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #acf57fb3
 def data_url(image:np.ndarray, quality:int=90)->str:
@@ -209,7 +221,10 @@ class OpenAIAdapter(Adapter):
         self.max_tokens, self.temperature, self.retries, self.backoff = max_tokens, temperature, retries, backoff
         self.min_interval, self.timeout, self.system, self.name, self._last = min_interval, timeout, system, name or model, 0.0
         self._lock = threading.Lock()
-    def payload(self, sample, images)->dict:
+    def payload(self, sample, # the sample
+                images, # its images: (H, W, 3) uint8 RGB arrays, in prompt order
+               )->dict: # the chat-completions request body
+        "The request body for `sample`."
         msgs = ([{"role": "system", "content": self.system}] if self.system else []) + \
                [{"role": "user", "content": openai_content(sample.question, images)}]
         return dict(model=self.model, messages=msgs, max_tokens=self.max_tokens, temperature=self.temperature)
@@ -295,9 +310,16 @@ def transfer_error(geom, uv_a, uv_b)->float:
 class GeometryAdapter(Adapter):
     "Feature matching + epipolar geometry (OpenCV) for point correspondence and spatial verification; abstains elsewhere."
     name = "Classical geometry (SIFT + RANSAC)"
-    def __init__(self, fallback:Adapter|None=None): self.fallback = fallback or BlindAdapter()
-    def fit(self, train=()): self.fallback.fit(train); return self
-    def reply(self, sample, images):
+    def __init__(self, fallback:Adapter|None=None, # asked where geometry cannot answer (default `BlindAdapter`)
+                ):
+        self.fallback = fallback or BlindAdapter()
+    def fit(self, train=(), # training samples, for the fallback
+           ): # self
+        "Fit the fallback on `train`."
+        self.fallback.fit(train); return self
+    def reply(self, sample, # the sample
+              images, # its images: (H, W, 3) uint8 RGB arrays, in prompt order
+             ):
         f = {"point_correspondence": self._point, "spatial_verification": self._spatial}.get(sample.task)
         out = f(sample, images) if f else None
         return out if out is not None else self.fallback.reply(sample, images)
@@ -427,7 +449,8 @@ def extraction_counts(records:Sequence[dict] # prediction records
     return Counter(r.get("rule") or rule(r) for r in records)
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #2efb41b0
-def accuracy_row(records:Sequence[dict])->dict:
+def accuracy_row(records:Sequence[dict], # prediction records (`evaluate`), all of one model
+                )->dict:
     "Per-task accuracy (%), Overall over samples and over tasks, counts and unparseable replies."
     by = defaultdict(list)
     for r in records: by[r["task"]].append(r)
@@ -439,7 +462,9 @@ def accuracy_row(records:Sequence[dict])->dict:
     row["n"], row["unparsed"] = len(records), sum(not r["parsed"] for r in records)
     return row
 
-def overall_from_tasks(acc:dict, counts:dict=XVR_EVAL_COUNTS)->tuple[float, float]:
+def overall_from_tasks(acc:dict, # task -> accuracy, %
+                       counts:dict=XVR_EVAL_COUNTS, # task -> samples
+                      )->tuple[float, float]:
     "(Overall over samples, Overall over tasks) from per-task accuracies (%) and sample counts."
     ts = [t for t in TASKS if t in acc]
     return (sum(acc[t] * counts[t] for t in ts) / sum(counts[t] for t in ts), float(np.mean([acc[t] for t in ts])))
@@ -450,7 +475,9 @@ def random_baseline_row()->dict:
     s, t = overall_from_tasks(RANDOM_BASELINE)
     return dict(RANDOM_BASELINE) | {"Overall (samples)": s, "Overall (tasks)": t}
 
-def results_table(rows:dict, random_row:bool=True):
+def results_table(rows:dict, # model name -> `accuracy_row`
+                  random_row:bool=True, # add Table 5's random baseline as a row
+                 ): # a pandas DataFrame
     "A pandas DataFrame in Table 2's layout: one row per model, tasks in paper order, both Overalls."
     import pandas as pd
     rows = dict(rows) | ({"Random (Table 5)": random_baseline_row()} if random_row else {})
@@ -463,12 +490,15 @@ def results_table(rows:dict, random_row:bool=True):
 # %% ../../nbs/vlm/43_evaluation.ipynb #3ee1954f
 def _fmt(v, nd=2): return "" if v is None or v is __import__('pandas').NA or (isinstance(v, float) and np.isnan(v)) else (f"{v:.{nd}f}" if isinstance(v, float) else str(v))
 
-def to_markdown(df)->str:
+def to_markdown(df, # a `results_table`
+               )->str:
     "GitHub Markdown table, two decimals."
     head = "| Model | " + " | ".join(df.columns) + " |\n|---|" + "---:|" * len(df.columns) + "\n"
     return head + "".join(f"| {i} | " + " | ".join(_fmt(v) for v in r) + " |\n" for i, r in zip(df.index, df.values))
 
-def to_latex(df, caption:str="Performance comparison on XVR-Eval (\\%).")->str:
+def to_latex(df, # a `results_table`
+             caption:str="Performance comparison on XVR-Eval (\\%).", # the table's caption
+            )->str:
     "A booktabs LaTeX table with Table 2's category header row."
     cols = [c for c in df.columns if c not in ("n", "unparsed")]
     esc = lambda s: str(s).replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
@@ -480,7 +510,10 @@ def to_latex(df, caption:str="Performance comparison on XVR-Eval (\\%).")->str:
     lines += [esc(i) + " & " + " & ".join(_fmt(df.loc[i, c]) for c in cols) + r" \\" for i in df.index]
     return "\n".join(lines + [r"\bottomrule", r"\end{tabular}", rf"\caption{{{caption}}}", r"\end{table}"]) + "\n"
 
-def write_tables(df, out_dir, stem:str="table2")->dict:
+def write_tables(df, # a `results_table`
+                 out_dir, # the folder to write them to
+                 stem:str="table2", # the files' name
+                )->dict: # format -> path
     "Write `stem.csv`, `stem.md`, `stem.tex` to `out_dir`; returns their paths."
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     paths = {k: out / f"{stem}.{k}" for k in ("csv", "md", "tex")}
@@ -489,7 +522,10 @@ def write_tables(df, out_dir, stem:str="table2")->dict:
     return paths
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #3e387fd3
-def plot_results(df, ax=None, title:str="XVR-Eval accuracy per task"):
+def plot_results(df, # a `results_table`
+                 ax=None, # matplotlib axes (default: a new figure)
+                 title:str="XVR-Eval accuracy per task", # the plot's title
+                ): # the axes
     "Grouped bar chart of per-task accuracy (%) for every model row (the random row drawn as black ticks)."
     import matplotlib.pyplot as plt
     cols = [c for c in df.columns if c not in ("n", "unparsed", "Overall (tasks)")]

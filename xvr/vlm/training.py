@@ -85,7 +85,11 @@ class SFTDataset(torch.utils.data.Dataset):
         return encode_example(self.processor, s, load_sample_images(s, root))
 
 # %% ../../nbs/vlm/41_training.ipynb #9a4b28d2
-def write_toy_sft_data(out_dir, n:int=8, seed:int=0, size=(48, 64))->Path:
+def write_toy_sft_data(out_dir, # the folder to write to
+                       n:int=8, # samples
+                       seed:int=0, # the random images' seed
+                       size=(48, 64), # (H, W) of the images
+                      )->Path: # the JSONL file
     "Write `n` random 2-image colour-answer samples to `out_dir/train.jsonl` (a fixture for tests)."
     from xvr.core import Sample, write_image, write_jsonl
     rng, out = np.random.default_rng(seed), Path(out_dir)
@@ -101,13 +105,19 @@ def write_toy_sft_data(out_dir, n:int=8, seed:int=0, size=(48, 64))->Path:
     return out / "train.jsonl"
 
 # %% ../../nbs/vlm/41_training.ipynb #43b87f59
-def total_steps(n_samples:int, cfg:SFTConfig, world_size:int=1)->int:
+def total_steps(n_samples:int, # training samples
+                cfg:SFTConfig, # the run's config (epochs, batch, accumulation, max_steps)
+                world_size:int=1, # processes (GPUs)
+               )->int:
     "Number of optimizer steps of the whole run."
     per_proc = math.ceil(n_samples / world_size / cfg.per_device_batch)
     steps = math.ceil(per_proc / cfg.grad_accum * cfg.epochs)
     return min(steps, cfg.max_steps) if cfg.max_steps else steps
 
-def make_optimizer(model, cfg:SFTConfig, n_steps:int):
+def make_optimizer(model, # the model to train
+                   cfg:SFTConfig, # the run's config (lr, weight decay, warmup, schedule)
+                   n_steps:int, # optimizer steps of the run
+                  ): # (optimizer, scheduler)
     "AdamW and the warmup + cosine (or constant) schedule."
     from transformers import get_cosine_schedule_with_warmup, get_constant_schedule_with_warmup
     params = [p for p in model.parameters() if p.requires_grad]
@@ -118,7 +128,8 @@ def make_optimizer(model, cfg:SFTConfig, n_steps:int):
     return opt, sched
 
 # %% ../../nbs/vlm/41_training.ipynb #878690ae
-def resolve_precision(precision:str="auto")->str:
+def resolve_precision(precision:str="auto", # 'auto', 'bf16', 'fp16' or 'no'
+                     )->str:
     "accelerate's `mixed_precision`: 'auto' is bf16 with CUDA, 'no' (fp32) otherwise."
     if precision != "auto": return precision
     return "bf16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "no"
@@ -171,7 +182,8 @@ def make_collator(cfg:SFTConfig, # `packing` chooses the layout
     return (lambda b: pack(b, model_config)) if cfg.packing else (lambda b: collate(b, pad))
 
 # %% ../../nbs/vlm/41_training.ipynb #1e802c1d
-def latest_checkpoint(output_dir)->Path|None:
+def latest_checkpoint(output_dir, # the run's folder
+                     )->Path|None:
     "The newest `checkpoint-<step>` folder with a `trainer_state.json`, or None."
     cks = [p for p in Path(output_dir).glob("checkpoint-*") if (p / "trainer_state.json").exists()]
     return max(cks, key=lambda p: int(p.name.split("-")[-1]), default=None)
@@ -271,7 +283,12 @@ def _loop(cfg, acc, model, processor, opt, sched, dl, gen, state, n_steps, out):
     return dict(step=state["step"], history=history, output_dir=str(out))
 
 # %% ../../nbs/vlm/41_training.ipynb #cac4dab6
-def save_checkpoint(acc, model, processor, state:dict, cfg:SFTConfig):
+def save_checkpoint(acc, # the run's `accelerate.Accelerator`
+                    model, # the (wrapped) model
+                    processor, # its processor
+                    state:dict, # the trainer state (step, epoch, ...), saved as `trainer_state.json`
+                    cfg:SFTConfig, # the run's config
+                   ):
     "Save accelerate state + `trainer_state.json` to `output_dir/checkpoint-<step>`; prune old ones."
     ck = Path(cfg.output_dir) / f"checkpoint-{state['step']}"
     acc.save_state(str(ck))
@@ -292,12 +309,16 @@ def _work_record(work:dict)->dict:
     return work | dict(peak_mem_gb=mem)
 
 # %% ../../nbs/vlm/41_training.ipynb #a7b48cd5
-def read_log(output_dir)->list[dict]:
+def read_log(output_dir, # the run's folder
+            )->list[dict]:
     "The training log (`log.jsonl`) of a run, one record per logged optimizer step."
     p = Path(output_dir) / "log.jsonl"
     return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
 
-def plot_loss(history:Sequence[dict], ax=None, title:str="SFT loss"):
+def plot_loss(history:Sequence[dict], # log records (`read_log`)
+              ax=None, # matplotlib axes (default: a new figure)
+              title:str="SFT loss", # the plot's title
+             ): # the axes
     "Loss (and learning rate, right axis) against optimizer step."
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(6, 3))
@@ -334,7 +355,8 @@ def add_speed_options(ap:argparse.ArgumentParser, # the `xvr_sft` parser
     ap.add_argument("--gradient-checkpointing", action=argparse.BooleanOptionalAction, default=None)
 
 @cli
-def xvr_sft_cli(argv=None):
+def xvr_sft_cli(argv=None, # command-line arguments (default: `sys.argv[1:]`)
+               ):
     "Run the SFT notebook headless with papermill (`xvr_sft --help`)."
     ap = argparse.ArgumentParser(prog="xvr_sft", description="Fine-tune Qwen3-VL on XVR JSONL samples (papermill runs nbs/vlm/42_sft_run.ipynb).")
     ap.add_argument("--train", nargs="+", required=True,
