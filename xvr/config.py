@@ -21,7 +21,8 @@ class JSONConfig:
     def to_json(self)->str:
         "The fields as indented JSON."
         return json.dumps(self.to_dict(), indent=1)
-    def save(self, path)->Path:
+    def save(self, path, # the file to write
+            )->Path:
         "Write `to_json()` to `path` atomically; returns the path."
         atomic_write_text(path, self.to_json())
         return Path(path)
@@ -44,6 +45,7 @@ class JSONConfig:
         except json.JSONDecodeError as e: raise DataError(f"{cls.__name__}: invalid JSON ({e})", path) from None
         return cls.from_dict(d, path)
     @classmethod
-    def load(cls, path):
+    def load(cls, path, # a JSON file written by `save`
+            ):
         "An instance from a JSON file written by `save`."
         return cls.from_json(Path(path).read_text(), path)

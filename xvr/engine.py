@@ -38,7 +38,8 @@ class KillOnce:
                  times:int=1, # runs killed per job (a large number: a job that always crashes its worker)
                 ):
         self.marker_dir, self.keys, self.delay, self.times = str(marker_dir), set(keys), delay, times
-    def arm(self, key:int)->bool:
+    def arm(self, key:int, # the job's key (its index)
+           )->bool:
         "True (and a timer that kills this process) if `key` is chosen and has been killed fewer than `times` times."
         if key not in self.keys: return False
         Path(self.marker_dir).mkdir(parents=True, exist_ok=True)

@@ -303,7 +303,8 @@ def write_agibot_fixture(root, # release folder to write (created)
                          task_id:int=327, # the task of every episode
                          episode_ids:Sequence[int]=(648642,), # one episode each, toy seeds `seed`, `seed + 1`, ...
                          n_frames:int=60, # frames per episode at 30 fps (600 = the 20 s of the source rules)
-                         height:int=480, width:int=640, # video size, multiples of 4 (the release's: 480x640)
+                         height:int=480, # video height, a multiple of 4
+                         width:int=640, # video width, a multiple of 4
                          seed:int=0, # toy seed of the first episode
                          hold:int=1, # render the toy every `hold` frames and hold each render (cheap long episodes)
                          codec:str=AGIBOT_CODEC, # video codec (see `xvr.video.ENCODERS`)

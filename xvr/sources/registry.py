@@ -64,7 +64,9 @@ SOURCES = {s.name: s for s in [
 ]}
 
 # %% ../../nbs/sources/14_registry.ipynb #a05de31b
-def is_heldout(item:Scene|Trajectory, source:str|None=None)->bool:
+def is_heldout(item:Scene|Trajectory, # a converted scene or episode
+               source:str|None=None, # its registry name (default: `item.source`)
+              )->bool:
     "True when `item` is held out for XVR-Eval by its source's registry entry."
     spec = SOURCES.get(source or item.source)
     if spec is None: return False
@@ -95,7 +97,9 @@ def _converted(name:str, data_dir)->Iterator[Trajectory]:
         if t.source == name: yield t
 
 # %% ../../nbs/sources/14_registry.ipynb #6ad2edb0
-def check_data_dir(name:str, data_dir)->Path:
+def check_data_dir(name:str, # a key of `SOURCES`
+                   data_dir, # the folder that should hold the source's data
+                  )->Path:
     "The source's data folder, or a one-line `DataError` naming the expected layout and how to obtain the data."
     if name not in SOURCES: raise DataError(f"unknown source {name!r}; known: {', '.join(SOURCES)}")
     s, d = SOURCES[name], Path(str(data_dir))
@@ -106,7 +110,8 @@ def check_data_dir(name:str, data_dir)->Path:
 
 def load_source(name:str, # a key of `SOURCES`
                 data_dir, # the source's folder (see `SOURCES[name].expected`)
-                **kw)->Iterator[Scene|Trajectory]:
+                **kw, # more arguments of the source's loader
+               )->Iterator[Scene|Trajectory]:
     "Yield the items (`Scene` or `Trajectory`) of source `name` read from `data_dir`; `kw` go to the source's loader."
     d, s = check_data_dir(name, data_dir), SOURCES[name]
     if s.needs_tf and (d/"robotic").is_dir(): return _converted(name, d)      # a converted cache: no TensorFlow
@@ -117,7 +122,8 @@ def load_source(name:str, # a key of `SOURCES`
 def count_items(name:str, # a key of `SOURCES`
                 data_dir, # the source's folder
                 max_items:int|None=None, # at most this many
-                **kw)->int:
+                **kw, # more arguments of the source's loader
+               )->int:
     "How many scenes or episodes source `name` lists (from its index files: RLDS `dataset_info.json`, no TensorFlow)."
     d = check_data_dir(name, data_dir)
     if name == "wildrgbd":
@@ -168,7 +174,8 @@ def convert_source(name:str, # a key of `SOURCES`
                    progress:bool=True, # a progress bar
                    image_format:str|None=None, # None: compact (PNG, RLDS JPEG); 'npy': uncompressed, read without decoding
                    engine=None, # an `xvr.engine.Engine` (default: local, one process); one job per scene or episode
-                   **kw)->dict:
+                   **kw, # more arguments of the source's loader
+                  )->dict:
     "Write source `name`'s items as `out/general/<id>/` or `out/robotic/<id>/` folders; returns a summary with rule counts."
     from xvr.engine import Engine, Failure
     d, s, out, t0 = check_data_dir(name, data_dir), SOURCES[name], Path(out), time.time()

@@ -99,14 +99,17 @@ def annotation_subset(items:list[Item], # candidate samples (e.g. an XVR-Eval sp
         out += [by[t][i] for i in sorted(pick)]
     return [out[i] for i in np.random.default_rng([seed, 99]).permutation(len(out))]
 
-def subset_id(subset:list[Item])->str:
+def subset_id(subset:list[Item], # the study's samples, in order
+             )->str:
     "A short hash of the subset's sample ids, in order."
     return hashlib.sha1("\n".join(it.sample.id for it in subset).encode()).hexdigest()[:12]
 
 # %% ../../nbs/viz/61_annotate.ipynb #89257dd9
 class AnswerLog:
     "One annotator's answers: a JSONL file appended one line per answer, each line on the disk before it counts."
-    def __init__(self, path): self.path, self.lock = Path(path), threading.Lock()
+    def __init__(self, path, # the annotator's JSONL file
+                ):
+        self.path, self.lock = Path(path), threading.Lock()
 
     def read(self)->list[dict]:
         "The records; a torn last line is skipped (logged), a bad line before it is a `DataError` (`read_records`)."
@@ -143,7 +146,14 @@ def append(self:AnswerLog, rec:dict):
 # %% ../../nbs/viz/61_annotate.ipynb #87827734
 class Study:
     "An annotation study: a subset of a dataset, annotators with their shares, and their answer logs."
-    def __init__(self, root, annotators:dict[str, str], out, n:int=795, seed:int=0, mode:str="split", split=None):
+    def __init__(self, root, # the dataset folder (any layout `xvr_view` reads)
+                 annotators:dict[str, str], # name -> token (`read_annotators`)
+                 out, # the answers folder, one JSONL per annotator
+                 n:int=795, # subset size (XVR-Eval proportions)
+                 seed:int=0, # the subset's and shares' seed
+                 mode:str="split", # 'split': deal the subset out; 'all': everyone answers all
+                 split=None, # only this split of the dataset (default: all)
+                ):
         if mode not in ("split", "all"): raise DataError(f"unknown assignment mode {mode!r} (split or all)")
         self.root, self.annotators, self.out, self.n, self.seed = Path(root).resolve(), annotators, Path(out), n, seed
         self.subset = annotation_subset(load_items(self.root, split), n, seed)
@@ -172,7 +182,8 @@ class Study:
         return recs
 
 # %% ../../nbs/viz/61_annotate.ipynb #803a2420
-def next_item(self:Study, name:str)->Item|None:
+def next_item(self:Study, name:str, # an annotator's name
+             )->Item|None:
     "The first sample of `name`'s share not answered yet (None when all are); notes when it was served."
     it = next((it for it in self.share[name] if it.sample.id not in self.answered[name]), None)
     if it is not None: self.served[name, it.sample.id] = time.time()
@@ -186,7 +197,11 @@ def _seconds(ms)->float|None:
 Study.next_item = next_item
 
 # %% ../../nbs/viz/61_annotate.ipynb #20acd518
-def record(self:Study, name:str, sid:str, choice:str, ms=None)->bool:
+def record(self:Study, name:str, # the annotator
+           sid:str, # the sample's id
+           choice:str, # the chosen option
+           ms=None, # milliseconds the annotator took, as the page measured it (None: unknown)
+          )->bool:
     "Log `name`'s answer `choice` to sample `sid` (False if already answered); `DataError` if it is not theirs."
     it = self.by_id.get(sid)
     if it is None or sid not in self.share_ids[name]: raise DataError(f"sample {sid!r} is not in {name}'s share")
@@ -206,7 +221,8 @@ def record(self:Study, name:str, sid:str, choice:str, ms=None)->bool:
 Study.record = record
 
 # %% ../../nbs/viz/61_annotate.ipynb #d1311827
-def option_keys(options:list[str])->list[tuple[str, str]]:
+def option_keys(options:list[str], # a sample's options
+               )->list[tuple[str, str]]:
     "Each option with its key: the option itself when all are single digits, else its position 1, 2, …"
     digits = all(len(o) == 1 and o.isdigit() for o in options)
     return [(o, o if digits else str(k)) for k, o in enumerate(options, 1)]
@@ -224,7 +240,8 @@ def _page(study:Study, name:str, token:str, it:Item)->str:
         done=len(study.answered[name]), total=len(study.share[name]))
 
 # %% ../../nbs/viz/61_annotate.ipynb #43687b59
-def make_app(study:Study)->flask.Flask:
+def make_app(study:Study, # the study the app serves
+            )->flask.Flask:
     "The Flask app of a study."
     app = flask.Flask("xvr.viz.annotate", static_folder=None)
     app.url_map.merge_slashes = False       # `/img//etc/passwd` is a 404, not a redirect to another path
@@ -276,7 +293,10 @@ def _headers(r:flask.Response)->flask.Response:
     return r
 
 # %% ../../nbs/viz/61_annotate.ipynb #cf360dae
-def serve(app, host:str="127.0.0.1", port:int=8000):
+def serve(app, # the WSGI app (`make_app`)
+          host:str="127.0.0.1", # the address to bind (127.0.0.1 unless told otherwise)
+          port:int=8000, # the port (0: any free port)
+         ):
     "A threaded WSGI server for `app` on `host:port` (port 0: any free port); call `.serve_forever()`."
     from werkzeug.serving import make_server
     return make_server(host, port, app, threaded=True)

@@ -54,14 +54,16 @@ class Explorer:
     marks: list = field(default_factory=list)
     listeners: list = field(default_factory=list, repr=False)
 
-    def select(self, xyz)->list[Mark]:
+    def select(self, xyz, # (3,) world point, metres
+              )->list[Mark]:
         "Choose world point `xyz` (3,): mark it in every view and tell the listeners."
         self.point = np.asarray(xyz, float).reshape(3)
         self.marks = [mark_point(self.point, v, self.tol) for v in self.views]
         for f in self.listeners: f(self)
         return self.marks
 
-    def pick(self, i:int)->list[Mark]:
+    def pick(self, i:int, # the point's index in the cloud
+            )->list[Mark]:
         "Choose the cloud's `i`-th point (a click in the 3D view)."
         return self.select(self.points[i])
 
@@ -85,7 +87,8 @@ def explore_scene(scene:Scene, # a scene with depth (for visibility) and a cloud
     return Explorer(scene.views, P, C, title=f"{scene.id}: {len(scene.views)} views")
 
 # %% ../../nbs/viz/62_explorer.ipynb #7e0016e6
-def sample_points(s:Sample)->list[tuple]:
+def sample_points(s:Sample, # the sample
+                 )->list[tuple]:
     "The sample's own 3D points as (label, xyz, css colour): marked point, answer and distractors."
     m, out = s.meta, []
     if "point" in m: out.append(("marked point", np.asarray(m["point"], float), "white"))
@@ -116,7 +119,10 @@ def _marker_colour(xyz, view:dict|None, tol:float=3.0)->str|None:
     return min(d)[1] if d and min(d)[0] <= tol else None
 
 # %% ../../nbs/viz/62_explorer.ipynb #6ccd0106
-def sample_views(s:Sample, root, scene:Scene|None=None)->list[View]:
+def sample_views(s:Sample, # the sample
+                 root, # the folder its image paths are relative to
+                 scene:Scene|None=None, # its source scene, for the depth (optional)
+                )->list[View]:
     "The sample's images (markers drawn) with their cameras, and depth from `scene` where a camera matches."
     depth = {v.camera.name: v.depth for v in scene.views} if scene is not None else {}
     out = []
@@ -128,7 +134,9 @@ def sample_views(s:Sample, root, scene:Scene|None=None)->list[View]:
     if not out: raise DataError(f"sample {s.id!r} has no camera records to explore")
     return out
 
-def find_scene(s:Sample, root)->Scene|None:
+def find_scene(s:Sample, # a general-domain sample
+               root, # the folder its image paths are relative to
+              )->Scene|None:
     "The source scene of a general-domain sample, looked for in `source/general/` beside or above its split."
     for base in [Path(root), *Path(root).resolve().parents[:2]]:
         for f in sorted((base / "source" / "general").glob("*/scene.json")):
@@ -139,7 +147,7 @@ def find_scene(s:Sample, root)->Scene|None:
 def explore_sample(s:Sample, # a sample
                    root, # the folder its image paths are relative to
                    scene:Scene|None=None, # its source scene (default: `find_scene`), for the cloud and the depth
-                   max_points:int=3000,
+                   max_points:int=3000, # cloud points shown at most
                   )->Explorer:
     "An `Explorer` of a sample: its images and cameras, its own 3D points, and its scene's cloud when found."
     scene = scene if scene is not None else find_scene(s, root) if s.domain == "general" else None
@@ -193,7 +201,8 @@ def _caption(ex:Explorer, k:int)->str:
     return ex.views[k].camera.name + ("" if m is None else f": {m.status}")
 
 # %% ../../nbs/viz/62_explorer.ipynb #0078c2dd
-def figure(self:Explorer, cols:int=3):
+def figure(self:Explorer, cols:int=3, # views per row
+          ):
     "A static plotly figure: the 3D view above, the views with the chosen point's marks below."
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
@@ -259,7 +268,8 @@ Explorer.widget = widget
 def explore(obj, # a `Scene`, or a `Sample` (then `root` is needed)
             root=None, # the folder a sample's image paths are relative to
             static:bool=False, # a static plotly figure instead of the live widget
-            **kw)->object:
+            **kw, # passed to the explorer (e.g. `max_points`)
+           )->object:
     "The projection explorer of a scene or a sample: the live widget in Jupyter (`static=True`: a plotly figure)."
     if isinstance(obj, Scene): ex = explore_scene(obj, **kw)
     elif isinstance(obj, Sample):

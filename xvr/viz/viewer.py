@@ -76,7 +76,10 @@ class Item:
     root: Path
     split: str
 
-    def image_path(self, k:int)->Path: return self.root / self.sample.images[k]
+    def image_path(self, k:int, # the image's index in the sample
+                  )->Path:
+        "The path of the sample's `k`-th image."
+        return self.root / self.sample.images[k]
 
 def _release_items(root:Path, split:str|None)->list[Item]:
     "The items of a release folder's splits; records the reader skipped are logged with their reasons."
@@ -113,7 +116,8 @@ def _image(k:int, rel:str, v:dict)->dict:
     cam = v.get("camera") or {}
     return dict(src=rel, label=_caption(k, v), w=cam.get("width"), h=cam.get("height"), markers=v.get("markers", []))
 
-def provenance(s:Sample)->str:
+def provenance(s:Sample, # the sample
+              )->str:
     "One line of where a sample comes from: source, scene, episodes, cameras and steps."
     views = s.meta.get("views") or []
     eps = sorted({v["episode"] for v in views if v.get("episode")})
@@ -124,7 +128,8 @@ def provenance(s:Sample)->str:
     return " · ".join(b for b in bits if b)
 
 # %% ../../nbs/viz/60_viewer.ipynb #bc1c4328
-def verdict(it:Item)->list[str]|None:
+def verdict(it:Item, # a dataset item (sample and its folder)
+           )->list[str]|None:
     "The validator's faults for an item ([] = passed), or None when it has no metadata to re-check."
     return check_sample(it.sample, it.root) if it.sample.meta.get("views") else None
 
@@ -149,7 +154,8 @@ def sample_record(it:Item, # the item to show
 # %% ../../nbs/viz/60_viewer.ipynb #54370a63
 class ImageLinks:
     "Links from a site to the images of items: relative paths, or copies of images packed in tar shards."
-    def __init__(self, site:Path):
+    def __init__(self, site:Path, # the site folder the links are made in
+                ):
         self.site, self.real, self.prefix = Path(site), Path(site).resolve(), {}
 
     def _prefix(self, root:Path)->str:
@@ -197,7 +203,12 @@ TASK_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")   # task names become fil
 
 def _task_page(task:str)->str: return f"task-{task}.html"
 
-def write_task(site:Path, task:str, recs:list[dict], per_page:int=24, chunk:int=200):
+def write_task(site:Path, # the site folder
+               task:str, # the task's name
+               recs:list[dict], # the task's sample records, as the pages show them
+               per_page:int=24, # samples per page
+               chunk:int=200, # samples per data file
+              ):
     "Write one task's page and its data files (`data/<task>/index.js` and record chunks)."
     d = site / "data" / task
     if d.exists(): shutil.rmtree(d)
@@ -221,7 +232,7 @@ def build_site(root, # dataset folder (any layout)
                validate:bool=True, # re-check every sample with the validator (reads every image once)
                per_page:int=24, # samples per page
                chunk:int=200, # samples per data file
-               progress:bool=True,
+               progress:bool=True, # show progress bars
               )->dict:
     "Write the static viewer site of dataset `root` to `out` and return the per-task summaries."
     root, site = Path(root), Path(out)

@@ -23,11 +23,15 @@ __all__ = ['MINDCUBE_SETTINGS', 'ROBOSPATIAL_CATEGORIES', 'mindcube_options', 'l
 MINDCUBE_SETTINGS = ("around", "rotation", "among")
 _MC_INSTRUCTION = "Answer with the option's letter from the given choices directly."
 
-def mindcube_options(question:str)->list[str]:
+def mindcube_options(question:str, # a MindCube question
+                    )->list[str]:
     "Option letters listed inline in a MindCube question (`A. ...`, `B) ...`)."
     return sorted(set(re.findall(r"(?:^|\s|\()([A-F])[.)]\s", question)))
 
-def load_mindcube(jsonl, root=None, settings:Sequence[str]=MINDCUBE_SETTINGS)->tuple[list[Sample], Path]:
+def load_mindcube(jsonl, # a MindCube(-Tiny) JSONL file
+                  root=None, # the folder its image paths are relative to (default: the file's)
+                  settings:Sequence[str]=MINDCUBE_SETTINGS, # the settings kept
+                 )->tuple[list[Sample], Path]:
     "MindCube(-Tiny) JSONL as samples (task `mindcube_<setting>`) and the image root (default: the file's folder)."
     jsonl = Path(jsonl); root = Path(root) if root else jsonl.parent; out = []
     for i, line in enumerate(jsonl.read_text().splitlines(), 1):
@@ -46,7 +50,10 @@ def load_mindcube(jsonl, root=None, settings:Sequence[str]=MINDCUBE_SETTINGS)->t
     return out, root
 
 # %% ../../nbs/vlm/45_benchmarks.ipynb #7d19aa89
-def write_mindcube_fixture(d, n:int=2, seed:int=0)->Path:
+def write_mindcube_fixture(d, # the folder to write to
+                           n:int=2, # questions per setting
+                           seed:int=0, # the random images' seed
+                          )->Path:
     "A tiny MindCube-Tiny-format benchmark (JSONL + images) under `d`; returns the JSONL path."
     rng, d, lines = np.random.default_rng(seed), Path(d), []
     for setting in MINDCUBE_SETTINGS + ("translation",):
@@ -71,7 +78,9 @@ def _json_records(p:Path)->list[dict]:
     except json.JSONDecodeError:
         return [json.loads(l) for l in t.splitlines() if l.strip()]
 
-def load_robospatial(data_dir, categories:Sequence[str]=ROBOSPATIAL_CATEGORIES)->tuple[list[Sample], Path]:
+def load_robospatial(data_dir, # a RoboSpatial-Home folder (its JSON files and `images/`)
+                     categories:Sequence[str]=ROBOSPATIAL_CATEGORIES, # the categories kept
+                    )->tuple[list[Sample], Path]:
     "RoboSpatial-Home yes/no questions as samples (task `robospatial_<category>`) and the image root."
     d = Path(data_dir); files = sorted(list(d.glob("*.json")) + list(d.glob("*.jsonl")))
     if not files: raise DataError("no RoboSpatial JSON files (get them from the HF dataset chanhee-luke/RoboSpatial-Home)", d)
@@ -90,7 +99,10 @@ def load_robospatial(data_dir, categories:Sequence[str]=ROBOSPATIAL_CATEGORIES)-
     return out, d
 
 # %% ../../nbs/vlm/45_benchmarks.ipynb #888a8ab8
-def write_robospatial_fixture(d, n:int=3, seed:int=0)->Path:
+def write_robospatial_fixture(d, # the folder to write to
+                              n:int=3, # questions per category
+                              seed:int=0, # the random images' seed
+                             )->Path:
     "A tiny RoboSpatial-Home-format folder (JSON + images/) under `d`."
     rng, d, recs = np.random.default_rng(seed), Path(d), []
     for cat in ROBOSPATIAL_CATEGORIES + ("context",):
@@ -102,7 +114,8 @@ def write_robospatial_fixture(d, n:int=3, seed:int=0)->Path:
     return d
 
 # %% ../../nbs/vlm/45_benchmarks.ipynb #b3f3ee12
-def benchmark_scores(records:Sequence[dict])->dict:
+def benchmark_scores(records:Sequence[dict], # prediction records (`evaluate`) of the external benchmarks' samples
+                    )->dict:
     "Accuracy (%) per external subtask and the benchmark aggregates."
     row = {k: v for k, v in accuracy_row(records).items() if k.startswith(("mindcube_", "robospatial_"))}
     mc = [r for r in records if r["task"].startswith("mindcube_") and r["task"] != "mindcube_translation"]

@@ -37,7 +37,9 @@ def sample_messages(question:str, # question text; each `<image>` marks where on
     return [{"role": "user", "content": content}]
 
 # %% ../../nbs/vlm/40_qwen.ipynb #01d9f680
-def load_sample_images(sample:Sample, root)->list[np.ndarray]:
+def load_sample_images(sample:Sample, # the sample
+                       root, # the folder its image paths are relative to
+                      )->list[np.ndarray]:
     "The sample's images as uint8 RGB arrays (`pixels` if present, else files relative to `root`)."
     if sample.pixels is not None: return list(sample.pixels)
     return [read_image(Path(root) / p) for p in sample.images]
@@ -60,7 +62,8 @@ _BASE_CORPUS = ["You will be shown multiple synchronized camera views of the sam
     "The answer is 1 2 3 4 5 6. yes no A B C D"]
 
 def train_tokenizer(texts:Sequence[str]=(), # extra corpus (e.g. the dataset's questions)
-                    vocab_size:int=512):
+                    vocab_size:int=512, # BPE vocabulary size
+                   ):
     "A byte-level BPE tokenizer with Qwen's special tokens and a Qwen-style chat template."
     from tokenizers import Tokenizer, models, trainers, pre_tokenizers, decoders
     from transformers import PreTrainedTokenizerFast
@@ -84,7 +87,11 @@ def _processor_class():
             return super().check_argument_for_proper_class(name, arg)
     return OfflineQwen3VLProcessor
 
-def offline_processor(tokenizer, min_pixels:int=32*32, max_pixels:int=128*128, patch_size:int=16):
+def offline_processor(tokenizer, # a tokenizer with Qwen's special tokens (`train_tokenizer`)
+                      min_pixels:int=32*32, # image resize bound: smallest image, pixels
+                      max_pixels:int=128*128, # largest image, pixels
+                      patch_size:int=16, # vision patch size, pixels
+                     ):
     "A Qwen3-VL processor built locally from `tokenizer` and Qwen's (PIL) image processor."
     from transformers.models.qwen2_vl.image_processing_pil_qwen2_vl import Qwen2VLImageProcessorPil
     ip = Qwen2VLImageProcessorPil(patch_size=patch_size, temporal_patch_size=2, merge_size=2,
@@ -95,14 +102,15 @@ def offline_processor(tokenizer, min_pixels:int=32*32, max_pixels:int=128*128, p
 
 # %% ../../nbs/vlm/40_qwen.ipynb #537964d4
 def tiny_qwen3_vl(texts:Sequence[str]=(), # corpus for the tokenizer (e.g. training questions)
-                  vocab_size:int=512,      # BPE vocabulary size
-                  hidden:int=64,           # text hidden size
-                  layers:int=2,            # text decoder layers
-                  vision_depth:int=2,      # vision transformer blocks
-                  vision_hidden:int=32,    # vision hidden size
-                  min_pixels:int=32*32,    # image resize bounds (pixels)
-                  max_pixels:int=128*128,
-                  seed:int=0):
+                  vocab_size:int=512, # BPE vocabulary size
+                  hidden:int=64, # text hidden size
+                  layers:int=2, # text decoder layers
+                  vision_depth:int=2, # vision transformer blocks
+                  vision_hidden:int=32, # vision hidden size
+                  min_pixels:int=32*32, # image resize bounds: smallest image, pixels
+                  max_pixels:int=128*128, # largest image, pixels
+                  seed:int=0, # initialisation seed
+                 ): # (model, processor)
     "A tiny randomly initialised `Qwen3VLForConditionalGeneration` and its offline processor: `(model, processor)`."
     from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
     tok = train_tokenizer(texts, vocab_size)
@@ -177,15 +185,17 @@ def qwen3_vl_param_count(cfg, # a `Qwen3VLConfig`
     return dict(text=text, vision=vision, total=text + vision)
 
 # %% ../../nbs/vlm/40_qwen.ipynb #6920abd4
-def random_qwen3_vl(text_layers:int|None=None,  # decoder layers (None = the real 28)
+def random_qwen3_vl(text_layers:int|None=None, # decoder layers (None = the real 28)
                     vision_depth:int|None=None, # vision blocks (None = the real 24)
-                    texts:Sequence[str]=(),     # corpus for the offline tokenizer
-                    min_pixels:int=64 * 32 * 32, max_pixels:int=640 * 480, # image resize bounds (pixels)
-                    dtype=None,                 # parameter dtype, e.g. `torch.bfloat16` (None = float32)
-                    device=None,                # where to initialise (e.g. "cuda": fast, no CPU copy)
+                    texts:Sequence[str]=(), # corpus for the offline tokenizer
+                    min_pixels:int=64 * 32 * 32, # image resize bounds: smallest image, pixels
+                    max_pixels:int=640 * 480, # largest image, pixels
+                    dtype=None, # parameter dtype, e.g. `torch.bfloat16` (None = float32)
+                    device=None, # where to initialise (e.g. "cuda": fast, no CPU copy)
                     attn_implementation:str="sdpa", # "sdpa", "eager", "flash_attention_2", ...
-                    init:str="normal",          # "normal" (transformers' init) or "fast" (`fill_random`: CPU tests)
-                    seed:int=0):
+                    init:str="normal", # "normal" (transformers' init) or "fast" (`fill_random`: CPU tests)
+                    seed:int=0, # initialisation seed
+                   ): # (model, processor)
     "A randomly initialised Qwen3-VL-2B (all real widths, optionally depth-cut) and its offline processor."
     from transformers import Qwen3VLForConditionalGeneration
     tok = train_tokenizer(texts)
@@ -230,13 +240,19 @@ def fill_random(model,         # a model built without weight init (`no_init_wei
     return model
 
 # %% ../../nbs/vlm/40_qwen.ipynb #6ed752f9
-def encode_prompt(processor, sample:Sample, images:Sequence[np.ndarray])->dict:
+def encode_prompt(processor, # a Qwen3-VL processor
+                  sample:Sample, # the sample
+                  images:Sequence[np.ndarray], # its images, (H, W, 3) uint8 RGB, in prompt order
+                 )->dict:
     "Processor tensors (batch of 1) for the sample's prompt, ending with the assistant turn's header."
     text = processor.apply_chat_template(sample_messages(sample.question, len(images)), tokenize=False,
                                          add_generation_prompt=True)
     return dict(processor(text=[text], images=list(images) or None, return_tensors="pt"))
 
-def encode_example(processor, sample:Sample, images:Sequence[np.ndarray])->dict:
+def encode_example(processor, # a Qwen3-VL processor
+                   sample:Sample, # the sample
+                   images:Sequence[np.ndarray], # its images, (H, W, 3) uint8 RGB, in prompt order
+                  )->dict:
     "Prompt + answer tensors (batch of 1) with `labels` = -100 except on the answer tokens."
     enc = encode_prompt(processor, sample, images)
     ans = processor.tokenizer(sample.answer + "<|im_end|>", add_special_tokens=False, return_tensors="pt").input_ids
@@ -250,7 +266,9 @@ def encode_example(processor, sample:Sample, images:Sequence[np.ndarray])->dict:
     return enc
 
 # %% ../../nbs/vlm/40_qwen.ipynb #1199d1a2
-def collate(examples:Sequence[dict], pad_id:int)->dict:
+def collate(examples:Sequence[dict], # `encode_example` outputs
+            pad_id:int, # the tokenizer's padding token id
+           )->dict: # one batch
     "Right-pad token tensors of `encode_example` outputs and concatenate their image patches."
     L = max(e["input_ids"].shape[1] for e in examples)
     fill = dict(input_ids=pad_id, attention_mask=0, labels=-100, mm_token_type_ids=0)
@@ -332,8 +350,11 @@ def train_flops(cfg,                 # the model's `Qwen3VLConfig`
 
 # %% ../../nbs/vlm/40_qwen.ipynb #91b37cc1
 @torch.no_grad()
-def generate_answer(model, processor, sample:Sample, images:Sequence[np.ndarray],
-                    max_new_tokens:int=16 # answers are a word or a number; 16 leaves room for "Image 3."
+def generate_answer(model, # a Qwen3-VL
+                    processor, # its processor
+                    sample:Sample, # the sample
+                    images:Sequence[np.ndarray], # its images, (H, W, 3) uint8 RGB, in prompt order
+                    max_new_tokens:int=16, # answers are a word or a number; 16 leaves room for "Image 3."
                    )->str:
     "Greedy-decode the model's reply to the sample's prompt (special tokens stripped)."
     enc = {k: v.to(model.device) for k, v in encode_prompt(processor, sample, images).items()}
@@ -359,10 +380,12 @@ def save_qwen(model,     # a Qwen3-VL (any `save_pretrained` model)
                                                         patch_size=processor.image_processor.patch_size)))
     else: processor.save_pretrained(path)
 
+# %% ../../nbs/vlm/40_qwen.ipynb #408d766e
 def load_qwen(name_or_path:str="Qwen/Qwen3-VL-2B-Instruct", # Hub id or local folder
-              dtype=None,            # e.g. `torch.bfloat16`; None = the checkpoint's / float32
-              min_pixels:int|None=None, max_pixels:int|None=None, # override the image resize bounds (pixels)
-              device_map=None,       # e.g. "cuda" (None: CPU)
+              dtype=None, # e.g. `torch.bfloat16`; None = the checkpoint's / float32
+              min_pixels:int|None=None, # override the image resize bounds: smallest image, pixels
+              max_pixels:int|None=None, # largest image, pixels
+              device_map=None, # e.g. "cuda" (None: CPU)
               attn_implementation:str|None=None, # "sdpa", "flash_attention_2", ... (None = transformers' default)
              ):
     "Load `(model, processor)`: a Qwen3-VL (or any `AutoModelForImageTextToText`) checkpoint."
