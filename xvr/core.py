@@ -28,7 +28,9 @@ __all__ = ['EXIT_BAD_SAMPLES', 'EXIT_BAD_INPUT', 'TASK_INFO', 'TASK_NAMES', 'GEN
 # %% ../nbs/00_core.ipynb #f4b842da
 class DataError(ValueError):
     "Invalid input data; the message names the fault and, where known, the file."
-    def __init__(self, msg:str, path=None):
+    def __init__(self, msg:str, # what is wrong
+                 path=None, # the file or folder at fault, if known (the message starts with it)
+                ):
         self.path = None if path is None else str(path)
         super().__init__(f"{self.path}: {msg}" if self.path else msg)
 
@@ -773,8 +775,10 @@ def read_json(path, # a JSON file
     _check(isinstance(d, kind), f"must hold a JSON {what}, got {type(d).__name__}", path)
     return d
 
-def need_keys(d:dict, path, # a JSON object and the file it came from
-              **types)->dict:
+def need_keys(d:dict, # a JSON object
+              path, # the file it came from
+              **types, # key -> the type (or tuple of types) its value must have
+             )->dict:
     "`d`, after checking it holds each key of `types` with a value of that type; `DataError` naming the file and key."
     for k, t in types.items():
         if k not in d: raise DataError(f"missing key {k!r}", path)

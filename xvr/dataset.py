@@ -44,7 +44,8 @@ def _names(x)->set:
     "A comma-separated string (or a list) of names as a set."
     return {n.strip() for n in (x.split(",") if isinstance(x, str) else (x or [])) if n.strip()}
 
-def split_of(item, holdout_category:str="boat", # held-out scene categories, comma-separated
+def split_of(item, # a `Scene` or `Trajectory` (or their references)
+             holdout_category:str="boat", # held-out scene categories, comma-separated
              holdout_embodiment:str="sawyer,mobile_aloha", # held-out embodiments or whole sources, comma-separated
             )->str:
     "'eval' for held-out items (a category for scenes, an embodiment or source for trajectories), else 'train'."
@@ -62,7 +63,11 @@ class FolderSource:
         self.items = {d: sorted(str(p) for p in (self.root / d).iterdir() if p.is_dir() and not p.name.startswith("."))
                       if (self.root / d).is_dir() else [] for d in ("general", "robotic")}
         if not any(self.items.values()): raise DataError("source folder holds no scenes or episodes", root)
-    def load(self, domain:str, i:int): return (_load_scene if domain == "general" else _load_episode)(self.items[domain][i])
+    def load(self, domain:str, # 'general' (a scene) or 'robotic' (an episode)
+             i:int, # the item's index in `items[domain]`
+            ):
+        "The `i`-th scene or episode, read from disk."
+        return (_load_scene if domain == "general" else _load_episode)(self.items[domain][i])
 
 # a loaded scene holds its decoded images, depth and points (about 30 MB for 10 views of 640x480); a loaded episode
 # holds its states and poses and reads frames on demand (about 0.1 MB, plus the last 2 decoded frames per camera

@@ -128,7 +128,8 @@ def _fsync_dir(d:Path):
     finally: os.close(fd)
 
 @patch
-def append(self:AnswerLog, rec:dict):
+def append(self:AnswerLog, rec:dict, # the answer record (JSON-ready)
+          ):
     "Append `rec` as one line: one write, then fsync (and the folder's fsync when the file is new)."
     data = (json.dumps(rec, ensure_ascii=False) + "\n").encode()
     with self.lock:

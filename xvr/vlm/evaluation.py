@@ -187,12 +187,16 @@ class TransformersAdapter(Adapter):
         return self._gen(self.model, self.processor, sample, images, self.max_new_tokens)
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #acf57fb3
-def data_url(image:np.ndarray, quality:int=90)->str:
+def data_url(image:np.ndarray, # (H, W, 3) uint8 RGB
+             quality:int=90, # JPEG quality, 0-100
+            )->str:
     "A `data:image/jpeg;base64,...` URL of a uint8 RGB image."
     ok, buf = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
 
-def openai_content(question:str, images:Sequence[np.ndarray])->list[dict]:
+def openai_content(question:str, # the prompt, with one `<image>` per image
+                   images:Sequence[np.ndarray], # (H, W, 3) uint8 RGB images, in order
+                  )->list[dict]:
     "Chat-completions content parts: text and `image_url` parts in `<image>` placeholder order."
     parts = question.split("<image>")
     if len(parts) == 1: parts = [""] * len(images) + [question]
@@ -272,7 +276,11 @@ def palette()->dict:
         from xvr.draw import PALETTE; return dict(PALETTE)
     except ImportError: return dict(DEFAULT_PALETTE)
 
-def find_marker(img:np.ndarray, rgb, tol:float=40.0, min_area:int=6)->np.ndarray|None:
+def find_marker(img:np.ndarray, # (H, W, 3) uint8 RGB
+                rgb, # the marker's colour (r, g, b)
+                tol:float=40.0, # RGB distance from `rgb` a pixel may have
+                min_area:int=6, # the least pixels of a blob
+               )->np.ndarray|None: # (2,) pixel (u, v), or None
     "Centroid (u, v) of the largest blob within `tol` (RGB distance) of colour `rgb`, or None."
     # markers are drawn in saturated palette colours that natural scenes rarely contain; a scene that does
     # (a red mug) can fool this detector, which is one reason this baseline is weak.
@@ -283,7 +291,10 @@ def find_marker(img:np.ndarray, rgb, tol:float=40.0, min_area:int=6)->np.ndarray
     return cent[k] if stats[k, cv2.CC_STAT_AREA] >= min_area else None
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #e45c4b7f
-def two_view_transfer(img_a:np.ndarray, img_b:np.ndarray, min_matches:int=12):
+def two_view_transfer(img_a:np.ndarray, # (H, W, 3) uint8 RGB, view A
+                      img_b:np.ndarray, # (H, W, 3) uint8 RGB, view B
+                      min_matches:int=12, # the least RANSAC inliers to trust a model
+                     ):
     "Geometry from A to B: `('H', H)` for planar matches, `('F', F)` otherwise, or None (too few matches)."
     sift = cv2.SIFT_create(nfeatures=2000)
     ga, gb = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in (img_a, img_b))
@@ -298,7 +309,10 @@ def two_view_transfer(img_a:np.ndarray, img_b:np.ndarray, min_matches:int=12):
     if H is not None and nh >= 0.8 * max(nf, 1): return ("H", H)
     return ("F", F[:3]) if F is not None else None
 
-def transfer_error(geom, uv_a, uv_b)->float:
+def transfer_error(geom, # `two_view_transfer`'s `('H', H)` or `('F', F)`
+                   uv_a, # (2,) pixel in A
+                   uv_b, # (2,) pixel in B
+                  )->float: # pixels
     "Pixel error of point `uv_b` in B as the image of `uv_a` in A (homography transfer or epipolar distance)."
     kind, M = geom
     a = np.array([*uv_a, 1.0])
@@ -365,7 +379,9 @@ def _spatial(self:GeometryAdapter, sample, images):
 GeometryAdapter._point, GeometryAdapter._spatial = _point, _spatial
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #4cfffe7a
-def planar_point_fixture(seed:int=0, size=(240, 320)):
+def planar_point_fixture(seed:int=0, # the texture's and homography's seed
+                         size=(240, 320), # (H, W) of the two views
+                        ):
     "Two views of a random textured plane related by a homography; returns `(ref, target, H, true_uv_target)`."
     rng = np.random.default_rng(seed); h, w = size
     g = rng.integers(0, 255, (h // 8, w // 8, 1)).astype(np.float32)  # unsaturated texture, like most scenes
