@@ -116,7 +116,8 @@ def check_rotation(R:np.ndarray, # (3, 3) matrix
     "Raise `DataError` unless `R` is a proper rotation."
     _check(R.shape == (3, 3) and np.isfinite(R).all(), f"{what} must be a finite 3x3 matrix", path)
     _check(np.abs(R @ R.T - np.eye(3)).max() < tol, f"{what} is not orthonormal", path)
-    _check(abs(np.linalg.det(R) - 1) < tol, f"{what} has determinant {np.linalg.det(R):.3f}, not +1 (a reflection?)", path)
+    _check(abs(np.linalg.det(R) - 1) < tol, f"{what} has determinant {np.linalg.det(R):.3f}, not +1 (a reflection?)",
+           path)
 
 # %% ../nbs/00_core.ipynb #228a0e1a
 def _k_fault(K:np.ndarray)->str|None:
@@ -211,7 +212,8 @@ def from_dict(cls:Camera, d:dict, # a `Camera.to_dict` dict
               path=None # file named in errors
              )->Camera:
     "The camera of a `to_dict` dict; `DataError` naming `path` on a missing key or a bad value."
-    try: return cls(K=d["K"], cam_from_world=d["cam_from_world"], width=d["width"], height=d["height"], name=d.get("name", ""))
+    try: return cls(K=d["K"], cam_from_world=d["cam_from_world"], width=d["width"], height=d["height"],
+                    name=d.get("name", ""))
     except KeyError as e: raise DataError(f"camera is missing key {e}", path)
     except DataError as e: raise DataError(str(e), path) if path else e
     except (TypeError, ValueError) as e: raise DataError(f"camera has a malformed value ({e})", path)
@@ -333,7 +335,8 @@ class NpyFrames:
         out = np.empty(self.shape[1:], np.uint8)                    # a fresh, writable copy: callers may draw on it
         with open(self.path, "rb") as f:                               # no file handle or mapping is held between reads
             f.seek(self._offset + i * self._step)
-            if f.readinto(memoryview(out).cast("B")) != self._step: raise DataError(f"frame {i} is truncated", self.path)
+            if f.readinto(memoryview(out).cast("B")) != self._step:
+                raise DataError(f"frame {i} is truncated", self.path)
         return out
     def __array__(self, dtype=None, copy=None):
         a = np.load(self.path, mmap_mode="r")
@@ -524,7 +527,8 @@ def _check_steps(self:Trajectory):
     T, name = len(self.timestamps), f"trajectory {self.id!r}"
     _check(T > 0, f"{name} has no steps")
     _check(np.all(np.diff(self.timestamps) > 0), f"{name}: timestamps must increase")
-    _check(self.states.ndim == 2 and len(self.states) == T, f"{name}: states must be (T={T}, ds), got {self.states.shape}")
+    _check(self.states.ndim == 2 and len(self.states) == T,
+           f"{name}: states must be (T={T}, ds), got {self.states.shape}")
     _check(np.isfinite(self.states).all(), f"{name}: states have non-finite values")
     if self.actions is not None:
         self.actions = np.asarray(self.actions, dtype=np.float64)
@@ -835,7 +839,8 @@ def save_trajectory(traj:Trajectory, # the episode to save
     for cam, fr in traj.frames.items():
         if image_format == "npy":                                   # written step by step: lazy frames stay lazy
             (tmp/"frames").mkdir(exist_ok=True)
-            store = np.lib.format.open_memmap(tmp/"frames"/f"{cam}.npy", "w+", np.uint8, (len(traj),) + tuple(np.shape(fr[0])))
+            shape = (len(traj),) + tuple(np.shape(fr[0]))
+            store = np.lib.format.open_memmap(tmp/"frames"/f"{cam}.npy", "w+", np.uint8, shape)
             for t in range(len(traj)): store[t] = np.asarray(fr[t])
             store.flush(); del store
         else:
@@ -844,7 +849,8 @@ def save_trajectory(traj:Trajectory, # the episode to save
         for t in range(len(traj)): write_depth(tmp/"depth"/cam/f"{t:06d}.npz", np.asarray(dep[t]))
     arrays = dict(timestamps=traj.timestamps, states=traj.states)
     if traj.actions is not None: arrays["actions"] = traj.actions
-    arrays |= {f"intrinsics/{k}": v for k, v in traj.intrinsics.items()} | {f"poses/{k}": v for k, v in traj.poses.items()}
+    arrays |= {f"intrinsics/{k}": v for k, v in traj.intrinsics.items()}
+    arrays |= {f"poses/{k}": v for k, v in traj.poses.items()}
     np.savez_compressed(tmp/"arrays.npz", **arrays)
     meta = dict(id=traj.id, fps=traj.fps, instruction=traj.instruction, embodiment=traj.embodiment, source=traj.source,
                 cameras=traj.cameras, descriptions=traj.descriptions, image_format=image_format,
@@ -912,6 +918,7 @@ def load_trajectory(folder # a trajectory folder written by `save_trajectory`
     try:
         return Trajectory(meta["id"], frames, z["timestamps"], z["states"], z.get("actions"), meta["fps"],
                           meta.get("instruction", ""), meta.get("embodiment", ""), meta.get("source", ""),
-                          meta.get("descriptions", {}), pick("intrinsics/"), pick("poses/"), depth, meta.get("meta", {}))
+                          meta.get("descriptions", {}), pick("intrinsics/"), pick("poses/"), depth,
+                          meta.get("meta", {}))
     except DataError as e: raise DataError(str(e), folder/"arrays.npz")
     except (TypeError, ValueError) as e: raise DataError(f"malformed arrays ({e})", folder/"arrays.npz")

@@ -179,7 +179,9 @@ class EpisodeRef:
                  info:list|None=None, # [id, source, embodiment, cameras] from the scan (None: read from the episode)
                 ):
         self.src, self.index = src, index
-        if info is None: t = self.load(); info = [t.id, t.source, t.embodiment, list(t.cameras)]   # a scan of an older version
+        if info is None:                                  # a scan of an older version
+            t = self.load()
+            info = [t.id, t.source, t.embodiment, list(t.cameras)]
         self.id, self.source, self.embodiment, self.cameras = info
     def load(self)->Trajectory: return self.src.load("robotic", self.index)
     def __repr__(self): return f"EpisodeRef({self.id!r}, {self.source!r}, {self.embodiment!r})"
@@ -325,7 +327,9 @@ def plan_units(per_task:dict, # samples per task
 def merge_split(out:Path, # the split's folder (its `shards/` hold the units)
                )->int:
     "Concatenate the units of a split into `samples.jsonl` in plan order; returns the number of samples."
-    units = sorted((p for p in (out / "shards").glob("*-*/samples.jsonl") if not p.parent.name.startswith(".")), key=lambda p: (TASK_NAMES.index(p.parent.name.rsplit("-", 1)[0]), p.parent.name))
+    order = lambda p: (TASK_NAMES.index(p.parent.name.rsplit("-", 1)[0]), p.parent.name)      # plan order
+    units = sorted((p for p in (out / "shards").glob("*-*/samples.jsonl") if not p.parent.name.startswith(".")),
+                   key=order)
     lines = [l for u in units for l in u.read_text().splitlines() if l.strip()]
     atomic_write_text(out / "samples.jsonl", "".join(l + "\n" for l in lines))
     return len(lines)

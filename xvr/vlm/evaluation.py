@@ -191,7 +191,8 @@ def data_url(image:np.ndarray, # (H, W, 3) uint8 RGB
              quality:int=90, # JPEG quality, 0-100
             )->str:
     "A `data:image/jpeg;base64,...` URL of a uint8 RGB image."
-    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
 
 def openai_content(question:str, # the prompt, with one `<image>` per image
@@ -497,8 +498,9 @@ def results_table(rows:dict, # model name -> `accuracy_row`
     "A pandas DataFrame in Table 2's layout: one row per model, tasks in paper order, both Overalls."
     import pandas as pd
     rows = dict(rows) | ({"Random (Table 5)": random_baseline_row()} if random_row else {})
-    extra = sorted({k for r in rows.values() for k in r} - set(TASKS) - {"Overall (samples)", "Overall (tasks)", "n", "unparsed"})
-    cols = [t for t in TASKS if any(t in r for r in rows.values())] + extra + ["Overall (samples)", "Overall (tasks)", "n", "unparsed"]
+    tail = ["Overall (samples)", "Overall (tasks)", "n", "unparsed"]
+    extra = sorted({k for r in rows.values() for k in r} - set(TASKS) - set(tail))
+    cols = [t for t in TASKS if any(t in r for r in rows.values())] + extra + tail
     df = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=cols)
     df[["n", "unparsed"]] = df[["n", "unparsed"]].astype("Int64")
     return df.rename(columns=TASK_LABELS)
@@ -584,7 +586,7 @@ def make_adapter(kind:str, # random, blind, geometry, hf or openai
                  seed:int=0, # random: seed
                  **kw)->Adapter: # passed to the adapter
     "Build an adapter by name: random, blind, geometry, hf, openai."
-    train_s = [s for t in (train or []) for s, _ in load_eval_samples(t, "train")]   # JSONL, folders, release train splits
+    train_s = [s for t in (train or []) for s, _ in load_eval_samples(t, "train")]   # JSONL, folders, release splits
     if kind == "random": return RandomAdapter(seed)
     if kind == "blind": return BlindAdapter().fit(train_s)
     if kind == "geometry": return GeometryAdapter().fit(train_s)

@@ -358,7 +358,8 @@ def add_speed_options(ap:argparse.ArgumentParser, # the `xvr_sft` parser
 def xvr_sft_cli(argv=None, # command-line arguments (default: `sys.argv[1:]`)
                ):
     "Run the SFT notebook headless with papermill (`xvr_sft --help`)."
-    ap = argparse.ArgumentParser(prog="xvr_sft", description="Fine-tune Qwen3-VL on XVR JSONL samples (papermill runs nbs/vlm/42_sft_run.ipynb).")
+    desc = "Fine-tune Qwen3-VL on XVR JSONL samples (papermill runs nbs/vlm/42_sft_run.ipynb)."
+    ap = argparse.ArgumentParser(prog="xvr_sft", description=desc)
     ap.add_argument("--train", nargs="+", required=True,
                     help="training JSONL file(s) and/or official XVR release folders (their train.jsonl)")
     add_notebook_options(ap, "vlm/42_sft_run.ipynb", "output folder: checkpoints, final model, executed notebook",
@@ -372,7 +373,8 @@ def xvr_sft_cli(argv=None, # command-line arguments (default: `sys.argv[1:]`)
         cmd = accelerate_command(Path(a.out).resolve() / SFT_WORKER["config_name"], a.gpus, acfg,
                                  module=SFT_WORKER["module"])
         print("the notebook will run: " + shlex.join(cmd))
-    return run_notebook_cli(a, {"train": a.train}, "training file not found", default_notebook, "SFT", "sft.ipynb", **extra)
+    return run_notebook_cli(a, {"train": a.train}, "training file not found", default_notebook, "SFT", "sft.ipynb",
+                            **extra)
 
 
 # %% ../../nbs/vlm/41_training.ipynb #47c04ae3
