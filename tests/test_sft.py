@@ -88,12 +88,14 @@ def test_resume_continues_step_count(tmp_path, monkeypatch):
     np.testing.assert_allclose([h["lr"] for h in read_log(cfg.output_dir)], [h["lr"] for h in straight["history"]], rtol=1e-6)
 
 
-def test_worker_entry_point(tmp_path):
-    "`python -m xvr.vlm.training --config` (what accelerate launch starts in each process) trains from a saved config."
+def test_worker_entry_point(tmp_path, capfd):
+    "`xvr.launch.launch` saves the config and runs `accelerate launch -m xvr.vlm.training --config` (one process, CPU)."
+    from xvr.launch import launch
+    from xvr.vlm.training import SFT_WORKER
     cfg = _cfg(tmp_path, max_steps=1, save_final=False)
-    p = tmp_path / "cfg.json"; p.write_text(cfg.to_json())
-    r = subprocess.run([sys.executable, "-m", "xvr.vlm.training", "--config", str(p)], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-3000:]
+    rc = launch(cfg, 1, **SFT_WORKER)
+    assert rc == 0, capfd.readouterr().err[-3000:]
+    assert (Path(cfg.output_dir) / "sft_config.json").exists()
     assert [h["step"] for h in read_log(cfg.output_dir)] == [1]
 
 
