@@ -1,5 +1,5 @@
 """SFT integration tests on the tiny random Qwen3-VL (CPU): loss goes down, answer-only labels, papermill run, resume."""
-import json, subprocess, sys
+import json
 from pathlib import Path
 
 import numpy as np
