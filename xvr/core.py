@@ -133,7 +133,8 @@ def validate(self:Camera, path=None # file named in the error, if any
             )->Camera:
     "Raise `DataError` naming the first fault of the intrinsics, extrinsics or image size; returns the camera."
     K, T = self.K, self.cam_from_world
-    fault = _k_fault(K); _check(fault is None, fault, path)
+    fault = _k_fault(K)
+    _check(fault is None, fault, path)
     _check(T.shape == (4, 4), f"cam_from_world must be 4x4, got {T.shape}", path)
     _check(np.isfinite(T).all(), "cam_from_world has non-finite values", path)
     _check(np.allclose(T[3], [0, 0, 0, 1]), "cam_from_world last row must be [0, 0, 0, 1]", path)
@@ -147,7 +148,8 @@ def invert_rigid(T:np.ndarray # (..., 4, 4) rigid transforms
     "Invert rigid 4x4 transforms without a general matrix inverse."
     T = np.asarray(T, dtype=np.float64)
     R, t = T[..., :3, :3], T[..., :3, 3:]
-    out = np.zeros_like(T); out[..., 3, 3] = 1
+    out = np.zeros_like(T)
+    out[..., 3, 3] = 1
     Rt = np.swapaxes(R, -1, -2)
     out[..., :3, :3], out[..., :3, 3:] = Rt, -Rt @ t
     return out
@@ -185,11 +187,15 @@ def look_at(eye:Sequence[float], # (3,) camera centre, world
            )->np.ndarray:
     "`cam_from_world` (4, 4) of an OpenCV camera at `eye` looking at `target`."
     eye, target, up = _arr(eye), _arr(target), _arr(up)
-    z = target - eye; z /= np.linalg.norm(z)
+    z = target - eye
+    z /= np.linalg.norm(z)
     x = np.cross(z, up)
     if np.linalg.norm(x) < 1e-8: x = np.cross(z, [0, 1, 0] if abs(up[1]) < .9 else [1, 0, 0])
-    x /= np.linalg.norm(x); y = np.cross(z, x)
-    T = np.eye(4); T[:3, :3] = np.stack([x, y, z]); T[:3, 3] = -T[:3, :3] @ eye
+    x /= np.linalg.norm(x)
+    y = np.cross(z, x)
+    T = np.eye(4)
+    T[:3, :3] = np.stack([x, y, z])
+    T[:3, 3] = -T[:3, :3] @ eye
     return T
 
 def intrinsics_from_fov(width:int, # image width, pixels
@@ -662,7 +668,8 @@ def atomic_write_text(path, # the file to write; its folder is created
                       text:str, # the text, written as UTF-8
                      ):
     "Write `text` to `path` atomically (temp file + rename)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(text)
     os.replace(tmp, path)
@@ -707,7 +714,8 @@ def write_depth(path, # the file; its suffix picks the format (.png, .npy, .npz)
                 depth:np.ndarray, # (H, W) float metres, 0 = invalid
                ):
     "Write metric depth (metres, 0 = invalid) as 16-bit mm PNG (`.png`) or `.npy`, or float32 npz (`.npz`)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix in (".png", ".npy"):
         _check(depth.max(initial=0) < 65.535, "depth beyond 65.535 m cannot be stored as 16-bit millimetres", path)
         mm = np.round(depth * 1000).astype(np.uint16)
@@ -729,12 +737,14 @@ def read_depth(path, # a depth file (.png, .npy or .npz)
     else:
         d = _decode(path, cv2.IMREAD_UNCHANGED)
     _check(d.dtype == np.uint16 and d.ndim == 2, f"depth must be single-channel 16-bit millimetres, got {d.dtype} {d.shape}", path)
-    out = d.astype(np.float32); out /= scale                                # in place: the same values, one array
+    out = d.astype(np.float32)
+    out /= scale                                # in place: the same values, one array
     return out
 
 # %% ../nbs/00_core.ipynb #13e4245b
 def _atomic_dir(final:Path):
-    final = Path(final); final.parent.mkdir(parents=True, exist_ok=True)
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
     return Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp"))
 
 def _commit_dir(tmp:Path, final:Path):
@@ -748,7 +758,8 @@ def save_scene(scene:Scene, # the scene to save
               )->Path:
     "Save `scene` to `folder` (atomically); `depth_format` 'npz' (lossless), 'png' or 'npy' (16-bit mm); `image_format` 'png' or 'npy'."
     _check(image_format in ("png", "npy"), f"image_format must be 'png' or 'npy', got {image_format!r}")
-    folder = Path(folder); tmp = _atomic_dir(folder)
+    folder = Path(folder)
+    tmp = _atomic_dir(folder)
     views = []
     for i, v in enumerate(scene.views):
         rec = dict(camera=v.camera.to_dict(), timestamp=v.timestamp, rgb=f"rgb/{i:05d}.{image_format}")
@@ -818,7 +829,8 @@ def load_scene(folder, # a scene folder written by `save_scene`
     where = folder/"points.npy"
     try:
         if (folder/"points.npy").exists():
-            pts = np.load(folder/"points.npy"); cols = np.load(folder/"colors.npy") if (folder/"colors.npy").exists() else None
+            pts = np.load(folder/"points.npy")
+            cols = np.load(folder/"colors.npy") if (folder/"colors.npy").exists() else None
         elif (folder/"points.npz").exists():                                   # written by xvr 0.1 before this change
             where = folder/"points.npz"
             z = np.load(where)
@@ -835,14 +847,16 @@ def save_trajectory(traj:Trajectory, # the episode to save
                    )->Path:
     "Save `traj` to `folder` atomically; frames as PNG (lossless), JPEG or one uncompressed `.npy` store per camera."
     _check(image_format in ("png", "jpg", "npy"), f"image_format must be 'png', 'jpg' or 'npy', got {image_format!r}")
-    folder = Path(folder); tmp = _atomic_dir(folder)
+    folder = Path(folder)
+    tmp = _atomic_dir(folder)
     for cam, fr in traj.frames.items():
         if image_format == "npy":                                   # written step by step: lazy frames stay lazy
             (tmp/"frames").mkdir(exist_ok=True)
             shape = (len(traj),) + tuple(np.shape(fr[0]))
             store = np.lib.format.open_memmap(tmp/"frames"/f"{cam}.npy", "w+", np.uint8, shape)
             for t in range(len(traj)): store[t] = np.asarray(fr[t])
-            store.flush(); del store
+            store.flush()
+            del store
         else:
             for t in range(len(traj)): write_image(tmp/"frames"/cam/f"{t:06d}.{image_format}", np.asarray(fr[t]))
     for cam, dep in traj.depth.items():

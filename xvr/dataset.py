@@ -217,7 +217,9 @@ def _draw_samples(src:FolderSource, prep:SplitScan, task:str, n:int, rng, max_at
             s = gen(item, rng, **kw)
         except Reject as e: rejects[e.reason] += 1; continue
         except DataError as e:                          # an image or frame found damaged when first read
-            rejects["bad_file"] += 1; print(f"skip: {e}", file=sys.stderr); continue
+            rejects["bad_file"] += 1
+            print(f"skip: {e}", file=sys.stderr)
+            continue
         made += 1
         yield s
 
@@ -240,7 +242,8 @@ def run_unit(src:FolderSource, # the source's items
     for old in (out / "shards").glob(f".{final.name}.*"): shutil.rmtree(old, ignore_errors=True)   # left by a killed run
     keep_heap()
     rng, rejects, made, pending = np.random.default_rng(unit_seed(seed, split, task, unit)), Counter(), [], []
-    tmp = Path(tempfile.mkdtemp(dir=out / "shards", prefix=f".{final.name}.")); (tmp / "images").mkdir()
+    tmp = Path(tempfile.mkdtemp(dir=out / "shards", prefix=f".{final.name}."))
+    (tmp / "images").mkdir()
     writer = ThreadPoolExecutor(writers or os.cpu_count() or 1, thread_name_prefix="xvr-jpeg")
     try:        # images are encoded and written by other threads while the next sample is made
         for k, s in enumerate(_draw_samples(src, prep, task, n, rng, max_attempts, rejects)):

@@ -46,7 +46,9 @@ class KillOnce:
         for n in range(self.times):
             try: os.close(os.open(Path(self.marker_dir) / f"killed-{key}-{n}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
             except FileExistsError: continue
-            t = threading.Timer(self.delay, self.kill); t.daemon = True; t.start()
+            t = threading.Timer(self.delay, self.kill)
+            t.daemon = True
+            t.start()
             return True
         return False
     def kill(self): os.kill(os.getpid(), signal.SIGKILL)

@@ -30,7 +30,8 @@ def to_conversations(folder, # a split folder holding samples.jsonl (images rela
                      absolute:bool=False # absolute image paths instead (not portable: only for this machine)
                     )->list[dict]:
     "Qwen-VL conversation records (`qwen-vl-finetune` annotation format) of the `samples.jsonl` in `folder`."
-    folder = Path(folder); recs = []
+    folder = Path(folder)
+    recs = []
     base = Path(out).parent if out is not None else folder
     for s in read_jsonl(folder / "samples.jsonl"):
         if s.question.count(IMAGE_TOKEN) != len(s.images): raise DataError(f"sample {s.id}: image placeholders do not match images", folder / "samples.jsonl")
@@ -45,7 +46,8 @@ def to_hf_dataset(folder, # a split folder holding samples.jsonl (images relativ
                  ):
     "A `datasets.Dataset` of the samples in `folder`, images embedded (saved to `out` when given)."
     import datasets
-    folder = Path(folder); rows = [s.to_dict() for s in read_jsonl(folder / "samples.jsonl")]
+    folder = Path(folder)
+    rows = [s.to_dict() for s in read_jsonl(folder / "samples.jsonl")]
     feats = datasets.Features({"id": datasets.Value("string"), "task": datasets.Value("string"), "category": datasets.Value("string"),
                                "domain": datasets.Value("string"), "source": datasets.Value("string"), "scene": datasets.Value("string"),
                                "images": datasets.Sequence(datasets.Image()), "question": datasets.Value("string"),

@@ -291,7 +291,8 @@ def validate_dir(folder, # a dataset folder (every samples.jsonl under it) or on
     bad, n, ids = {}, 0, Counter()
     for fp in files:
         for s in tqdm(read_jsonl(fp), desc=f"validate {fp.parent.name}", disable=not progress):
-            n += 1; ids[s.id] += 1
+            n += 1
+            ids[s.id] += 1
             f = check_sample(s, fp.parent, src)
             if f: bad[s.id] = f
     for i, c in ids.items():

@@ -88,7 +88,8 @@ def _sim():
     return load_sim
 
 def _resolve(path:str):
-    mod, fn = path.split(":"); return getattr(importlib.import_module(mod), fn)
+    mod, fn = path.split(":")
+    return getattr(importlib.import_module(mod), fn)
 
 def _converted(name:str, data_dir)->Iterator[Trajectory]:
     "Trajectories of source `name` in a folder written by `convert_source` (no TensorFlow)."

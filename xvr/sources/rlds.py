@@ -188,7 +188,8 @@ def fixture_episode(name:str, # a key of `RLDS_DATASETS`
     from xvr.toy import toy_trajectory
     spec, rng = RLDS_DATASETS[name], np.random.default_rng(seed)
     toy = toy_trajectory(n_steps=n_steps, fps=spec.fps / spec.stride, height=72, width=96, seed=seed, cameras=_TOY_CAMS)
-    feats = spec.features; steps = []
+    feats = spec.features
+    steps = []
     for t in range(n_steps):
         st = _fill({k: v for k, v in feats["steps"].items() if k != "observation"}, rng)
         ob = _fill(feats["steps"]["observation"], rng)
@@ -196,13 +197,15 @@ def fixture_episode(name:str, # a key of `RLDS_DATASETS`
             h, w, _ = feats["steps"]["observation"][key][1]
             img = np.asarray(toy.frames[src][t])
             ob[key] = cv2.resize(img[:, ::-1] if flip else img, (w, h), interpolation=cv2.INTER_LINEAR)
-        k0 = spec.state_keys[0]; v = np.asarray(ob[k0], dtype=np.float64).ravel()
+        k0 = spec.state_keys[0]
+        v = np.asarray(ob[k0], dtype=np.float64).ravel()
         v[:3] = toy.states[t, :3]                                 # the toy gripper's xyz in the first state dims
         ob[k0] = v.reshape(np.shape(ob[k0])).astype(np.asarray(ob[k0]).dtype)
         st.update(observation=ob, is_first=np.bool_(t == 0), is_last=np.bool_(t == n_steps - 1), is_terminal=np.bool_(t == n_steps - 1))
         for k in spec.language_keys[:1]: st[k] = instruction
         steps.append(st)
-    md = _fill(feats["episode_metadata"], rng); md["file_path"] = f"fixture/{name}/episode_{seed:04d}"
+    md = _fill(feats["episode_metadata"], rng)
+    md["file_path"] = f"fixture/{name}/episode_{seed:04d}"
     return dict(episode_metadata=md, steps=steps)
 
 def stack_steps(steps:Sequence[dict], # step dicts of one episode, nested like the feature structure
@@ -251,7 +254,8 @@ def rlds_builder(name:str, # a key of `RLDS_DATASETS`
                  data_dir:str|Path, # a local folder (as `rlds_dir`) or a `gs://` root
                 )->"tfds.core.DatasetBuilder":
     "A TFDS builder for dataset `name` read from `data_dir` (local folder or `gs://` root)."
-    spec = RLDS_DATASETS[name]; d = rlds_dir(name, data_dir) if not str(data_dir).startswith("gs://") else None
+    spec = RLDS_DATASETS[name]
+    d = rlds_dir(name, data_dir) if not str(data_dir).startswith("gs://") else None
     _, tfds = _tf()
     if d is not None: return tfds.builder_from_directory(str(d))
     if str(data_dir).startswith("gs://"): return tfds.builder(spec.tfds_name, data_dir=str(data_dir))
@@ -275,9 +279,11 @@ def iter_rlds(name:str, # a key of `RLDS_DATASETS`
               start:int=0, # first episode read (ids keep their index in the split: one engine job, one episode)
              )->Iterator[Trajectory]: # ids `<name>_<episode index>`
     "Stream the episodes of an OXE RLDS dataset as `Trajectory`s that pass the source rules (outcomes in `counts`)."
-    spec = RLDS_DATASETS[name]; stride = stride or spec.stride
+    spec = RLDS_DATASETS[name]
+    stride = stride or spec.stride
     counts = Counter() if counts is None else counts
-    tf, tfds = _tf(); b = rlds_builder(name, data_dir)
+    tf, tfds = _tf()
+    b = rlds_builder(name, data_dir)
     stop = "" if max_episodes is None else start + max_episodes
     try: ds = b.as_dataset(split=split if (start, stop) == (0, "") else f"{split}[{start}:{stop}]")
     except Exception as e: raise DataError(f"cannot read split {split!r} ({e})", b.data_dir)
@@ -313,7 +319,8 @@ def write_rlds_fixture(name:str, # a key of `RLDS_DATASETS`
                        seed:int=0, # episode e is `fixture_episode(name, n_steps, seed + e)`
                       )->Path: # `data_dir/<tfds_name>/<version>/`
     "Write a tiny RLDS dataset with `name`'s real feature spec to `data_dir/<tfds_name>/<version>/`; returns that folder."
-    spec = RLDS_DATASETS[name]; tf, tfds = _tf()
+    spec = RLDS_DATASETS[name]
+    tf, tfds = _tf()
     feats = _tfds_features(spec.features, tfds, np)
     class _Fixture(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         name = spec.tfds_name
@@ -340,7 +347,8 @@ def convert_rlds(name:str, # a key of `RLDS_DATASETS`
     for traj in iter_rlds(name, data_dir, max_episodes=max_episodes, counts=counts, progress=progress, **kw):
         d = out/"robotic"/traj.id
         if d.exists(): continue
-        save_trajectory(traj, d, image_format=image_format); written += 1
+        save_trajectory(traj, d, image_format=image_format)
+        written += 1
     summary = dict(source=name, data_dir=str(data_dir), out=str(out), written=written, counts=dict(counts), seconds=round(time.time() - t0, 2))
     atomic_write_text(out/f"convert_{name}.json", json.dumps(summary, indent=1))
     return summary

@@ -89,10 +89,14 @@ def select_frames(centers:np.ndarray, # (N, 3) camera centres, world
                   n:int, # number of frames to keep
                  )->list[int]: # sorted frame indices, starting with 0
     "Indices of `n` frames spread around the capture (farthest-point sampling of camera centres), sorted."
-    c = np.asarray(centers, dtype=np.float64); n = min(n, len(c))
-    idx = [0]; dist = np.linalg.norm(c - c[0], axis=1)
+    c = np.asarray(centers, dtype=np.float64)
+    n = min(n, len(c))
+    idx = [0]
+    dist = np.linalg.norm(c - c[0], axis=1)
     while len(idx) < n:
-        j = int(dist.argmax()); idx.append(j); dist = np.minimum(dist, np.linalg.norm(c - c[j], axis=1))
+        j = int(dist.argmax())
+        idx.append(j)
+        dist = np.minimum(dist, np.linalg.norm(c - c[j], axis=1))
     return sorted(idx)
 
 # %% ../../nbs/sources/11_wildrgbd.ipynb #4b179bc5
@@ -109,10 +113,13 @@ def fuse_scene(scene_dir:str|Path, # a `scenes_<id>` folder
                progress:bool=False, # show a progress bar over the chunks
               )->tuple[np.ndarray, np.ndarray]: # `points` (N, 3) metres, `colors` (N, 3) uint8
     "Fused point cloud of a scene folder: `points` (N, 3) and `colors` (N, 3) uint8, voxel-downsampled."
-    frames = list(range(0, len(c2w), fuse_every)); P, C = [], []
+    frames = list(range(0, len(c2w), fuse_every))
+    P, C = [], []
     for s in tqdm(range(0, len(frames), chunk), desc="fuse", disable=not progress):
         views = [read_frame(scene_dir, i, K, c2w[i], w, h, max_depth, mask=False) for i in frames[s:s + chunk]]
-        p, c = fuse_views(views, voxel=voxel, stride=pixel_stride); P.append(p); C.append(c)
+        p, c = fuse_views(views, voxel=voxel, stride=pixel_stride)
+        P.append(p)
+        C.append(c)
     P, C = np.concatenate(P), np.concatenate(C)
     return voxel_downsample(P, C, voxel) if voxel > 0 and len(P) else (P, C)
 
@@ -125,7 +132,8 @@ class SkipScene(Exception):
                  reason:str, # short slug, e.g. "sparse_point_cloud"
                  detail:str="", # what was found, for the log
                 ):
-        self.reason = reason; super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.reason = reason
+        super().__init__(f"{reason}: {detail}" if detail else reason)
 
 def scene_category(scene_dir:str|Path, # a `<category>/scenes/scenes_<id>` folder
                   )->str:
@@ -151,7 +159,8 @@ def load_wildrgbd_scene(scene_dir, # a `scenes_<id>` folder
     P, C = fuse_scene(d, K, c2w, w, h, voxel, fuse_every, pixel_stride, max_depth)
     if len(P) < min_points: raise SkipScene("sparse_point_cloud", f"{d}: {len(P):,} fused points < {min_points:,}")
     if max_points is not None and len(P) > max_points:
-        keep = np.sort(np.random.default_rng(0).choice(len(P), max_points, replace=False)); P, C = P[keep], C[keep]
+        keep = np.sort(np.random.default_rng(0).choice(len(P), max_points, replace=False))
+        P, C = P[keep], C[keep]
     sel = select_frames(c2w[:, :3, 3], n_views)
     views = [read_frame(d, i, K, c2w[i], w, h, max_depth) for i in sel]
     cat = category or scene_category(d)
@@ -203,15 +212,18 @@ def write_wildrgbd_fixture(root:str|Path, # folder that plays `WildRGB-D/`
     out = []
     for k in range(n_scenes):
         sc = toy_scene(n_views=n_frames, height=height, width=width, seed=seed + k, category=category)
-        d = Path(root)/category/"scenes"/f"scenes_{k:03d}"; d.mkdir(parents=True, exist_ok=True)
+        d = Path(root)/category/"scenes"/f"scenes_{k:03d}"
+        d.mkdir(parents=True, exist_ok=True)
         K = sc.views[0].camera.K
         (d/"metadata").write_text(json.dumps({"K": K.T.ravel().tolist(), "w": width, "h": height}))
         rows = [f"{i} " + " ".join(f"{x:.9f}" for x in v.camera.world_from_cam.ravel()) for i, v in enumerate(sc.views)]
         (d/"cam_poses.txt").write_text("\n".join(rows) + "\n")
         for i, v in enumerate(sc.views):
             dep = np.where(v.depth <= 5.0, v.depth, 0).astype(np.float32)   # a phone depth sensor's range: far = invalid
-            write_image(d/"rgb"/f"{i:05d}.png", v.image); write_depth(d/"depth"/f"{i:05d}.png", dep)
-            z = np.zeros(v.depth.shape); ok = v.depth > 0
+            write_image(d/"rgb"/f"{i:05d}.png", v.image)
+            write_depth(d/"depth"/f"{i:05d}.png", dep)
+            z = np.zeros(v.depth.shape)
+            ok = v.depth > 0
             z[ok] = backproject(v.depth, v.camera)[:, 2]          # world height of each valid pixel
             write_image(d/"masks"/f"{i:05d}.png", np.repeat(((z > 0.005) * 255).astype(np.uint8)[..., None], 3, -1))
         out.append(d)
@@ -221,7 +233,8 @@ def write_wildrgbd_fixture(root:str|Path, # folder that plays `WildRGB-D/`
 # %% ../../nbs/sources/11_wildrgbd.ipynb #6a40bc26
 def _bilinear(D, uv):
     "Bilinear samples of `D` at `uv` (M, 2) and the 4 neighbours (4, M)."
-    u0, v0 = np.floor(uv[:, 0]).astype(int), np.floor(uv[:, 1]).astype(int); fu, fv = uv[:, 0] - u0, uv[:, 1] - v0
+    u0, v0 = np.floor(uv[:, 0]).astype(int), np.floor(uv[:, 1]).astype(int)
+    fu, fv = uv[:, 0] - u0, uv[:, 1] - v0
     q = np.stack([D[v0, u0], D[v0, u0 + 1], D[v0 + 1, u0], D[v0 + 1, u0 + 1]])
     return (1 - fu) * (1 - fv) * q[0] + fu * (1 - fv) * q[1] + (1 - fu) * fv * q[2] + fu * fv * q[3], q
 

@@ -33,7 +33,9 @@ def load_mindcube(jsonl, # a MindCube(-Tiny) JSONL file
                   settings:Sequence[str]=MINDCUBE_SETTINGS, # the settings kept
                  )->tuple[list[Sample], Path]:
     "MindCube(-Tiny) JSONL as samples (task `mindcube_<setting>`) and the image root (default: the file's folder)."
-    jsonl = Path(jsonl); root = Path(root) if root else jsonl.parent; out = []
+    jsonl = Path(jsonl)
+    root = Path(root) if root else jsonl.parent
+    out = []
     for i, line in enumerate(jsonl.read_text().splitlines(), 1):
         if not line.strip(): continue
         try: d = json.loads(line)
@@ -82,7 +84,8 @@ def load_robospatial(data_dir, # a RoboSpatial-Home folder (its JSON files and `
                      categories:Sequence[str]=ROBOSPATIAL_CATEGORIES, # the categories kept
                     )->tuple[list[Sample], Path]:
     "RoboSpatial-Home yes/no questions as samples (task `robospatial_<category>`) and the image root."
-    d = Path(data_dir); files = sorted(list(d.glob("*.json")) + list(d.glob("*.jsonl")))
+    d = Path(data_dir)
+    files = sorted(list(d.glob("*.json")) + list(d.glob("*.jsonl")))
     if not files: raise DataError("no RoboSpatial JSON files (get them from the HF dataset chanhee-luke/RoboSpatial-Home)", d)
     out = []
     for f in files:
@@ -107,7 +110,8 @@ def write_robospatial_fixture(d, # the folder to write to
     rng, d, recs = np.random.default_rng(seed), Path(d), []
     for cat in ROBOSPATIAL_CATEGORIES + ("context",):
         for k in range(n):
-            img = f"images/img_{cat}_{k}.png"; write_image(d / img, rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
+            img = f"images/img_{cat}_{k}.png"
+            write_image(d / img, rng.integers(0, 255, (32, 32, 3), dtype=np.uint8))
             ans = "[(0.1, 0.1), (0.5, 0.1), (0.3, 0.6)]" if cat == "context" else ["yes", "no"][k % 2]
             recs.append(dict(img=img, category=cat, question=f"Can the mug fit on the shelf? ({cat} {k})", answer=ans))
     (d / "robospatial_home.json").write_text(json.dumps(recs))

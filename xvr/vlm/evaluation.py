@@ -274,7 +274,8 @@ DEFAULT_PALETTE = dict(blue=(30, 90, 255), green=(40, 200, 60), purple=(150, 60,
 def palette()->dict:
     "Marker colours: `xvr.draw.PALETTE` when available, else a built-in copy."
     try:
-        from xvr.draw import PALETTE; return dict(PALETTE)
+        from xvr.draw import PALETTE
+        return dict(PALETTE)
     except ImportError: return dict(DEFAULT_PALETTE)
 
 def find_marker(img:np.ndarray, # (H, W, 3) uint8 RGB
@@ -299,11 +300,13 @@ def two_view_transfer(img_a:np.ndarray, # (H, W, 3) uint8 RGB, view A
     "Geometry from A to B: `('H', H)` for planar matches, `('F', F)` otherwise, or None (too few matches)."
     sift = cv2.SIFT_create(nfeatures=2000)
     ga, gb = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in (img_a, img_b))
-    ka, da = sift.detectAndCompute(ga, None); kb, db = sift.detectAndCompute(gb, None)
+    ka, da = sift.detectAndCompute(ga, None)
+    kb, db = sift.detectAndCompute(gb, None)
     if da is None or db is None or len(ka) < min_matches or len(kb) < min_matches: return None
     good = [m for m, n in (p for p in cv2.BFMatcher().knnMatch(da, db, k=2) if len(p) == 2) if m.distance < .75 * n.distance]
     if len(good) < min_matches: return None
-    pa = np.float32([ka[m.queryIdx].pt for m in good]); pb = np.float32([kb[m.trainIdx].pt for m in good])
+    pa = np.float32([ka[m.queryIdx].pt for m in good])
+    pb = np.float32([kb[m.trainIdx].pt for m in good])
     H, hin = cv2.findHomography(pa, pb, cv2.RANSAC, 3.0)
     F, fin = cv2.findFundamentalMat(pa, pb, cv2.FM_RANSAC, 1.5, 0.999)
     nh, nf = (0 if hin is None else int(hin.sum())), (0 if fin is None or F is None else int(fin.sum()))
@@ -318,8 +321,10 @@ def transfer_error(geom, # `two_view_transfer`'s `('H', H)` or `('F', F)`
     kind, M = geom
     a = np.array([*uv_a, 1.0])
     if kind == "H":
-        p = M @ a; return float(np.linalg.norm(p[:2] / p[2] - np.asarray(uv_b)))
-    l = M @ a; return float(abs(l @ np.array([*uv_b, 1.0])) / (np.hypot(l[0], l[1]) + 1e-12))
+        p = M @ a
+        return float(np.linalg.norm(p[:2] / p[2] - np.asarray(uv_b)))
+    l = M @ a
+    return float(abs(l @ np.array([*uv_b, 1.0])) / (np.hypot(l[0], l[1]) + 1e-12))
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #5db2709e
 class GeometryAdapter(Adapter):
@@ -331,7 +336,8 @@ class GeometryAdapter(Adapter):
     def fit(self, train=(), # training samples, for the fallback
            ): # self
         "Fit the fallback on `train`."
-        self.fallback.fit(train); return self
+        self.fallback.fit(train)
+        return self
     def reply(self, sample, # the sample
               images, # its images: (H, W, 3) uint8 RGB arrays, in prompt order
              ):
@@ -356,7 +362,8 @@ def _point(self:GeometryAdapter, sample, images):
     cands = {c: find_marker(tgt, palette()[c]) for c in sample.options if c in palette()}
     cands = {c: uv for c, uv in cands.items() if uv is not None}
     if not cands: return None
-    err = defaultdict(float); used = 0
+    err = defaultdict(float)
+    used = 0
     for ref in images[:-1]:
         dot, g = self._ref_dot(ref), two_view_transfer(ref, tgt)
         if dot is None or g is None: continue
@@ -373,7 +380,9 @@ def _spatial(self:GeometryAdapter, sample, images):
         for j in range(i + 1, len(images)):
             g = two_view_transfer(images[i], images[j])
             if g is None: continue
-            e = transfer_error(g, dots[i], dots[j]); err[i] += e; err[j] += e
+            e = transfer_error(g, dots[i], dots[j])
+            err[i] += e
+            err[j] += e
     if not err.any(): return None
     k = str(int(np.argmax(err)) + 1)
     return k if k in sample.options else None
@@ -384,7 +393,8 @@ def planar_point_fixture(seed:int=0, # the texture's and homography's seed
                          size=(240, 320), # (H, W) of the two views
                         ):
     "Two views of a random textured plane related by a homography; returns `(ref, target, H, true_uv_target)`."
-    rng = np.random.default_rng(seed); h, w = size
+    rng = np.random.default_rng(seed)
+    h, w = size
     g = rng.integers(0, 255, (h // 8, w // 8, 1)).astype(np.float32)  # unsaturated texture, like most scenes
     small = np.clip(g * np.array([1.0, 0.95, 0.85]) + rng.normal(0, 8, (h // 8, w // 8, 3)), 0, 255).astype(np.uint8)
     tex = cv2.resize(small, (w, h), interpolation=cv2.INTER_NEAREST)
@@ -392,7 +402,8 @@ def planar_point_fixture(seed:int=0, # the texture's and homography's seed
     src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
     H = cv2.getPerspectiveTransform(src, src + rng.uniform(-25, 25, (4, 2)).astype(np.float32))
     tgt = cv2.warpPerspective(tex, H, (w, h), borderMode=cv2.BORDER_REFLECT)
-    uv = np.array([w * .45, h * .55]); p = H @ [*uv, 1]
+    uv = np.array([w * .45, h * .55])
+    p = H @ [*uv, 1]
     return tex, tgt, H, (uv, p[:2] / p[2])
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #3559a145
@@ -533,10 +544,12 @@ def write_tables(df, # a `results_table`
                  stem:str="table2", # the files' name
                 )->dict: # format -> path
     "Write `stem.csv`, `stem.md`, `stem.tex` to `out_dir`; returns their paths."
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
     paths = {k: out / f"{stem}.{k}" for k in ("csv", "md", "tex")}
     atomic_write_text(paths["csv"], df.to_csv(index_label="model"))
-    atomic_write_text(paths["md"], to_markdown(df)); atomic_write_text(paths["tex"], to_latex(df))
+    atomic_write_text(paths["md"], to_markdown(df))
+    atomic_write_text(paths["tex"], to_latex(df))
     return paths
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #3e387fd3
@@ -553,8 +566,13 @@ def plot_results(df, # a `results_table`
     for k, m in enumerate(models): ax.bar(x - 0.4 + w * (k + .5), df.loc[m, cols].astype(float).values, w, label=str(m))
     if "Random (Table 5)" in df.index:
         ax.scatter(x, df.loc["Random (Table 5)", cols].astype(float).values, marker="_", s=400, c="k", label="random", zorder=3)
-    ax.set_xticks(x); ax.set_xticklabels([c.replace(" (samples)", "") for c in cols], rotation=30, ha="right")
-    ax.set_ylabel("accuracy (%)"); ax.set_ylim(0, 100); ax.set_title(title); ax.legend(fontsize=7, ncol=2); ax.grid(axis="y", alpha=.3)
+    ax.set_xticks(x)
+    ax.set_xticklabels([c.replace(" (samples)", "") for c in cols], rotation=30, ha="right")
+    ax.set_ylabel("accuracy (%)")
+    ax.set_ylim(0, 100)
+    ax.set_title(title)
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(axis="y", alpha=.3)
     return ax
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #937d4391

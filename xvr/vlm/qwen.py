@@ -136,9 +136,11 @@ def tiny_qwen3_vl(texts:Sequence[str]=(), # corpus for the tokenizer (e.g. train
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     return model, proc
 
+# %% ../../nbs/vlm/40_qwen.ipynb #24e931e7
 def _mrope_section(head_dim:int)->list[int]:
     "Split `head_dim/2` rotary frequencies over (t, h, w) like Qwen3-VL's [24, 20, 20] for 128."
-    half = head_dim // 2; h = w = round(half * 20 / 64)
+    half = head_dim // 2
+    h = w = round(half * 20 / 64)
     return [half - h - w, h, w]
 
 # %% ../../nbs/vlm/40_qwen.ipynb #35c66434
@@ -371,7 +373,8 @@ def save_qwen(model,     # a Qwen3-VL (any `save_pretrained` model)
               path,      # output folder
              ):
     "Save model weights and processor to `path` (loadable with `load_qwen`)."
-    path = Path(path); path.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
     if isinstance(processor, _processor_class()):
         processor.tokenizer.save_pretrained(path)

@@ -97,7 +97,9 @@ def write_toy_sft_data(out_dir, # the folder to write to
     for k in range(n):
         imgs = []
         for j in range(2):
-            p = f"images/{k:04d}_{j}.png"; write_image(out / p, rng.integers(0, 255, (*size, 3), dtype=np.uint8)); imgs.append(p)
+            p = f"images/{k:04d}_{j}.png"
+            write_image(out / p, rng.integers(0, 255, (*size, 3), dtype=np.uint8))
+            imgs.append(p)
         samples.append(Sample(f"point_correspondence/toy/s{k}/{k}", "point_correspondence", "correspondence", "general",
                               "toy", f"s{k}", "Image 1: <image>\nImage 2: <image>\nWhich marker in Image 2 is the point of Image 1?",
                               cols, cols[k % 4], imgs))
@@ -222,7 +224,8 @@ def train(cfg:SFTConfig,      # the run's hyper-parameters and speed switches
     from accelerate import Accelerator
     from accelerate.utils import set_seed
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # DataLoader workers fork after the tokenizer ran
-    out = Path(cfg.output_dir); out.mkdir(parents=True, exist_ok=True)
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
     acc = accelerator or Accelerator(gradient_accumulation_steps=cfg.grad_accum, mixed_precision=resolve_precision(cfg.precision))
     set_seed(cfg.seed)
     ck = latest_checkpoint(out) if cfg.resume else None
@@ -243,7 +246,8 @@ def train(cfg:SFTConfig,      # the run's hyper-parameters and speed switches
     model, opt, dl, sched = acc.prepare(model, opt, dl, sched)
     state = dict(step=0, epoch=0, batches=0)
     if ck is not None:
-        acc.load_state(str(ck)); state = json.loads((ck / "trainer_state.json").read_text())
+        acc.load_state(str(ck))
+        state = json.loads((ck / "trainer_state.json").read_text())
         acc.print(f"resumed from {ck} at step {state['step']}")
     return _loop(cfg, acc, model, processor, opt, sched, dl, gen, state, n_steps, out)
 
@@ -262,17 +266,23 @@ def _loop(cfg, acc, model, processor, opt, sched, dl, gen, state, n_steps, out):
                 loss = sft_loss(model, batch, cfg.loss_logits)
                 acc.backward(loss)
                 if acc.sync_gradients: gn = acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
-                opt.step(); sched.step(); opt.zero_grad()
-            state["batches"] += 1; run_loss += loss.detach().float().item(); run_n += 1
+                opt.step()
+                sched.step()
+                opt.zero_grad()
+            state["batches"] += 1
+            run_loss += loss.detach().float().item()
+            run_n += 1
             _count_work(work, batch, mcfg)
             if not acc.sync_gradients: continue
-            state["step"] += 1; bar.update(1)
+            state["step"] += 1
+            bar.update(1)
             rec = dict(step=state["step"], epoch=state["epoch"] + state["batches"] / len(dl),
                        loss=acc.gather(torch.tensor(run_loss / run_n, device=acc.device)).mean().item(),
                        lr=sched.get_last_lr()[0], grad_norm=float(gn), time=time.time() - t0) | _work_record(work)
             run_loss, run_n, work = 0.0, 0, dict(tokens=0, samples=0, flops=0.0)
             if acc.is_main_process and state["step"] % cfg.logging_steps == 0: _log(out / "log.jsonl", rec)
-            history.append(rec); bar.set_postfix(loss=f"{rec['loss']:.3f}")
+            history.append(rec)
+            bar.set_postfix(loss=f"{rec['loss']:.3f}")
             if cfg.save_steps > 0 and (state["step"] % cfg.save_steps == 0 or state["step"] >= n_steps):
                 save_checkpoint(acc, model, processor, state, cfg)
             if state["step"] >= n_steps: break
@@ -301,7 +311,9 @@ def save_checkpoint(acc, # the run's `accelerate.Accelerator`
 # %% ../../nbs/vlm/41_training.ipynb #b8f3401b
 def _count_work(work:dict, batch:dict, mcfg):
     lens = seq_lengths(batch)
-    work["tokens"] += sum(lens); work["samples"] += len(lens); work["flops"] += train_flops(mcfg, batch)
+    work["tokens"] += sum(lens)
+    work["samples"] += len(lens)
+    work["flops"] += train_flops(mcfg, batch)
 
 def _work_record(work:dict)->dict:
     "This process's tokens, samples and model FLOPs of the optimizer step, and the peak GPU memory so far (GB)."
@@ -323,9 +335,14 @@ def plot_loss(history:Sequence[dict], # log records (`read_log`)
     import matplotlib.pyplot as plt
     if ax is None: _, ax = plt.subplots(figsize=(6, 3))
     st = [h["step"] for h in history]
-    ax.plot(st, [h["loss"] for h in history], ".-", label="loss"); ax.set_xlabel("optimizer step"); ax.set_ylabel("loss")
-    ax2 = ax.twinx(); ax2.plot(st, [h["lr"] for h in history], color="tab:orange", alpha=.6); ax2.set_ylabel("lr", color="tab:orange")
-    ax.set_title(title); ax.grid(alpha=.3)
+    ax.plot(st, [h["loss"] for h in history], ".-", label="loss")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss")
+    ax2 = ax.twinx()
+    ax2.plot(st, [h["lr"] for h in history], color="tab:orange", alpha=.6)
+    ax2.set_ylabel("lr", color="tab:orange")
+    ax.set_title(title)
+    ax.grid(alpha=.3)
     return ax
 
 # %% ../../nbs/vlm/41_training.ipynb #64c0317f
