@@ -421,9 +421,17 @@ def sample_images(sample:Sample, # the sample
 
 def read_predictions(path # a predictions JSONL file
                     )->list[dict]:
-    "Per-sample prediction records of a run (empty if the file does not exist)."
+    "Per-sample prediction records of a run (empty if the file does not exist; a torn last line is skipped)."
+    return read_records(path)
+
+def _append_to(path)->"io.TextIOWrapper":
+    "`path` opened for appending records, after cutting a torn last line left by a killed run (never complete)."
     p = Path(path)
-    return [json.loads(l) for l in p.read_text().splitlines() if l.strip()] if p.exists() else []
+    if p.exists() and p.stat().st_size:
+        with open(p, "rb+") as f:
+            data = f.read()
+            if not data.endswith(b"\n"): f.truncate(data.rfind(b"\n") + 1)
+    return open(p, "a")
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #e4f2ff75
 def _ask(adapter:Adapter, s:Sample, root)->dict:
@@ -449,7 +457,7 @@ def evaluate(adapter:Adapter, # the model
     if out_path and not resume: Path(out_path).unlink(missing_ok=True)
     todo = [s for s in samples if s.id not in done]
     pool = ThreadPoolExecutor(concurrency) if concurrency > 1 else None
-    f = open(out_path, "a") if out_path else None
+    f = _append_to(out_path) if out_path else None
     try:
         recs = (pool.map if pool else map)(lambda s: _ask(adapter, s, root), todo)   # results in sample order
         for s, rec in zip(todo, tqdm(recs, total=len(todo), desc=adapter.name, disable=not progress or not todo)):
