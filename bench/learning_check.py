@@ -48,6 +48,8 @@ def main(argv=None):
     ap.add_argument("--scenes", type=int, default=20, help="with --generate: simulated scenes to render")
     ap.add_argument("--eval-total", type=int, default=None, help="with --generate: about this many XVR-Eval samples in all")
     ap.add_argument("--camera-jitter", type=float, default=0.0, help="with --generate: per-episode robot camera offsets, m")
+    ap.add_argument("--robot-size", type=int, nargs=2, default=(240, 424), metavar=("H", "W"),
+                    help="with --generate: robot frame size (the model sees at most --max-pixels of it)")
     a = ap.parse_args(argv)
     import torch; torch.set_num_threads(a.threads)
     from xvr.vlm.training import SFTConfig, train
@@ -62,7 +64,8 @@ def main(argv=None):
         ev_per = max(25, a.generate // 6) if a.eval_total is None else int(round(a.eval_total / share / ntask))
         xvr_generate_cli(["--source", "sim", "--out", a.data, "--per-task", str(a.generate), "--eval-per-task", str(ev_per),
                           "--scenes", str(a.scenes), "--episodes", str(a.episodes), "--workers", "2",
-                          "--camera-jitter", str(a.camera_jitter)] + (["--tasks", *a.tasks] if a.tasks else []))
+                          "--camera-jitter", str(a.camera_jitter),
+                          "--robot-height", str(a.robot_size[0]), "--robot-width", str(a.robot_size[1])] + (["--tasks", *a.tasks] if a.tasks else []))
     if a.data and (Path(a.data) / "train" / "samples.jsonl").exists():     # xvr_generate layout
         tr, evp = Path(a.data) / "train" / "samples.jsonl", Path(a.data) / "eval" / "samples.jsonl"
     else:
