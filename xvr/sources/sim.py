@@ -116,7 +116,9 @@ PRIMITIVES = {"mug": _mug, "bottle": _bottle, "can": _can, "box": _box, "ball": 
               "chair": _chair, "table": _table, "lamp": _lamp, "boat": _boat}
 
 # %% ../../nbs/sources/10_sim.ipynb #0157a67b
-# robosuite's textured meshes: file, texture, scale range
+# robosuite's textured meshes: file, texture, scale range. robosuite ships no milk-carton print: its own milk model
+# wears ceramic.png, as here (its 30 textures are woods, plasters, metals, felt, bricks, tiles, dirt and the labels
+# of bread, soda can, cereal and lemon)
 MESHES = {"bread": ("bread.obj", "bread", (1.6, 2.2)), "can": ("can.obj", "can", (1.3, 1.7)),
           "cereal": ("cereal.obj", "cereal", (.9, 1.2)), "milk": ("milk.obj", "ceramic", (1.0, 1.3)),
           "lemon": ("lemon.obj", "lemon", (2.2, 3.0)), "bottle": ("bottle.obj", "glass", (1.0, 1.3))}
