@@ -21,8 +21,8 @@ py_versions = '3.10 3.11 3.12'.split()
 def reqs(key): return shlex.split(cfg.get(key, '').replace('\n', ' '))
 
 requirements = reqs('requirements')
-# optional extras: `pip install -e ".[dev]"`, ".[train]", ".[rlds]", ".[vla]", ".[viz]", ".[ray]", ".[all]"
-extras = {name: reqs(f'{name}_requirements') for name in ('dev', 'train', 'rlds', 'vla', 'hf', 'viz', 'ray')}
+# optional extras: `pip install -e ".[dev]"`, ".[train]", ".[rlds]", ".[vla]", ".[viz]", ".[ray]", ".[robosuite]", ".[all]"
+extras = {name: reqs(f'{name}_requirements') for name in ('dev', 'train', 'rlds', 'vla', 'hf', 'viz', 'ray', 'robosuite')}
 extras['all'] = sorted({r for k, v in extras.items() if k != 'dev' for r in v})
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))

@@ -29,18 +29,18 @@ def tiny_policy(tmp_path_factory):
     out = tmp_path_factory.mktemp("vla") / "run"
     cfg = VLATrainConfig(model="tiny", output_dir=str(out), max_steps=3, per_device_batch=4, lr=1e-3, num_workers=0,
                          save_steps=3, logging_steps=1, min_pixels=1024, max_pixels=1024)
-    train(cfg, toy_episodes(2, T=6, cameras=CAMERAS, tasks=("press_button",)))
+    train(cfg, toy_episodes(2, T=6, ds=8, da=7, cameras=CAMERAS, tasks=("press_button",)))   # the Panda's dimensions
     return out
 
 
 def test_workers_agree_and_references(tmp_path):
-    r1 = evaluate("expert", TASKS, 2, workers=1, **SMALL)
-    r2 = evaluate("expert", TASKS, 2, workers=2, records_path=tmp_path / "e.jsonl", **SMALL)
+    r1 = evaluate("expert", ["press_button", "open_drawer"], 2, workers=1, **SMALL)
+    r2 = evaluate("expert", ["press_button", "open_drawer"], 2, workers=2, records_path=tmp_path / "e.jsonl", **SMALL)
     assert r1["records"] == r2["records"]
     assert [r["seed"] for r in r1["records"][:2]] == [EVAL_SEED_OFFSET, EVAL_SEED_OFFSET + 1]
     assert all(r["success"] for r in r1["records"])
-    z = evaluate("zero", ["press_button", "open_drawer"], 2, workers=2, **SMALL)
-    assert z["counts"] == {"press_button": (0, 2), "open_drawer": (0, 2)}
+    z = evaluate("zero", ["press_button"], 2, workers=1, **SMALL)
+    assert z["counts"] == {"press_button": (0, 2)}
     assert z["per_task"]["press_button"]["ci_high"] == pytest.approx(3.8416 / 5.8416, abs=1e-3)  # Wilson upper of 0/2
 
 

@@ -12,25 +12,24 @@ from tqdm.auto import tqdm
 
 from ..core import DataError, atomic_write_text, cli, check_options, writable_dir
 from ..video import VideoFrames, frames_at, video_info, write_video
-from .envs import (make_env, expert_policy, VLAEnv, TASKS, STATE_DIM, ACTION_DIM, CAMERAS, CAMERA_DESCRIPTIONS,
-                         CONTROL_HZ, MAX_STEPS, MAX_DELTA, STATE_NAMES, ACTION_NAMES)
 
 # %% auto #0
-__all__ = ['CODEBASE_VERSION', 'EVAL_SEED_OFFSET', 'ROBOT_TYPE', 'DATA_PATH', 'EPISODES_PATH', 'VIDEO_PATH', 'record_episode',
-           'lerobot_features', 'aggregate_stats', 'LeRobotWriter', 'record_demos', 'PNGFrames', 'load_lerobot',
-           'action_chunk', 'iter_chunks', 'rollout', 'ExpertChunkPolicy', 'zero_policy', 'evaluate_policy',
-           'xvr_vla_demos_cli']
+__all__ = ['CODEBASE_VERSION', 'EVAL_SEED_OFFSET', 'ROBOT_TYPE', 'DATA_PATH', 'EPISODES_PATH', 'VIDEO_PATH', 'zero_policy',
+           'record_episode', 'lerobot_features', 'aggregate_stats', 'LeRobotWriter', 'check_demo_seeds', 'eval_seeds',
+           'record_demos', 'PNGFrames', 'load_lerobot', 'env_settings', 'action_chunk', 'iter_chunks', 'rollout',
+           'ExpertChunkPolicy', 'ZeroPolicy', 'evaluate_policy', 'add_env_options', 'env_list', 'xvr_vla_demos_cli']
 
 # %% ../../nbs/vla/52_demos.ipynb #ae3d8d2e
 CODEBASE_VERSION = "v3.0"            # LeRobot dataset format written and read here
 EVAL_SEED_OFFSET = 1_000_000         # evaluation layouts use seeds >= this; demonstrations use seeds below it
-ROBOT_TYPE = "xvr_sim_gripper"
+ROBOT_TYPE = "xvr_sim_robot"         # LeRobot's robot_type when a dataset does not name its robot
 
-def record_episode(env:VLAEnv, # the task's environment (its cameras are recorded)
+def record_episode(env, # an `xvr.vla.envs.RobosuiteEnv` of one of our tasks (its cameras are recorded)
                    seed:int, # layout seed of the episode
                    noise:float=0.0, # std of Gaussian noise added to the executed xyz actions (DART); labels stay clean
                   )->dict: # images {camera: (T, H, W, 3)}, state, action, success, done, reward, ..., `succeeded`
     "Run the scripted expert in `env` from layout `seed`; its frames and whether it succeeded."
+    from xvr.vla.envs import expert_policy
     obs = env.reset(seed)
     pi = expert_policy(env)
     done = False
@@ -58,19 +57,23 @@ def _video_info(codec:str, height:int, width:int, fps:int)->dict:
     return {"video.height": height, "video.width": width, "video.codec": codec, "video.pix_fmt": "yuv420p",
             "video.is_depth_map": False, "video.fps": fps, "video.channels": 3, "has_audio": False}
 
-def lerobot_features(cameras:Sequence[str], # camera names (keys of `CAMERA_DESCRIPTIONS`)
+def lerobot_features(cameras:Sequence[str], # camera slot names
                      height:int, # image height, pixels
                      width:int, # image width, pixels
                      video:str|None=None, # None: `image` features (PNG in the parquet); a codec: `video` features
-                     fps:int=CONTROL_HZ, # the videos' frame rate
+                     fps:int=10, # the videos' frame rate (`xvr.vla.envs.CONTROL_HZ`)
+                     state_names:Sequence[str]=(), # names of the state vector's entries (its length is the state dim)
+                     action_names:Sequence[str]=(), # names of the action vector's entries
+                     descriptions:dict|None=None, # {camera: description} for the features' `info`
                     )->dict: # {feature name: dict(dtype, shape, names[, info])}
     "LeRobot `features` of our datasets: one image per camera, state, action, `next.*` and LeRobot's index columns."
     vinfo = lambda: {} if video is None else _video_info(video, height, width, fps)
+    desc = lambda c: (descriptions or {}).get(c, f"camera {c}")
     f = {f"observation.images.{c}": dict(dtype=video and "video" or "image", shape=[height, width, 3],
                                          names=["height", "width", "channels"],
-                                         info=dict(description=CAMERA_DESCRIPTIONS[c], **vinfo())) for c in cameras}
-    f["observation.state"] = dict(dtype="float32", shape=[STATE_DIM], names=list(STATE_NAMES))
-    f["action"] = dict(dtype="float32", shape=[ACTION_DIM], names=list(ACTION_NAMES))
+                                         info=dict(description=desc(c), **vinfo())) for c in cameras}
+    f["observation.state"] = dict(dtype="float32", shape=[len(state_names)], names=list(state_names))
+    f["action"] = dict(dtype="float32", shape=[len(action_names)], names=list(action_names))
     for k, dt in (("next.reward", "float32"), ("next.success", "bool"), ("next.done", "bool"), ("timestamp", "float32"),
                   ("frame_index", "int64"), ("episode_index", "int64"), ("index", "int64"), ("task_index", "int64")):
         f[k] = dict(dtype=dt, shape=[1], names=None)
@@ -105,7 +108,8 @@ def _episode_table(ep:dict, episode_index:int, task_index:int, start:int, fps:in
         return pa.FixedSizeListArray.from_arrays(pa.array(np.asarray(x, np.float32).reshape(-1), pa.float32()), n)
     def pngs(v): return pa.array([{"bytes": _png(f), "path": f"frame-{t:06d}.png"} for t, f in enumerate(v)], img_t)
     cols = {f"observation.images.{c}": pngs(v) for c, v in ep["images"].items()} if images else {}
-    cols.update({"observation.state": vec(ep["state"], STATE_DIM), "action": vec(ep["action"], ACTION_DIM),
+    cols.update({"observation.state": vec(ep["state"], ep["state"].shape[1]),
+                 "action": vec(ep["action"], ep["action"].shape[1]),
                  "next.reward": pa.array(ep["reward"], pa.float32()),
                  "next.success": pa.array(ep["success"], pa.bool_()),
                  "next.done": pa.array(ep["done"], pa.bool_()),
@@ -153,15 +157,19 @@ class LeRobotWriter:
     "Append episodes to a LeRobot v3.0 dataset folder (one data and one metadata file per episode)."
     def __init__(self,
                  root, # dataset folder (created, or reopened to append)
-                 cameras:Sequence[str]=CAMERAS, # cameras of every episode (keys of `CAMERA_DESCRIPTIONS`)
+                 cameras:Sequence[str], # camera slots of every episode
                  height:int=128, # image height, pixels
                  width:int=128, # image width, pixels
-                 fps:int=CONTROL_HZ, # frames per second of the episodes
+                 fps:int=10, # frames per second of the episodes (the environment's control rate)
                  extra:dict|None=None, # more parameters for `info.json`'s `xvr` entry (a reopened folder must match)
                  video:str|None=None, # None: PNG images in the parquet; "av1"/"h264": MP4 per camera, episode
+                 state_names:Sequence[str]=(), # names of the state vector's entries
+                 action_names:Sequence[str]=(), # names of the action vector's entries
+                 descriptions:dict|None=None, # {camera: description}
                 ):
         self.root, self.cameras, self.fps, self.video = Path(root), tuple(cameras), int(fps), video
-        self.features = lerobot_features(self.cameras, height, width, video, self.fps)
+        self.features = lerobot_features(self.cameras, height, width, video, self.fps, state_names, action_names,
+                                         descriptions)
         self.extra = dict(extra or {}, cameras=list(self.cameras), height=height, width=width)
         if video: self.extra["video"] = video
         info = self.root / "meta/info.json"
@@ -170,8 +178,8 @@ class LeRobotWriter:
             if old.get("codebase_version") != CODEBASE_VERSION:
                 raise DataError(f"not a LeRobot {CODEBASE_VERSION} dataset", info)
             if old.get("fps") != self.fps or old.get("features") != self.features or old.get("xvr") != self.extra:
-                raise DataError("dataset was written with other parameters (fps, cameras, image size or seed); "
-                                "use another folder", info)
+                raise DataError("dataset was written with other parameters (fps, cameras, image size, robot, camera map "
+                                "or seed); use another folder", info)
         self.episodes = self._read_episodes()
 
     def _read_episodes(self)->list[dict]:
@@ -229,7 +237,7 @@ def write_meta(self:LeRobotWriter):
     import pandas as pd
     tasks = list(dict.fromkeys(t for r in self.episodes for t in r["tasks"]))
     n_frames = self.episodes[-1]["dataset_to_index"] if self.episodes else 0
-    info = dict(codebase_version=CODEBASE_VERSION, robot_type=ROBOT_TYPE, total_episodes=len(self.episodes),
+    info = dict(codebase_version=CODEBASE_VERSION, robot_type=self.extra.get("robot", ROBOT_TYPE), total_episodes=len(self.episodes),
                 total_frames=n_frames, total_tasks=len(tasks), chunks_size=1000, data_files_size_in_mb=100,
                 video_files_size_in_mb=200, fps=self.fps, splits={"train": f"0:{len(self.episodes)}"},
                 data_path=DATA_PATH, video_path=VIDEO_PATH if self.video else None, features=self.features,
@@ -258,16 +266,31 @@ def _write_videos(self:LeRobotWriter, ep:dict, chunk:int, file:int)->dict:
     return row
 
 # %% ../../nbs/vla/52_demos.ipynb #1ca4a140
+def check_demo_seeds(seed:int, # first demonstration layout seed
+                     attempts:int, # layouts that may be attempted per task
+                    ):
+    "Refuse demonstration seeds that reach into the evaluation range (`EVAL_SEED_OFFSET` and above)."
+    if seed < 0 or attempts < 0 or seed + attempts >= EVAL_SEED_OFFSET:
+        raise DataError(f"demonstration seeds {seed}..{seed + attempts - 1} must lie in [0, {EVAL_SEED_OFFSET}): "
+                        "seeds from there on are held out for evaluation")
+
+def eval_seeds(n:int, # episodes
+               seed:int=0, # offset of the first one
+              )->list[int]: # EVAL_SEED_OFFSET + seed + i
+    "The held-out evaluation layouts: `EVAL_SEED_OFFSET + seed + i`, never used for demonstrations."
+    if seed < 0: raise DataError(f"evaluation seed offset must be >= 0, got {seed}")
+    return [EVAL_SEED_OFFSET + seed + i for i in range(n)]
+
 def _size_mb(root:Path)->float: return sum(p.stat().st_size for p in Path(root).rglob("*") if p.is_file()) / 2**20
 
-def _record_task(w:LeRobotWriter, task:str, episodes:int, seed:int, limit:int, env_kw:dict, noise:float,
+def _record_task(w:LeRobotWriter, task:str, episodes:int, seed:int, limit:int, make, noise:float,
                  att:dict, att_p:Path, have:dict, run:dict, bar):
     "Attempt layouts of `task` from where the attempt log `att` left off, until `episodes` are kept or `limit`."
     a = att.setdefault(task, dict(next_seed=seed, failed=[]))
     s = max([a["next_seed"]] + [r["xvr/seed"] + 1 for r in w.episodes if r["xvr/task"] == task])
     env = None
     while have[task] < episodes and s < limit:
-        env = env or make_env(task, **env_kw)
+        env = env or make(task)
         ep = record_episode(env, s, noise)
         run["attempted"] += 1
         if ep["succeeded"]:
@@ -284,7 +307,7 @@ def _record_task(w:LeRobotWriter, task:str, episodes:int, seed:int, limit:int, e
 
 def _demos_summary(root:Path, w:LeRobotWriter, att:dict, tasks:list, seed:int, run:dict, dt:float)->dict:
     "What `record_demos` returns: this run's counts and speed, the dataset's totals, and each task's expert success."
-    per_task = {t: dict(kept=sum(r["xvr/task"] == t for r in w.episodes), attempted=att[t]["next_seed"] - seed)
+    per_task = {t: dict(kept=sum(r["xvr/task"] == t for r in w.episodes), attempted=att.get(t, {}).get("next_seed", seed) - seed)
                 for t in tasks}
     for v in per_task.values(): v["expert_success_rate"] = v["kept"] / v["attempted"] if v["attempted"] else None
     kept, tried = sum(v["kept"] for v in per_task.values()), sum(v["attempted"] for v in per_task.values())
@@ -295,37 +318,53 @@ def _demos_summary(root:Path, w:LeRobotWriter, att:dict, tasks:list, seed:int, r
                 per_task=per_task, size_mb=round(_size_mb(root), 2))
 
 # %% ../../nbs/vla/52_demos.ipynb #953e23e7
+def _recorded_names(root:Path)->tuple|None:
+    "The state and action names of the dataset in `root`, if there is one."
+    p = root / "meta/info.json"
+    if not p.exists(): return None
+    f = json.loads(p.read_text()).get("features", {})
+    return tuple(f.get(k, {}).get("names") or () for k in ("observation.state", "action"))
+
 def record_demos(out, # dataset folder (created or resumed)
-                 tasks:Sequence[str]|str=TASKS, # task name(s) from `TASKS`
+                 tasks:Sequence[str]|str=("press_button", "open_drawer", "pick_place"), # environment name(s)
                  episodes:int=50, # successful demonstrations wanted per task
                  seed:int=0, # first layout seed; attempts use seed, seed+1, ...
                  height:int=128, # image height, pixels
                  width:int=128, # image width, pixels
-                 cameras:Sequence[str]=CAMERAS, # cameras recorded (some of `CAMERAS`)
+                 cameras:Sequence[str]|None=None, # camera slots recorded (default all of the camera map)
                  max_attempts:int|None=None, # per task; default 3 * episodes + 10
                  noise:float=0.0, # DART noise on the executed actions (see `record_episode`)
                  progress:bool=True, # show a progress bar
                  video:str|None=None, # None: PNG images; "av1" or "h264": LeRobot video features (MP4)
+                 robot:str="Panda", # robosuite robot
+                 camera_map:dict|str|None=None, # {slot: env camera} or "slot=cam,..." (default per environment)
+                 instruction:str|None=None, # instruction of every episode (default the environment's language)
                 )->dict: # this run's kept/attempted/frames/seconds, the dataset's totals, `per_task`, `size_mb`
     "Record `episodes` successful expert demonstrations per task into LeRobot folder `out`; returns a summary."
+    from xvr.vla import envs as E
     tasks = [tasks] if isinstance(tasks, str) else list(tasks)
-    bad = [t for t in tasks if t not in TASKS]
-    if bad: raise DataError(f"unknown task(s) {bad}; expected some of {list(TASKS)}")
-    if episodes < 0 or seed < 0 or seed + 3 * episodes + 10 >= EVAL_SEED_OFFSET:
-        raise DataError(f"need episodes >= 0 and 0 <= seed < {EVAL_SEED_OFFSET} - 3 * episodes "
-                        "(seeds above are for evaluation)")
-    root = Path(out)
-    w = LeRobotWriter(root, cameras, height, width, extra=dict(seed=seed, noise=noise), video=video)
+    for t in tasks: E.env_name(t)
+    limit = max_attempts or 3 * episodes + 10
+    if episodes < 0: raise DataError(f"episodes must be >= 0, got {episodes}")
+    check_demo_seeds(seed, limit)
+    cmap = E.parse_camera_map(camera_map) or E.default_camera_map(E.env_name(tasks[0]))
+    cams, root, made = tuple(cmap if cameras is None else cameras), Path(out), {}
+    make = lambda t: made.pop(t, None) or E.make_env(t, robot, cams, cmap, height, width, instruction=instruction)
+    names = _recorded_names(root)                      # a reopened folder: no environment needed to check it
+    if names is None:
+        made[tasks[0]] = first = make(tasks[0])
+        names = first.state_names, first.action_names
+    extra = dict(seed=seed, noise=noise, robot=E.check_robot(robot), camera_map=cmap, control_freq=E.CONTROL_HZ,
+                 instruction=instruction)
+    w = LeRobotWriter(root, cams, height, width, E.CONTROL_HZ, extra, video, *names, E.CAMERA_DESCRIPTIONS)
     att_p = root / "meta/xvr_attempts.json"
     att = json.loads(att_p.read_text()) if att_p.exists() else {}
     have = {t: sum(r["xvr/task"] == t for r in w.episodes) for t in tasks}
-    run = dict(kept=0, attempted=0, frames=0)
-    t0 = time.time()
+    run, t0 = dict(kept=0, attempted=0, frames=0), time.time()
     bar = tqdm(total=sum(max(0, episodes - have[t]) for t in tasks), desc="demos", unit="ep", disable=not progress)
-    for task in tasks:
-        _record_task(w, task, episodes, seed, seed + (max_attempts or 3 * episodes + 10),
-                     dict(height=height, width=width, cameras=cameras), noise, att, att_p, have, run, bar)
+    for task in tasks: _record_task(w, task, episodes, seed, seed + limit, make, noise, att, att_p, have, run, bar)
     bar.close()
+    for e in made.values(): e.close()
     return _demos_summary(root, w, att, tasks, seed, run, time.time() - t0)
 
 # %% ../../nbs/vla/52_demos.ipynb #cd64a384
@@ -405,12 +444,29 @@ def load_lerobot(folder, # LeRobot v3.0 dataset folder
     stats = json.loads(sp.read_text()) if sp.exists() else None
     return dict(info=info, fps=info["fps"], cameras=cams, episodes=eps, stats=stats)
 
+# %% ../../nbs/vla/52_demos.ipynb #d492e5bc
+def env_settings(folder, # a LeRobot folder written by `record_demos`
+                )->dict: # robot, camera_map, control_freq, instruction, cameras, height, width, tasks, state/action dims
+    "The environment settings a dataset was recorded with (`info.json`'s `xvr` entry), for training and evaluation."
+    ip = Path(folder) / "meta/info.json"
+    if not ip.exists(): raise DataError("no meta/info.json: not a LeRobot dataset folder", folder)
+    info = json.loads(ip.read_text())
+    x, f = info.get("xvr") or {}, info["features"]
+    rows = []
+    for p in sorted((Path(folder) / "meta/episodes").glob("chunk-*/file-*.parquet")):
+        import pyarrow.parquet as pq
+        rows += pq.read_table(p, columns=["xvr/task"]).column(0).to_pylist()
+    return dict(robot=x.get("robot", "Panda"), camera_map=x.get("camera_map"), control_freq=x.get("control_freq", info["fps"]),
+                instruction=x.get("instruction"), cameras=x.get("cameras"), height=x.get("height"), width=x.get("width"),
+                tasks=list(dict.fromkeys(rows)), state_dim=f["observation.state"]["shape"][0],
+                action_dim=f["action"]["shape"][0])
+
 # %% ../../nbs/vla/52_demos.ipynb #ff03ad7c
-def action_chunk(action:np.ndarray, # an episode's actions (T, ACTION_DIM)
+def action_chunk(action:np.ndarray, # an episode's actions (T, action dim)
                  t:int, # first frame of the chunk
                  horizon:int=16, # chunk length H
-                )->tuple[np.ndarray, np.ndarray]: # actions (H, ACTION_DIM) float32, mask (H,) float32 (1 real, 0 pad)
-    "Actions `t .. t+horizon-1` of an episode's `action` (T, ACTION_DIM), padded at the end; and the mask (horizon,)."
+                )->tuple[np.ndarray, np.ndarray]: # actions (H, action dim) float32, mask (H,) float32 (1 real, 0 pad)
+    "Actions `t .. t+horizon-1` of an episode's `action` (T, action dim), padded at the end; and the mask (horizon,)."
     a = np.asarray(action[t:t + horizon], np.float32)
     n = len(a)
     pad = np.zeros((horizon - n, action.shape[1]), np.float32)
@@ -425,7 +481,7 @@ def iter_chunks(ds:dict, # from `load_lerobot`
                 cameras:Sequence[str]|None=None, # cameras to include (default all)
                 epochs:int|None=1, # passes over the frames; None = forever
                )->Iterator[dict]: # images {camera: (H, W, 3)}, state, actions, action_mask, instruction, ...
-    "Training examples `dict(images, state, actions (H, ACTION_DIM), action_mask (H,), ...)`, one per frame."
+    "Training examples `dict(images, state, actions (H, action dim), action_mask (H,), ...)`, one per frame."
     cams = list(cameras or ds["cameras"])
     idx = [(e, t) for e, ep in enumerate(ds["episodes"]) for t in range(len(ep["action"]))]
     r, k = np.random.default_rng(seed), 0
@@ -440,14 +496,14 @@ def iter_chunks(ds:dict, # from `load_lerobot`
         k += 1
 
 # %% ../../nbs/vla/52_demos.ipynb #5763c569
-def rollout(env:VLAEnv, # the task's environment
-            policy_fn:Callable[[dict], np.ndarray], # obs -> action chunk (H, ACTION_DIM); may have `reset(env)`
+def rollout(env, # an `xvr.vla.envs.RobosuiteEnv`
+            policy_fn:Callable[[dict], np.ndarray], # obs -> action chunk (H, env.action_dim); may have `reset(env)`
             max_steps:int|None=None, # step limit (at most, and by default, `env.max_steps`)
             n_action_steps:int=8, # actions of each chunk run open-loop before the policy is asked again
             seed:int|None=None, # layout seed (None: the env's seed)
             record:str|None=None, # a camera whose frames are returned as `frames` (T+1, H, W, 3)
            )->dict: # success, steps (control steps run), and `frames` if `record`
-    "Run `policy_fn` (obs -> chunk (H, ACTION_DIM)) in `env` from layout `seed`; `dict(success, steps)`."
+    "Run `policy_fn` (obs -> chunk (H, action dim)) in `env` from layout `seed`; `dict(success, steps)`."
     obs = env.reset(seed)
     if hasattr(policy_fn, "reset"): policy_fn.reset(env)
     max_steps = min(max_steps or env.max_steps, env.max_steps)
@@ -456,8 +512,8 @@ def rollout(env:VLAEnv, # the task's environment
     while not done and steps < max_steps:
         chunk = np.asarray(policy_fn(obs), np.float32)
         if chunk.ndim == 1: chunk = chunk[None]
-        if chunk.ndim != 2 or chunk.shape[1] != ACTION_DIM or len(chunk) == 0:
-            raise ValueError(f"policy must return an action chunk (H, {ACTION_DIM}), got {chunk.shape}")
+        if chunk.ndim != 2 or chunk.shape[1] != env.action_dim or len(chunk) == 0:
+            raise ValueError(f"policy must return an action chunk (H, {env.action_dim}), got {chunk.shape}")
         for a in chunk[:n_action_steps]:
             obs, r, done, info = env.step(a)
             steps += 1
@@ -468,50 +524,57 @@ def rollout(env:VLAEnv, # the task's environment
 
 # %% ../../nbs/vla/52_demos.ipynb #d81f5e25
 class ExpertChunkPolicy:
-    "The scripted expert as a chunking policy (an upper reference for `evaluate_policy`)."
+    "The scripted expert as a chunking policy (an upper reference for `evaluate_policy`): chunks of one action."
     def __init__(self,
-                 horizon:int=16, # chunk length H
-                 n_action_steps:int=8, # actions of each chunk that will run (the expert's progress is kept after them)
+                 horizon:int=16, # accepted for the chunking-policy interface; the expert returns one action per call
+                 n_action_steps:int=8, # likewise (the expert re-plans at every step)
                 ): self.horizon, self.n_action_steps, self.expert = horizon, n_action_steps, None
     def reset(self,
-              env:VLAEnv, # an env just reset: the expert is planned for its episode
+              env, # one of our tasks' environments, just reset: the expert is planned for its episode
              ):
         "Plan the scripted expert for `env`'s new episode."
+        from xvr.vla.envs import expert_policy
         self.expert = expert_policy(env)
     def __call__(self,
-                 obs:dict, # an observation (its state's eef xyz is read)
-                )->np.ndarray: # (horizon, ACTION_DIM) float32
-        "The next `horizon` expert actions, planned as if the controller tracked them perfectly."
-        eef, out, snap = np.asarray(obs["state"][:3], float), [], None
-        for k in range(self.horizon):
-            a = self.expert.act_at(eef)
-            out.append(a)
-            eef = eef + a[:3] * MAX_DELTA
-            if k + 1 == self.n_action_steps: snap = (self.expert.i, self.expert.hold)
-        if snap: self.expert.i, self.expert.hold = snap           # progress after the actions that will really run
-        return np.stack(out)
+                 obs:dict, # an observation
+                )->np.ndarray: # (1, action dim) float32
+        "The expert's next action, as a chunk of one."
+        return self.expert(obs)[None]
 
-def zero_policy(obs:dict, # an observation (ignored)
-                horizon:int=16, # chunk length H
-               )->np.ndarray: # zeros (horizon, ACTION_DIM) float32
-    "A policy that never moves (gripper half open): a lower reference."
-    return np.zeros((horizon, ACTION_DIM), np.float32)
+class ZeroPolicy:
+    "A policy that never moves (all-zero actions): a lower reference."
+    def __init__(self,
+                 horizon:int=16, # chunk length H
+                 action_dim:int=7, # action size until `reset(env)` sets the env's
+                ): self.horizon, self.action_dim = horizon, action_dim
+    def reset(self, env): self.action_dim = env.action_dim
+    def __call__(self,
+                 obs:dict, # an observation (ignored)
+                )->np.ndarray: # zeros (horizon, action dim) float32
+        "Zeros (horizon, action dim)."
+        return np.zeros((self.horizon, self.action_dim), np.float32)
+
+zero_policy = ZeroPolicy()
 
 # %% ../../nbs/vla/52_demos.ipynb #ad19bdf2
-def evaluate_policy(policy_fn:Callable[[dict], np.ndarray], # obs -> action chunk (H, ACTION_DIM); may have `reset(env)`
-                    task:str, # one of `TASKS`
+def evaluate_policy(policy_fn:Callable[[dict], np.ndarray], # obs -> action chunk (H, action dim); may have `reset(env)`
+                    task:str, # environment name (one of our `TASKS` or any registered robosuite environment)
                     n_episodes:int=10, # held-out layouts to run
                     seed:int=0, # evaluation layouts are EVAL_SEED_OFFSET + seed + i
                     n_action_steps:int=8, # actions run per chunk before re-planning
                     height:int=128, # image height, pixels
                     width:int=128, # image width, pixels
-                    cameras:Sequence[str]=CAMERAS, # cameras rendered; () for a policy that ignores images (fast)
+                    cameras:Sequence[str]|None=None, # camera slots rendered (default all); () for a blind policy (fast)
                     max_steps:int|None=None, # step limit per episode (default the task's)
                     progress:bool=True, # show a progress bar
+                    robot:str="Panda", # robosuite robot
+                    camera_map:dict|str|None=None, # {slot: env camera} (default per environment)
+                    instruction:str|None=None, # the instruction (default the environment's language)
                    )->dict: # task, success_rate, successes (per episode), steps, seeds
     "Success rate of `policy_fn` on `n_episodes` held-out layouts of `task`."
-    seeds = [EVAL_SEED_OFFSET + seed + i for i in range(n_episodes)]
-    env = make_env(task, height=height, width=width, cameras=cameras)
+    from xvr.vla.envs import make_env
+    seeds = eval_seeds(n_episodes, seed)
+    env = make_env(task, robot, cameras, camera_map, height, width, instruction=instruction)
     try: res = [rollout(env, policy_fn, max_steps, n_action_steps, s)
                 for s in tqdm(seeds, desc=f"eval {task}", disable=not progress)]
     finally: env.close()
@@ -520,16 +583,40 @@ def evaluate_policy(policy_fn:Callable[[dict], np.ndarray], # obs -> action chun
                 steps=[r["steps"] for r in res], seeds=seeds)
 
 # %% ../../nbs/vla/52_demos.ipynb #13aa01ff
+def add_env_options(p:argparse.ArgumentParser, # the parser to extend
+                    default_env:str|None="all", # default of --env
+                   ):
+    "The environment options shared by `xvr_vla_demos` and `xvr_vla_eval`: --env, --robot, --camera-map, ..."
+    p.add_argument("--env", "--task", dest="env", default=default_env,
+                   help="environment name(s), comma separated: our press_button, open_drawer, pick_place ('all'), "
+                        "or any registered robosuite environment (e.g. RoboCasa's CoffeePressButton)")
+    p.add_argument("--robot", default="Panda", help="robosuite robot (default Panda; RoboCasa: PandaOmron)")
+    p.add_argument("--camera-map", default=None, help="slot=env_camera,... (default: per environment)")
+    p.add_argument("--instruction", default=None, help="task instruction (default: the environment's language)")
+    p.add_argument("--import", dest="imports", default=None,
+                   help="module(s) to import first that register environments, e.g. robocasa")
+
+def env_list(a:argparse.Namespace)->list[str]:
+    "The environments named by parsed `--env` (after `--import`), each checked."
+    from xvr.vla import envs as E
+    E.import_modules(a.imports)
+    names = list(E.TASKS) if a.env == "all" else [t.strip() for t in a.env.split(",") if t.strip()]
+    for n in names: E.env_name(n)
+    E.parse_camera_map(a.camera_map)
+    E.check_robot(a.robot)
+    if not names: raise DataError("--env names no environment")
+    return names
+
 def _demos_parser()->argparse.ArgumentParser:
     "The arguments of `xvr_vla_demos`."
     p = argparse.ArgumentParser(prog="xvr_vla_demos", description=xvr_vla_demos_cli.__doc__)
-    p.add_argument("--task", default="all", help=f"one of {', '.join(TASKS)}, a comma list, or 'all' (default)")
+    add_env_options(p)
     p.add_argument("--episodes", type=int, default=50, help="successful demonstrations per task (default 50)")
     p.add_argument("--out", required=True, help="dataset folder (created, or resumed if it exists)")
     p.add_argument("--seed", type=int, default=0, help="first layout seed (default 0)")
     p.add_argument("--height", type=int, default=128)
     p.add_argument("--width", type=int, default=128)
-    p.add_argument("--cameras", default=",".join(CAMERAS), help="comma list (default all three)")
+    p.add_argument("--cameras", default=None, help="comma list of camera slots (default: all of the camera map)")
     p.add_argument("--noise", type=float, default=0.0, help="DART noise std on executed actions (default 0)")
     p.add_argument("--video", choices=["av1", "h264"], help="store the cameras as LeRobot video (MP4) in this codec")
     return p
@@ -538,15 +625,14 @@ def _demos_parser()->argparse.ArgumentParser:
 @cli
 def xvr_vla_demos_cli(argv=None, # command-line arguments (default `sys.argv[1:]`)
                      ):
-    "Record scripted-expert demonstrations of the simulated VLA tasks as a LeRobot v3.0 dataset (resumable)."
+    "Record scripted-expert demonstrations in robosuite environments as a LeRobot v3.0 dataset (resumable)."
     a = _demos_parser().parse_args(argv)
     check_options(a, nonneg=["episodes", "seed", "noise"], at_least=dict(height=16, width=16))
+    tasks = env_list(a)
     writable_dir(a.out)
-    tasks = list(TASKS) if a.task == "all" else [t.strip() for t in a.task.split(",") if t.strip()]
-    cams = [c.strip() for c in a.cameras.split(",") if c.strip()]
-    if not cams or any(c not in CAMERAS for c in cams):
-        raise DataError(f"--cameras must be some of {', '.join(CAMERAS)}")
-    s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise, video=a.video)
+    cams = None if a.cameras is None else [c.strip() for c in a.cameras.split(",") if c.strip()]
+    s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise, video=a.video,
+                     robot=a.robot, camera_map=a.camera_map, instruction=a.instruction)
     print(f"kept {s['kept']}/{s['attempted']} attempted this run ({s['frames']} frames in {s['seconds']} s, "
           f"{s['frames_per_s']} frames/s)")
     for t, v in s["per_task"].items():

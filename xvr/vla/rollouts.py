@@ -11,8 +11,8 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..core import DataError, atomic_write_text, cli, check_options, writable_dir
-from .envs import make_env, TASKS, CAMERAS, CONTROL_HZ
-from .demos import rollout, ExpertChunkPolicy, zero_policy, EVAL_SEED_OFFSET
+from .envs import make_env, env_name, import_modules, TASKS, CAMERAS, CONTROL_HZ
+from .demos import add_env_options, env_list, rollout, ExpertChunkPolicy, ZeroPolicy, EVAL_SEED_OFFSET, eval_seeds
 
 # %% auto #0
 __all__ = ['REFERENCES', 'ROW_NAMES', 'BLIND', 'policy_dir', 'policy_key', 'make_policy', 'save_gif', 'gif_html', 'show_gifs',
@@ -52,7 +52,7 @@ def make_policy(spec, # policy folder, "untrained:<folder>", "expert", "zero", o
     if callable(spec): return spec()
     s = str(spec)
     if s == "expert": return ExpertChunkPolicy(n_action_steps=n_action_steps)
-    if s == "zero": return zero_policy
+    if s == "zero": return ZeroPolicy()
     import torch
     from xvr.vla.policy import VLA
     from xvr.vla.training import policy_from_dir, ChunkPolicy
@@ -69,14 +69,15 @@ def make_policy(spec, # policy folder, "untrained:<folder>", "expert", "zero", o
 _W = {}  # per-process worker state: policy, envs, settings
 
 def _init_worker(spec, seed:int, n_action_steps:int, height:int, width:int, cameras, device, threads:int=1,
-                 gif_size:int=64):
+                 gif_size:int=64, env_kw:dict|None=None, imports=None):
     "Set this process's worker state (the policy itself is built at the first episode)."
     if str(spec) not in BLIND:
         import torch
         torch.set_num_threads(threads)
+    import_modules(imports)                  # a spawned worker registers the environments its parent imported
     _W.clear()
-    _W.update(spec=spec, policy=None, envs={}, seed=seed, n=n_action_steps, hw=(height, width), cameras=tuple(cameras),
-              device=device, gif_size=gif_size)
+    _W.update(spec=spec, policy=None, envs={}, seed=seed, n=n_action_steps, hw=(height, width), cameras=cameras,
+              device=device, gif_size=gif_size, env_kw=dict(env_kw or {}))
 
 def _close_worker():
     "Close this worker's environments (their renderers) and forget its state."
@@ -87,8 +88,9 @@ def _env(task:str, render:bool):
     "This worker's environment of `task`, with or without cameras, made on first use."
     k = (task, render)
     if k not in _W["envs"]:
-        _W["envs"][k] = make_env(task, height=_W["hw"][0], width=_W["hw"][1], cameras=_W["cameras"] if render else ())
-        if render and not _W.get("atexit"):  # after mujoco.egl's eglTerminate handler, so renderers close before it
+        _W["envs"][k] = make_env(task, height=_W["hw"][0], width=_W["hw"][1], cameras=_W["cameras"] if render else (),
+                                 **_W["env_kw"])
+        if render and not _W.get("atexit"):  # renderers close before MuJoCo's own EGL clean-up
             import atexit
             atexit.register(_close_worker)
             _W["atexit"] = True
@@ -189,9 +191,10 @@ def read_records(path, # a JSONL records file (missing: no records)
             raise DataError(f"line {i + 1} is not JSON", p)
     return out
 
-def _settings(spec, n_action_steps, height, width)->dict:
+def _settings(spec, n_action_steps, height, width, env_kw:dict|None=None)->dict:
     "What identifies an evaluation: stored with each record and checked when a records file is resumed."
-    return dict(policy=policy_key(spec), n_action_steps=n_action_steps, height=height, width=width)
+    return dict(policy=policy_key(spec), n_action_steps=n_action_steps, height=height, width=width,
+                **{k: v for k, v in (env_kw or {}).items() if v is not None})
 
 def _summary(records:list[dict], tasks)->dict:
     "Per task: successes, episodes, rate, 95% Wilson interval and mean steps."
@@ -242,14 +245,14 @@ def _collect(jobs:list, init:tuple, workers:int, done:dict, settings:dict, recor
 
 # %% ../../nbs/vla/55_rollouts.ipynb #51375134
 def evaluate(policy_factory, # policy spec: folder, "untrained:<folder>", "expert", "zero", or a picklable callable
-             tasks:Sequence[str]=TASKS, # some of `TASKS`; "all" or None: all of them
+             tasks:Sequence[str]=TASKS, # environment names (ours or any registered); "all" or None: our `TASKS`
              n_episodes:int=10, # episodes per task
              seed:int=0, # episode i of a task starts from layout EVAL_SEED_OFFSET + seed + i
              workers:int=1, # worker processes (spawn); 1 = in this process
              n_action_steps:int=8, # actions run per chunk before the policy is asked again
              height:int=128, # camera image height, pixels
              width:int=128, # camera image width, pixels
-             cameras:Sequence[str]=CAMERAS, # cameras the policy sees (and the GIFs show)
+             cameras:Sequence[str]|None=None, # camera slots the policy sees (and the GIFs show); default all
              records_path=None, # JSONL of episode records: appended as episodes finish, re-read to resume
              video_dir=None, # write `<task>.gif` of the first episode of each task here
              gif_size:int=64, # GIF pixels per camera
@@ -257,19 +260,25 @@ def evaluate(policy_factory, # policy spec: folder, "untrained:<folder>", "exper
              device:str|None=None, # torch device of a trained policy (default cuda when available)
              threads:int=1, # torch threads per worker
              desc:str|None=None, # progress bar label (default: the policy)
+             robot:str="Panda", # robosuite robot
+             camera_map:dict|str|None=None, # {slot: env camera} or "slot=cam,..." (default per environment)
+             instruction:str|None=None, # the instruction (default the environment's language)
+             imports=None, # modules each worker imports first to register environments (e.g. "robocasa")
             )->dict: # `policy` (its key), `records` (task-major), `per_task`, `counts` {task: (k, n)}, `gifs`
     "Closed-loop success of a policy: `dict(policy, records, per_task, counts)`; parallel and resumable."
-    tasks = [t for t in ([t for t in TASKS] if tasks in ("all", None) else list(tasks))]
-    bad = [t for t in tasks if t not in TASKS]
-    if bad: raise DataError(f"unknown tasks {bad}; expected some of {list(TASKS)}")
+    import_modules(imports)
+    tasks = list(TASKS) if tasks in ("all", None) else list(tasks)
+    for t in tasks: env_name(t)
     if n_episodes < 1: raise DataError("n_episodes must be >= 1")
-    settings = _settings(policy_factory, n_action_steps, height, width)
-    seeds = [EVAL_SEED_OFFSET + seed + i for i in range(n_episodes)]
+    env_kw = dict(robot=robot, camera_map=camera_map, instruction=instruction)
+    settings = _settings(policy_factory, n_action_steps, height, width, env_kw)
+    seeds = eval_seeds(n_episodes, seed)
     done = _resumed(records_path, settings)
     gif = lambda t: str(Path(video_dir) / f"{t}.gif") if video_dir is not None else None
     jobs = [(t, s, gif(t) if i == 0 else None) for t in tasks for i, s in enumerate(seeds)
             if (t, s) not in done or (i == 0 and video_dir is not None and not Path(gif(t)).exists())]
-    init = (policy_factory, seed, n_action_steps, height, width, tuple(cameras), device, threads, gif_size)
+    init = (policy_factory, seed, n_action_steps, height, width, cameras and tuple(cameras), device, threads, gif_size,
+            env_kw, imports)
     n_new = sum(1 for j in jobs if (j[0], j[1]) not in done)
     bar_kw = dict(total=len(tasks) * n_episodes, initial=len(tasks) * n_episodes - n_new,
                   desc=desc or f"rollouts {Path(settings['policy']).name}", unit="ep", disable=not progress)
@@ -427,12 +436,14 @@ def _eval_parser()->argparse.ArgumentParser:
     ap.add_argument("--reference", nargs="*", default=[], choices=list(REFERENCES),
                     help="reference rows: expert, zero, untrained")
     ap.add_argument("--tasks", nargs="+", default=["all"],
-                    help=f"'all' or some of {', '.join(TASKS)} (space or comma separated)")
+                    help=f"'all' or some of {', '.join(TASKS)} (space or comma separated); --env does the same")
+    add_env_options(ap, default_env=None)
     ap.add_argument("--episodes", type=int, default=50, help="episodes per task (default 50)")
     ap.add_argument("--seed", type=int, default=0, help=f"first evaluation layout is {EVAL_SEED_OFFSET} + seed")
     ap.add_argument("--workers", type=int, default=4, help="parallel worker processes (default 4)")
     ap.add_argument("--n-action-steps", type=int, default=8, help="actions executed per chunk before re-planning")
     ap.add_argument("--size", type=int, default=128, help="camera image size in pixels (as in the demonstrations)")
+    ap.add_argument("--cameras", default=None, help="comma list of camera slots the policy sees (default all)")
     ap.add_argument("--gif-size", type=int, default=96, help="GIF pixels per camera (0: no GIFs)")
     ap.add_argument("--device", default=None, help="torch device for the policies (default cuda if available)")
     ap.add_argument("--out", required=True, help="output folder")
@@ -442,10 +453,8 @@ def _eval_parser()->argparse.ArgumentParser:
 # %% ../../nbs/vla/55_rollouts.ipynb #a8aa2444
 def _eval_rows(a:argparse.Namespace)->tuple[list, dict]:
     "The tasks and the `{row name: policy spec}` rows of parsed `xvr_vla_eval` arguments."
-    tasks = [t for s in a.tasks for t in s.split(",") if t.strip()]
-    tasks = list(TASKS) if tasks == ["all"] else tasks
-    if bad := [t for t in tasks if t not in TASKS]:
-        raise DataError(f"unknown tasks {bad}; expected some of {list(TASKS)}")
+    if a.env is None: a.env = ",".join(t for s in a.tasks for t in s.split(",") if t.strip())
+    tasks = env_list(a)
     check_options(a, positive=["episodes", "workers", "n_action_steps"], nonneg=["seed", "gif_size"],
                   at_least=dict(size=16))
     if len(a.label) > len(a.policy): raise DataError(f"{len(a.label)} --label for {len(a.policy)} --policy")
@@ -466,7 +475,7 @@ def _eval_rows(a:argparse.Namespace)->tuple[list, dict]:
 @cli
 def xvr_vla_eval_cli(argv=None, # command-line arguments (default `sys.argv[1:]`)
                     ): # 0; exits with 2 on bad arguments
-    "Closed-loop rollout evaluation of VLA policies in the simulated tasks: Table 7 (CSV/Markdown/LaTeX), figure, GIFs."
+    "Closed-loop rollout evaluation of VLA policies in robosuite environments: Table 7 (CSV/Markdown/LaTeX), figure, GIFs."
     a = _eval_parser().parse_args(argv)
     tasks, rows = _eval_rows(a)
     out = writable_dir(a.out)
@@ -476,7 +485,9 @@ def xvr_vla_eval_cli(argv=None, # command-line arguments (default `sys.argv[1:]`
         results[name] = evaluate(spec, tasks, a.episodes, a.seed, a.workers, a.n_action_steps, a.size, a.size,
                                  records_path=out / "records" / f"{s}.jsonl",
                                  video_dir=(out / "gifs" / s) if a.gif_size else None, gif_size=a.gif_size or 64,
-                                 progress=not a.quiet, device=a.device, desc=name)
+                                 progress=not a.quiet, device=a.device, desc=name, robot=a.robot, camera_map=a.camera_map,
+                                 instruction=a.instruction, imports=a.imports,
+                                 cameras=a.cameras and [c.strip() for c in a.cameras.split(",") if c.strip()])
     paths = write_table7(results, out)
     print(table7_markdown(table7(results)), end="")
     n = sum(len(r['records']) for r in results.values())

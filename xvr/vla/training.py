@@ -255,14 +255,14 @@ class ChunkPolicy:
     def reset(self, env=None): self.policy.reset(getattr(env, "episode_seed", None) if env is not None else None)
 
 def evaluate_tasks(policy:VLAPolicy, tasks:Sequence[str], n_episodes:int=10, seed:int=0, n_action_steps:int=8,
-                   height:int=128, width:int=128)->dict:
-    "Success counts `{task: (successes, episodes)}` from closed-loop rollouts (`xvr.vla.demos.evaluate_policy`)."
+                   height:int=128, width:int=128, **env_kw)->dict:
+    "Success counts `{task: (successes, episodes)}` from rollouts (`env_kw` go to `xvr.vla.demos.evaluate_policy`)."
     from tqdm.auto import tqdm
     from xvr.vla.demos import evaluate_policy
     out = {}
     for task in tqdm(list(tasks), desc="rollouts"):
         r = evaluate_policy(ChunkPolicy(policy), task, n_episodes=n_episodes, seed=seed, n_action_steps=n_action_steps,
-                            height=height, width=width)
+                            height=height, width=width, **env_kw)
         out[task] = (int(sum(r["successes"])), len(r["successes"]))
     return out
 
