@@ -178,8 +178,8 @@ class LeRobotWriter:
             if old.get("codebase_version") != CODEBASE_VERSION:
                 raise DataError(f"not a LeRobot {CODEBASE_VERSION} dataset", info)
             if old.get("fps") != self.fps or old.get("features") != self.features or old.get("xvr") != self.extra:
-                raise DataError("dataset was written with other parameters (fps, cameras, image size, robot, camera map "
-                                "or seed); use another folder", info)
+                raise DataError("dataset was written with other parameters (fps, cameras, image size, robot, "
+                                "camera map or seed); use another folder", info)
         self.episodes = self._read_episodes()
 
     def _read_episodes(self)->list[dict]:
@@ -237,7 +237,8 @@ def write_meta(self:LeRobotWriter):
     import pandas as pd
     tasks = list(dict.fromkeys(t for r in self.episodes for t in r["tasks"]))
     n_frames = self.episodes[-1]["dataset_to_index"] if self.episodes else 0
-    info = dict(codebase_version=CODEBASE_VERSION, robot_type=self.extra.get("robot", ROBOT_TYPE), total_episodes=len(self.episodes),
+    robot = self.extra.get("robot", ROBOT_TYPE)
+    info = dict(codebase_version=CODEBASE_VERSION, robot_type=robot, total_episodes=len(self.episodes),
                 total_frames=n_frames, total_tasks=len(tasks), chunks_size=1000, data_files_size_in_mb=100,
                 video_files_size_in_mb=200, fps=self.fps, splits={"train": f"0:{len(self.episodes)}"},
                 data_path=DATA_PATH, video_path=VIDEO_PATH if self.video else None, features=self.features,
@@ -270,7 +271,8 @@ def check_demo_seeds(seed:int, # first demonstration layout seed
                      attempts:int, # layouts that may be attempted per task
                     ):
     "Refuse demonstration seeds that reach into the evaluation range (`EVAL_SEED_OFFSET` and above)."
-    if seed < 0 or attempts < 0 or seed + attempts >= EVAL_SEED_OFFSET:
+    if attempts < 0: raise DataError(f"attempts per task must be >= 0 (episodes >= 0), got {attempts}")
+    if seed < 0 or seed + attempts >= EVAL_SEED_OFFSET:
         raise DataError(f"demonstration seeds {seed}..{seed + attempts - 1} must lie in [0, {EVAL_SEED_OFFSET}): "
                         "seeds from there on are held out for evaluation")
 
@@ -281,6 +283,7 @@ def eval_seeds(n:int, # episodes
     if seed < 0: raise DataError(f"evaluation seed offset must be >= 0, got {seed}")
     return [EVAL_SEED_OFFSET + seed + i for i in range(n)]
 
+# %% ../../nbs/vla/52_demos.ipynb #2e4ad20f
 def _size_mb(root:Path)->float: return sum(p.stat().st_size for p in Path(root).rglob("*") if p.is_file()) / 2**20
 
 def _record_task(w:LeRobotWriter, task:str, episodes:int, seed:int, limit:int, make, noise:float,
@@ -307,8 +310,8 @@ def _record_task(w:LeRobotWriter, task:str, episodes:int, seed:int, limit:int, m
 
 def _demos_summary(root:Path, w:LeRobotWriter, att:dict, tasks:list, seed:int, run:dict, dt:float)->dict:
     "What `record_demos` returns: this run's counts and speed, the dataset's totals, and each task's expert success."
-    per_task = {t: dict(kept=sum(r["xvr/task"] == t for r in w.episodes), attempted=att.get(t, {}).get("next_seed", seed) - seed)
-                for t in tasks}
+    tried = lambda t: att.get(t, {}).get("next_seed", seed) - seed
+    per_task = {t: dict(kept=sum(r["xvr/task"] == t for r in w.episodes), attempted=tried(t)) for t in tasks}
     for v in per_task.values(): v["expert_success_rate"] = v["kept"] / v["attempted"] if v["attempted"] else None
     kept, tried = sum(v["kept"] for v in per_task.values()), sum(v["attempted"] for v in per_task.values())
     fps = round(run["frames"] / dt, 1) if dt > 0 else None
@@ -325,6 +328,7 @@ def _recorded_names(root:Path)->tuple|None:
     f = json.loads(p.read_text()).get("features", {})
     return tuple(f.get(k, {}).get("names") or () for k in ("observation.state", "action"))
 
+# %% ../../nbs/vla/52_demos.ipynb #68a47e11
 def record_demos(out, # dataset folder (created or resumed)
                  tasks:Sequence[str]|str=("press_button", "open_drawer", "pick_place"), # environment name(s)
                  episodes:int=50, # successful demonstrations wanted per task
@@ -342,10 +346,8 @@ def record_demos(out, # dataset folder (created or resumed)
                 )->dict: # this run's kept/attempted/frames/seconds, the dataset's totals, `per_task`, `size_mb`
     "Record `episodes` successful expert demonstrations per task into LeRobot folder `out`; returns a summary."
     from xvr.vla import envs as E
-    tasks = [tasks] if isinstance(tasks, str) else list(tasks)
-    for t in tasks: E.env_name(t)
-    limit = max_attempts or 3 * episodes + 10
-    if episodes < 0: raise DataError(f"episodes must be >= 0, got {episodes}")
+    tasks = [E.env_name(t) and t for t in ([tasks] if isinstance(tasks, str) else tasks)]
+    limit = max_attempts or 3 * max(episodes, -10) + 10      # episodes < 0 gives a negative limit, refused below
     check_demo_seeds(seed, limit)
     cmap = E.parse_camera_map(camera_map) or E.default_camera_map(E.env_name(tasks[0]))
     cams, root, made = tuple(cmap if cameras is None else cameras), Path(out), {}
@@ -363,8 +365,7 @@ def record_demos(out, # dataset folder (created or resumed)
     run, t0 = dict(kept=0, attempted=0, frames=0), time.time()
     bar = tqdm(total=sum(max(0, episodes - have[t]) for t in tasks), desc="demos", unit="ep", disable=not progress)
     for task in tasks: _record_task(w, task, episodes, seed, seed + limit, make, noise, att, att_p, have, run, bar)
-    bar.close()
-    for e in made.values(): e.close()
+    for e in [bar, *made.values()]: e.close()
     return _demos_summary(root, w, att, tasks, seed, run, time.time() - t0)
 
 # %% ../../nbs/vla/52_demos.ipynb #cd64a384
@@ -446,20 +447,20 @@ def load_lerobot(folder, # LeRobot v3.0 dataset folder
 
 # %% ../../nbs/vla/52_demos.ipynb #d492e5bc
 def env_settings(folder, # a LeRobot folder written by `record_demos`
-                )->dict: # robot, camera_map, control_freq, instruction, cameras, height, width, tasks, state/action dims
+                )->dict: # robot, camera_map, control_freq, instruction, cameras, height, width, tasks, dims
     "The environment settings a dataset was recorded with (`info.json`'s `xvr` entry), for training and evaluation."
     ip = Path(folder) / "meta/info.json"
     if not ip.exists(): raise DataError("no meta/info.json: not a LeRobot dataset folder", folder)
     info = json.loads(ip.read_text())
     x, f = info.get("xvr") or {}, info["features"]
+    import pyarrow.parquet as pq
     rows = []
     for p in sorted((Path(folder) / "meta/episodes").glob("chunk-*/file-*.parquet")):
-        import pyarrow.parquet as pq
         rows += pq.read_table(p, columns=["xvr/task"]).column(0).to_pylist()
-    return dict(robot=x.get("robot", "Panda"), camera_map=x.get("camera_map"), control_freq=x.get("control_freq", info["fps"]),
-                instruction=x.get("instruction"), cameras=x.get("cameras"), height=x.get("height"), width=x.get("width"),
-                tasks=list(dict.fromkeys(rows)), state_dim=f["observation.state"]["shape"][0],
-                action_dim=f["action"]["shape"][0])
+    return dict(robot=x.get("robot", "Panda"), camera_map=x.get("camera_map"),
+                control_freq=x.get("control_freq", info["fps"]), instruction=x.get("instruction"),
+                cameras=x.get("cameras"), height=x.get("height"), width=x.get("width"), tasks=list(dict.fromkeys(rows)),
+                state_dim=f["observation.state"]["shape"][0], action_dim=f["action"]["shape"][0])
 
 # %% ../../nbs/vla/52_demos.ipynb #ff03ad7c
 def action_chunk(action:np.ndarray, # an episode's actions (T, action dim)

@@ -12,7 +12,8 @@ from tqdm.auto import tqdm
 
 from ..core import DataError, atomic_write_text, cli, check_options, writable_dir
 from .envs import make_env, env_name, import_modules, TASKS, CAMERAS, CONTROL_HZ
-from .demos import add_env_options, env_list, rollout, ExpertChunkPolicy, ZeroPolicy, EVAL_SEED_OFFSET, eval_seeds
+from .demos import (add_env_options, env_list, rollout, ExpertChunkPolicy, ZeroPolicy, EVAL_SEED_OFFSET,
+                           eval_seeds)
 
 # %% auto #0
 __all__ = ['REFERENCES', 'ROW_NAMES', 'BLIND', 'policy_dir', 'policy_key', 'make_policy', 'save_gif', 'gif_html', 'show_gifs',
@@ -224,6 +225,19 @@ def _resumed(records_path, settings:dict)->dict:
             done[(r["task"], r["seed"])] = r
     return done
 
+def _plan(tasks, n_episodes:int, seed:int, imports)->tuple[list, list]:
+    "The checked environment names (after importing `imports`) and the held-out seeds of an evaluation."
+    import_modules(imports)
+    tasks = list(TASKS) if tasks in ("all", None) else list(tasks)
+    for t in tasks: env_name(t)
+    if n_episodes < 1: raise DataError("n_episodes must be >= 1")
+    return tasks, eval_seeds(n_episodes, seed)
+
+def _jobs(tasks:list, seeds:list, done:dict, gif)->list:
+    "The `(task, seed, gif path or None)` episodes still to run: not yet recorded, or a first episode without its GIF."
+    return [(t, s, gif(t) if i == 0 else None) for t in tasks for i, s in enumerate(seeds)
+            if (t, s) not in done or (i == 0 and gif(t) is not None and not Path(gif(t)).exists())]
+
 def _collect(jobs:list, init:tuple, workers:int, done:dict, settings:dict, records_path, bar_kw:dict):
     "Run `jobs`; each new record goes into `done` and is appended to `records_path` (flushed) as it finishes."
     if records_path is not None: Path(records_path).parent.mkdir(parents=True, exist_ok=True)
@@ -266,27 +280,22 @@ def evaluate(policy_factory, # policy spec: folder, "untrained:<folder>", "exper
              imports=None, # modules each worker imports first to register environments (e.g. "robocasa")
             )->dict: # `policy` (its key), `records` (task-major), `per_task`, `counts` {task: (k, n)}, `gifs`
     "Closed-loop success of a policy: `dict(policy, records, per_task, counts)`; parallel and resumable."
-    import_modules(imports)
-    tasks = list(TASKS) if tasks in ("all", None) else list(tasks)
-    for t in tasks: env_name(t)
-    if n_episodes < 1: raise DataError("n_episodes must be >= 1")
     env_kw = dict(robot=robot, camera_map=camera_map, instruction=instruction)
+    tasks, seeds = _plan(tasks, n_episodes, seed, imports)
     settings = _settings(policy_factory, n_action_steps, height, width, env_kw)
-    seeds = eval_seeds(n_episodes, seed)
     done = _resumed(records_path, settings)
     gif = lambda t: str(Path(video_dir) / f"{t}.gif") if video_dir is not None else None
-    jobs = [(t, s, gif(t) if i == 0 else None) for t in tasks for i, s in enumerate(seeds)
-            if (t, s) not in done or (i == 0 and video_dir is not None and not Path(gif(t)).exists())]
+    jobs = _jobs(tasks, seeds, done, gif)
     init = (policy_factory, seed, n_action_steps, height, width, cameras and tuple(cameras), device, threads, gif_size,
             env_kw, imports)
-    n_new = sum(1 for j in jobs if (j[0], j[1]) not in done)
-    bar_kw = dict(total=len(tasks) * n_episodes, initial=len(tasks) * n_episodes - n_new,
+    n_old = len(tasks) * n_episodes - sum(1 for j in jobs if (j[0], j[1]) not in done)
+    bar_kw = dict(total=len(tasks) * n_episodes, initial=n_old,
                   desc=desc or f"rollouts {Path(settings['policy']).name}", unit="ep", disable=not progress)
     _collect(jobs, init, workers, done, settings, records_path, bar_kw)
     records = [done[(t, s)] for t in tasks for s in seeds]
     per_task = _summary(records, tasks)
-    return dict(policy=settings["policy"], records=records, per_task=per_task,
-                counts={t: (v["successes"], v["episodes"]) for t, v in per_task.items()},
+    counts = {t: (v["successes"], v["episodes"]) for t, v in per_task.items()}
+    return dict(policy=settings["policy"], records=records, per_task=per_task, counts=counts,
                 gifs={t: gif(t) for t in tasks} if video_dir is not None else {})
 
 # %% ../../nbs/vla/55_rollouts.ipynb #f05dd0c9
@@ -475,19 +484,19 @@ def _eval_rows(a:argparse.Namespace)->tuple[list, dict]:
 @cli
 def xvr_vla_eval_cli(argv=None, # command-line arguments (default `sys.argv[1:]`)
                     ): # 0; exits with 2 on bad arguments
-    "Closed-loop rollout evaluation of VLA policies in robosuite environments: Table 7 (CSV/Markdown/LaTeX), figure, GIFs."
+    "Closed-loop rollout evaluation of VLA policies in robosuite environments: Table 7 (CSV/Markdown/LaTeX), GIFs."
     a = _eval_parser().parse_args(argv)
     tasks, rows = _eval_rows(a)
     out = writable_dir(a.out)
     results, t0 = {}, time.time()
+    env_kw = dict(robot=a.robot, camera_map=a.camera_map, instruction=a.instruction, imports=a.imports,
+                  cameras=a.cameras and [c.strip() for c in a.cameras.split(",") if c.strip()])
     for name, spec in rows.items():
         s = _slug(name)
         results[name] = evaluate(spec, tasks, a.episodes, a.seed, a.workers, a.n_action_steps, a.size, a.size,
                                  records_path=out / "records" / f"{s}.jsonl",
                                  video_dir=(out / "gifs" / s) if a.gif_size else None, gif_size=a.gif_size or 64,
-                                 progress=not a.quiet, device=a.device, desc=name, robot=a.robot, camera_map=a.camera_map,
-                                 instruction=a.instruction, imports=a.imports,
-                                 cameras=a.cameras and [c.strip() for c in a.cameras.split(",") if c.strip()])
+                                 progress=not a.quiet, device=a.device, desc=name, **env_kw)
     paths = write_table7(results, out)
     print(table7_markdown(table7(results)), end="")
     n = sum(len(r['records']) for r in results.values())
