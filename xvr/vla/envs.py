@@ -28,7 +28,8 @@ from ..core import DataError, look_at
 from ..sources.sim import mj_camera_attrs, robosuite_assets
 
 # %% auto #0
-__all__ = ['CONTROL_HZ', 'TABLE_TOP', 'TASKS', 'ENV_NAMES', 'ROBOCASA_ANALOGUE', 'CAMERAS', 'CAMERA_MAPS', 'CAMERA_DESCRIPTIONS',
+__all__ = ['CONTROL_HZ', 'TABLE_TOP', 'TASKS', 'ENV_NAMES', 'ROBOCASA_ANALOGUE', 'CAMERAS', 'CAMERA_MAPS', 'STATE_NAMES',
+           'ACTION_NAMES', 'STATE_DIM', 'ACTION_DIM', 'STATE_LAYOUT', 'ACTION_LAYOUT', 'CAMERA_DESCRIPTIONS',
            'MAX_DELTA', 'MAX_ROT', 'env_name', 'check_robot', 'parse_camera_map', 'import_modules',
            'coffee_machine_file', 'cabinet_file', 'shelf_file', 'plate_file', 'XvrTask', 'XvrPressButton',
            'XvrOpenDrawer', 'XvrPnPShelfToCounter', 'default_camera_map', 'RobosuiteEnv', 'make_env', 'ScriptedExpert',
@@ -48,6 +49,12 @@ CAMERA_MAPS = {                      # slot -> environment camera, by kind of en
     "robocasa": {"agentview_left": "robot0_agentview_left", "agentview_right": "robot0_agentview_right",
                  "wrist": "robot0_eye_in_hand"},
     "robosuite": {"agentview": "agentview", "wrist": "robot0_eye_in_hand"}}
+# our tasks' vectors with robosuite's Panda + OSC_POSE (another robot's come from its environment: `env.state_names`)
+STATE_NAMES = ("eef_x", "eef_y", "eef_z", "eef_rx", "eef_ry", "eef_rz", "gripper_q0", "gripper_q1")
+ACTION_NAMES = ("d_eef_x", "d_eef_y", "d_eef_z", "d_rot_x", "d_rot_y", "d_rot_z", "gripper")
+STATE_DIM, ACTION_DIM = len(STATE_NAMES), len(ACTION_NAMES)
+STATE_LAYOUT = [("eef_position", 3), ("eef_rotation", 3, "axis_angle"), ("gripper_qpos", 2)]   # for GR00T's modality.json
+ACTION_LAYOUT = [("eef_delta_position", 3, None, False), ("eef_delta_rotation", 3, "axis_angle", False), ("gripper", 1)]
 CAMERA_DESCRIPTIONS = {
     "agentview_left": "A fixed camera behind the robot on its left looks at the counter and the gripper.",
     "agentview_right": "A fixed camera behind the robot on its right looks at the counter and the gripper.",
@@ -368,9 +375,8 @@ class RobosuiteEnv:
         self.env = _make_robosuite(self.name, robot, [self.camera_map[c] for c in self.cameras], height, width,
                                    control_freq, hard_reset, seed)
         self.action_dim = int(self.env.action_dim)
-        self.action_names = tuple(f"action_{i}" for i in range(self.action_dim))
-        if self.action_dim == 7: self.action_names = ("d_eef_x", "d_eef_y", "d_eef_z", "d_rot_x", "d_rot_y", "d_rot_z",
-                                                      "gripper")
+        self.action_names = ACTION_NAMES if self.action_dim == len(ACTION_NAMES) else tuple(
+            f"action_{i}" for i in range(self.action_dim))
 
     def close(self):
         "Free the simulator and its renderer."
@@ -416,7 +422,7 @@ def _obs(self:RobosuiteEnv, raw:dict)->dict:
 def state_names(self:RobosuiteEnv)->tuple:
     "Names of the state vector's entries."
     g = len(self.env.robots[0].gripper["right"].joints)      # robosuite's gripper_qpos: one entry per finger joint
-    return ("eef_x", "eef_y", "eef_z", "eef_rx", "eef_ry", "eef_rz") + tuple(f"gripper_q{i}" for i in range(g))
+    return STATE_NAMES[:6] + tuple(f"gripper_q{i}" for i in range(g))
 
 # %% ../../nbs/vla/51_envs.ipynb #83776214
 @patch
