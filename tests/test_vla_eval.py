@@ -17,19 +17,19 @@ SMALL = dict(height=32, width=32, progress=False)
 def cli(*args, **kw):
     env = os.environ | {"OMP_NUM_THREADS": "1", "MUJOCO_GL": "egl"}
     return subprocess.run([sys.executable, "-c", "from xvr.vla.rollouts import xvr_vla_eval_cli; xvr_vla_eval_cli()", *args],
-                          capture_output=True, text=True, timeout=300, env=env, **kw)
+                          capture_output=True, text=True, timeout=900, env=env, **kw)
 
 
 @pytest.fixture(scope="module")
 def tiny_policy(tmp_path_factory):
-    "A tiny-backbone VLA trained for 3 optimizer steps on toy episodes with the simulator's cameras and dimensions."
+    "A tiny-backbone VLA trained for 3 optimizer steps on toy episodes with the wrist camera and the Panda's dimensions."
     import torch
     torch.set_num_threads(1)
     from xvr.vla.training import VLATrainConfig, train, toy_episodes
     out = tmp_path_factory.mktemp("vla") / "run"
     cfg = VLATrainConfig(model="tiny", output_dir=str(out), max_steps=3, per_device_batch=4, lr=1e-3, num_workers=0,
                          save_steps=3, logging_steps=1, min_pixels=1024, max_pixels=1024)
-    train(cfg, toy_episodes(2, T=6, ds=8, da=7, cameras=CAMERAS, tasks=("press_button",)))   # the Panda's dimensions
+    train(cfg, toy_episodes(2, T=6, ds=8, da=7, cameras=("wrist",), tasks=("press_button",)))   # the Panda's dims
     return out
 
 
@@ -82,7 +82,8 @@ def test_cli_bad_arguments(tmp_path):
 def test_cli_end_to_end_with_tiny_checkpoint(tiny_policy, tmp_path):
     out = tmp_path / "eval"
     args = ["--policy", str(tiny_policy), "--label", "base", "--reference", "expert", "zero", "untrained",
-            "--tasks", "press_button", "--episodes", "2", "--workers", "2", "--size", "32", "--gif-size", "32",
+            "--env", "press_button", "--cameras", "wrist", "--n-action-steps", "16", "--episodes", "2", "--workers", "2",
+            "--size", "32", "--gif-size", "32",
             "--out", str(out), "--quiet"]
     r = cli(*args)
     assert r.returncode == 0, r.stderr[-3000:]
@@ -96,7 +97,8 @@ def test_cli_end_to_end_with_tiny_checkpoint(tiny_policy, tmp_path):
     recs = sorted(out.glob("records/*.jsonl"))
     assert len(recs) == 4 and all(len(read_records(p)) == 2 for p in recs)
     # the same policy in this process (workers=1) gives the records the CLI's two workers wrote
-    mine = evaluate(str(tiny_policy), ["press_button"], 2, height=32, width=32, gif_size=32, progress=False)
+    mine = evaluate(str(tiny_policy), ["press_button"], 2, n_action_steps=16, height=32, width=32, cameras=["wrist"],
+                    gif_size=32, progress=False)
     cli_recs = read_records(out / "records" / "GR00T-style_base_Qwen3-VL_backbone.jsonl")  # in completion order
     assert mine["records"] == sorted(cli_recs, key=lambda r: r["seed"])
     gifs = sorted(out.glob("gifs/*/press_button.gif"))
