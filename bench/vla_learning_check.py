@@ -15,13 +15,15 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    from xvr.vla.demos import record_demos, evaluate_policy, ExpertChunkPolicy
+    from xvr.vla.demos import record_demos, evaluate_policy, ExpertChunkPolicy, env_settings
     from xvr.vla.training import VLATrainConfig, train, build_policy, load_episodes, evaluate_tasks, policy_from_dir, ChunkDataset
     from xvr.vla.policy import VLAPolicy
     t0 = time.time()
     summ = record_demos(f"{a.out}/demos", a.task, episodes=a.demos, height=a.size, width=a.size, progress=False)
     print(f"demos: {summ['per_task']} ({time.time() - t0:.0f}s)", flush=True)
-    head = dict(width=64, hidden=64, layers=4, heads=4, head_dim=16, vl_layers=1, n_future=8, action_dim=4)
+    dims = env_settings(f"{a.out}/demos")          # the action size comes from the dataset (7 for the Panda + OSC)
+    head = dict(width=64, hidden=64, layers=4, heads=4, head_dim=16, vl_layers=1, n_future=8,
+                action_dim=dims["action_dim"], state_dim=max(8, dims["state_dim"]))
     cfg = VLATrainConfig(model="tiny", data_dir=[f"{a.out}/demos"], output_dir=f"{a.out}/run", max_steps=a.steps, per_device_batch=16,
                          lr=1e-3, num_workers=0, save_steps=a.steps, logging_steps=50, min_pixels=a.size ** 2, max_pixels=a.size ** 2,
                          head=head)
