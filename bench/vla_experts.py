@@ -68,8 +68,8 @@ def main(argv=None):
         res[task] = r
         print(f"{task:13s} expert {r['success']}/{r['seeds']} ({100 * r['rate']:.1f}%), steps {r['steps_min']}-"
               f"{r['steps_max']} (mean {r['steps_mean']}); per control step without rendering "
-              f"{1000 * r['step_s_no_render']:.1f} ms wall / {1000 * r['step_cpu_s_no_render']:.1f} ms CPU, with 3 cameras "
-              f"at {a.size}px {1000 * r.get('step_s_3cams', float('nan')):.0f} ms wall / "
+              f"{1000 * r['step_s_no_render']:.1f} ms wall / {1000 * r['step_cpu_s_no_render']:.1f} ms CPU, "
+              f"with 3 cameras at {a.size}px {1000 * r.get('step_s_3cams', float('nan')):.0f} ms wall / "
               f"{1000 * r.get('step_cpu_s_3cams', float('nan')):.0f} ms CPU; failed seeds {r['failed']}",
               flush=True)
     print(json.dumps(res))
