@@ -32,7 +32,9 @@ def mj_camera_attrs(cam_from_world:np.ndarray)->str:
     pos = " ".join(f"{x:.6f}" for x in W[:3, 3]); xy = " ".join(f"{x:.6f}" for x in np.r_[R[:, 0], R[:, 1]])
     return f'pos="{pos}" xyaxes="{xy}"'
 
-def cv_pose_from_mj(xpos:np.ndarray, xmat:np.ndarray)->np.ndarray:
+def cv_pose_from_mj(xpos:np.ndarray, # camera position in the world (3,), metres (MuJoCo `cam_xpos`)
+                    xmat:np.ndarray, # camera orientation, (9,) or (3, 3) row-major (MuJoCo `cam_xmat`)
+                   )->np.ndarray:
     "OpenCV `cam_from_world` (4, 4) from a MuJoCo camera's world position and orientation matrix."
     W = np.eye(4); W[:3, :3] = xmat.reshape(3, 3) @ _CV_FROM_MJ; W[:3, 3] = xpos
     return invert_rigid(W)
@@ -42,7 +44,10 @@ def _renderer(model, height, width):
     import mujoco
     return mujoco.Renderer(model, height, width)
 
-def render_camera(renderer, data, camera:str)->tuple[np.ndarray, np.ndarray]:
+def render_camera(renderer, # a `mujoco.Renderer` of the scene's model
+                  data, # the `mujoco.MjData` state to draw
+                  camera:str, # name of a camera in the model
+                 )->tuple[np.ndarray, np.ndarray]:
     "RGB (H, W, 3) uint8 and depth (H, W) float32 metres (0 = nothing hit) of MuJoCo camera `camera`."
     renderer.update_scene(data, camera=camera)
     rgb = renderer.render().copy()
@@ -71,7 +76,7 @@ TEXTURES = {"wood": ("light-wood", "dark-wood", "red-wood", "blue-wood", "green-
 # table tops: textures with rich, non-repeating structure (what local descriptors match across views)
 SURFACES = ("dirt", "clay", "brass-ambra", "gray-felt", "wood-varnished-panels", "dark-wood", "bread")
 
-# %% ../../nbs/sources/10_sim.ipynb #b58ed366
+# %% ../../nbs/sources/10_sim.ipynb #b3ceab65
 def _rgb3(c): return " ".join(f"{x:.3f}" for x in c)
 
 def _geom(kind, pos, size, mat, euler=(0, 0, 0)):
@@ -79,6 +84,7 @@ def _geom(kind, pos, size, mat, euler=(0, 0, 0)):
     e = " ".join(f"{x:.4f}" for x in euler)
     return f'<geom type="{kind}" pos="{p}" size="{s}" euler="{e}" material="{mat}"/>'
 
+# %% ../../nbs/sources/10_sim.ipynb #628d863f
 def _mug(r, m):
     h, rad = r.uniform(.08, .13), r.uniform(.04, .06)
     return [_geom("cylinder", (0, 0, h / 2), (rad, h / 2), m), _geom("capsule", (rad + .015, 0, h / 2), (.012, h / 3), m)]
@@ -210,7 +216,11 @@ def _expose(rgb:np.ndarray, gain:float, noise:float, r)->np.ndarray:
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 # %% ../../nbs/sources/10_sim.ipynb #3a2b5000
-def scene_xml(index:int, seed:int=0, n_views:int=10, height:int=480, width:int=640, # as in `general_scene`
+def scene_xml(index:int, # scene number, as in `general_scene`
+              seed:int=0, # dataset seed
+              n_views:int=10, # cameras on the orbit
+              height:int=480, # image height, pixels
+              width:int=640, # image width, pixels
               categories:Sequence[str]=CATEGORIES, # categories cycled over by `index`
              )->tuple[str, str, list, float, np.random.Generator]:
     "MJCF of general scene `index`, its category, camera poses, vertical field of view and the scene's random stream."
@@ -232,9 +242,11 @@ def scene_xml(index:int, seed:int=0, n_views:int=10, height:int=480, width:int=6
 def general_scene(index:int, # scene number: picks the category (`categories[index % len]`) and seeds the rest
                   seed:int=0, # dataset seed
                   n_views:int=10, # cameras on the orbit
-                  height:int=480, width:int=640, # image size, pixels
+                  height:int=480, # image height, pixels
+                  width:int=640, # image width, pixels
                   categories:Sequence[str]=CATEGORIES, # categories cycled over by `index`
-                  voxel:float=0.004, max_points:int=400_000, # fused point cloud: voxel size (m) and size cap
+                  voxel:float=0.004, # voxel size of the fused point cloud, m
+                  max_points:int=400_000, # size cap of the fused point cloud, points
                   exposure:float=0.0, # spread of per-view exposure, in stops (0: all views alike)
                   noise:float=0.0, # std of Gaussian sensor noise, 0-255 units
                  )->Scene:
@@ -278,7 +290,7 @@ CAMERA_DESCRIPTIONS = {
 }
 ROBOT_CAMERAS = ("fix_left", "fix_center", "fix_right", "wrist")
 
-# %% ../../nbs/sources/10_sim.ipynb #fbc63077
+# %% ../../nbs/sources/10_sim.ipynb #a92bd320
 def mesh_cache()->Path:
     "Folder of simplified robot meshes, made once per machine (`$XVR_CACHE`, default `~/.cache/xvr`)."
     return Path(os.environ.get("XVR_CACHE", Path.home() / ".cache" / "xvr")) / "meshes"
@@ -303,6 +315,7 @@ def _simplified(file:str, max_faces:int)->tuple[np.ndarray, np.ndarray]|None:
     z = np.load(f)
     return (z["v"], z["f"]) if len(z["f"]) else None
 
+# %% ../../nbs/sources/10_sim.ipynb #5edf83c7
 def _visual_part(path:Path, max_faces:int=800):
     "MjSpec of a robosuite robot or gripper file: visual geoms only, simplified meshes, absolute paths, no actuators."
     import mujoco
@@ -434,8 +447,10 @@ def _held_height(model, data, body:str)->float:
 # %% ../../nbs/sources/10_sim.ipynb #133712a4
 def robot_episode(index:int, # episode number: picks the embodiment (`embodiments[index % len]`) and seeds the rest
                   seed:int=0, # dataset seed
-                  duration:float=20.0, fps:float=5.0, # length (s) and control frequency (Hz)
-                  height:int=240, width:int=424, # image size, pixels
+                  duration:float=20.0, # episode length, s
+                  fps:float=5.0, # control frequency, Hz
+                  height:int=240, # image height, pixels
+                  width:int=424, # image width, pixels
                   embodiments:Sequence[str]=tuple(EMBODIMENTS), # embodiments cycled over by `index`
                   cameras:Sequence[str]=ROBOT_CAMERAS, # cameras rendered
                   camera_jitter:float=0.0, # std (m) of an extra offset of each fixed camera, on top of the drawn rig
@@ -519,7 +534,7 @@ def _check_render(kw:dict, scenes:int, episodes:int, workers:int):
         raise DataError(f"scenes need at least 3 views (every general task shows 3 or more), got {kw['views']}")
     if scenes < 0 or episodes < 0 or workers < 1: raise DataError("need scenes >= 0, episodes >= 0, workers >= 1")
 
-# %% ../../nbs/sources/10_sim.ipynb #cfc7399e
+# %% ../../nbs/sources/10_sim.ipynb #5bf05dae
 def _item_dir(out:Path, domain:str, index:int, seed:int)->Path:
     return out / domain / f"{index:05d}"
 
@@ -543,13 +558,29 @@ def _render_item(args):
         save_trajectory(item, folder, image_format=image_format); n = len(item) * len(item.cameras)
     return domain, index, n, False
 
+# %% ../../nbs/sources/10_sim.ipynb #0be8c627
+def _check_manifest(out:Path, kw:dict, overwrite:bool)->Path:
+    "Path of `out`'s manifest, after refusing (or, with `overwrite`, clearing) a folder rendered with other `kw`."
+    man = out / "render_manifest.json"
+    if man.exists():
+        old = need_keys(read_json(man), man, params=dict)["params"]
+        if old != kw and overwrite:
+            for p in (out / "general", out / "robotic", man):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
+        elif old != kw:
+            raise DataError(f"folder was rendered with other parameters {old}; use another --out, or --overwrite", man)
+    return man
+
+# %% ../../nbs/sources/10_sim.ipynb #c7f6fcd7
 def render_dataset(out, # the source folder: `general/<index>/`, `robotic/<index>/`, `render_manifest.json`
                    scenes:int=8, # general-domain scenes
                    episodes:int=8, # robot episodes
                    seed:int=0, # seed of every scene and episode (with its index)
                    views:int=10, # cameras per scene
-                   height:int=480, width:int=640, # scene image size, pixels
-                   robot_height:int=240, robot_width:int=424, # robot frame size, pixels
+                   height:int=480, # scene image height, pixels
+                   width:int=640, # scene image width, pixels
+                   robot_height:int=240, # robot frame height, pixels
+                   robot_width:int=424, # robot frame width, pixels
                    duration:float=20.0, # episode length, s
                    fps:float=5.0, # robot control frequency, Hz
                    workers:int=1, # local worker processes (or CPUs of a local Ray instance)
@@ -564,14 +595,7 @@ def render_dataset(out, # the source folder: `general/<index>/`, `robotic/<index
                                robot_width=robot_width, duration=duration, fps=fps)
     if camera_jitter: kw["camera_jitter"] = camera_jitter
     _check_render(kw, scenes, episodes, workers)
-    man = out / "render_manifest.json"
-    if man.exists():
-        old = need_keys(read_json(man), man, params=dict)["params"]
-        if old != kw and overwrite:
-            for p in (out / "general", out / "robotic", man):
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink()
-        elif old != kw:
-            raise DataError(f"folder was rendered with other parameters {old}; use another --out, or --overwrite", man)
+    man = _check_manifest(out, kw, overwrite)
     if image_format not in ("npy", "png"): raise DataError(f"image format must be 'npy' or 'png', got {image_format!r}")
     # the frame format is storage, not content: a folder may mix both, and `load_trajectory` reads either
     atomic_write_text(man, json.dumps(dict(params=kw, scenes=scenes, episodes=episodes, image_format=image_format), indent=1))
@@ -589,7 +613,9 @@ def render_dataset(out, # the source folder: `general/<index>/`, `robotic/<index
                 views_per_s=round(views_done / dt, 2) if dt > 0 else None, debris_removed=debris)
 
 # %% ../../nbs/sources/10_sim.ipynb #07207df8
-def load_sim(data_dir, domain:str="general")->Iterator[Scene|Trajectory]:
+def load_sim(data_dir, # a folder written by `render_dataset`
+             domain:str="general", # 'general' (scenes) or 'robotic' (trajectories)
+            )->Iterator[Scene|Trajectory]:
     "Yield the scenes (`domain='general'`) or trajectories (`'robotic'`) rendered into `data_dir`, in index order."
     root = Path(data_dir) / domain
     if domain not in ("general", "robotic"): raise DataError(f"domain must be 'general' or 'robotic', got {domain!r}")

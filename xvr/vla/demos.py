@@ -548,7 +548,11 @@ class ZeroPolicy:
                  horizon:int=16, # chunk length H
                  action_dim:int=7, # action size until `reset(env)` sets the env's
                 ): self.horizon, self.action_dim = horizon, action_dim
-    def reset(self, env): self.action_dim = env.action_dim
+    def reset(self,
+              env, # the environment of the new episode: gives the action dimension
+             ):
+        "Take the action dimension of `env`."
+        self.action_dim = env.action_dim
     def __call__(self,
                  obs:dict, # an observation (ignored)
                 )->np.ndarray: # zeros (horizon, action dim) float32
@@ -597,7 +601,8 @@ def add_env_options(p:argparse.ArgumentParser, # the parser to extend
     p.add_argument("--import", dest="imports", default=None,
                    help="module(s) to import first that register environments, e.g. robocasa")
 
-def env_list(a:argparse.Namespace)->list[str]:
+def env_list(a:argparse.Namespace, # parsed arguments with `env` ('all' or comma-separated names) and `imports`
+            )->list[str]:
     "The environments named by parsed `--env` (after `--import`), each checked."
     from xvr.vla import envs as E
     E.import_modules(a.imports)

@@ -189,14 +189,26 @@ class XvrTask(ManipulationEnv):
     "Shared base of our tabletop tasks: arena, robot placement, cameras, fixtures, `get_ep_meta()['lang']`."
     MAX_STEPS, lang = 100, ""
     CAMERA_NAMES = ("xvr_agentview_left", "xvr_agentview_right")   # the two agent views (left, right)
-    def __init__(self, robots, controller_configs=None, control_freq:int=CONTROL_HZ, hard_reset:bool=False,
-                 ignore_done:bool=True, horizon:int=1000, initialization_noise="default", **kw):
+    def __init__(self,
+                 robots, # robosuite robot name(s), e.g. "Panda"
+                 controller_configs=None, # robosuite controller config (default: the robot's)
+                 control_freq:int=CONTROL_HZ, # control steps per second
+                 hard_reset:bool=False, # rebuild the MuJoCo model at each reset
+                 ignore_done:bool=True, # keep stepping past `horizon`
+                 horizon:int=1000, # robosuite's episode horizon, control steps
+                 initialization_noise="default", # robosuite's joint noise at reset ("default", a dict or None)
+                 **kw, # other `ManipulationEnv` arguments (cameras, renderers, seed)
+                ):
         self.table_full_size, self.table_offset = (0.8, 0.8, 0.05), np.array((0, 0, TABLE_TOP))
         super().__init__(robots=robots, controller_configs=controller_configs, control_freq=control_freq,
                          hard_reset=hard_reset, ignore_done=ignore_done, horizon=horizon,
                          initialization_noise=initialization_noise, **kw)
     def _fixtures(self)->dict: raise NotImplementedError
-    def reward(self, action=None): return float(self._check_success())
+    def reward(self,
+               action=None, # the action just taken (unused: the reward is sparse)
+              ):
+        "1.0 when the task succeeds, else 0.0."
+        return float(self._check_success())
     def get_ep_meta(self)->dict: return dict(lang=self.lang)
 
 REGISTERED_ENVS.pop("XvrTask", None)   # the base is no task

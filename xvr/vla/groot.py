@@ -66,7 +66,8 @@ def as_layout(parts, # `Part`s, tuples (name, size[, rotation_type[, absolute]])
                             f"values, not {p.size}")
     return parts
 
-def layout_dim(layout)->int:
+def layout_dim(layout, # a layout, or what `as_layout` turns into one
+              )->int:
     "Length of the vector a layout describes."
     return sum(p.size for p in as_layout(layout))
 

@@ -209,7 +209,7 @@ def _summary(records:list[dict], tasks)->dict:
                       mean_steps=float(np.mean([r["steps"] for r in rs])) if rs else float("nan"))
     return out
 
-# %% ../../nbs/vla/55_rollouts.ipynb #d6d3e6b8
+# %% ../../nbs/vla/55_rollouts.ipynb #8acfd19f
 def _resumed(records_path, settings:dict)->dict:
     "Records already in `records_path` by `(task, seed)`; a half-written last line is dropped, others' refused."
     done = {}
@@ -225,6 +225,7 @@ def _resumed(records_path, settings:dict)->dict:
             done[(r["task"], r["seed"])] = r
     return done
 
+# %% ../../nbs/vla/55_rollouts.ipynb #31d27d81
 def _plan(tasks, n_episodes:int, seed:int, imports)->tuple[list, list]:
     "The checked environment names (after importing `imports`) and the held-out seeds of an evaluation."
     import_modules(imports)
@@ -238,6 +239,7 @@ def _jobs(tasks:list, seeds:list, done:dict, gif)->list:
     return [(t, s, gif(t) if i == 0 else None) for t in tasks for i, s in enumerate(seeds)
             if (t, s) not in done or (i == 0 and gif(t) is not None and not Path(gif(t)).exists())]
 
+# %% ../../nbs/vla/55_rollouts.ipynb #8f267538
 def _collect(jobs:list, init:tuple, workers:int, done:dict, settings:dict, records_path, bar_kw:dict):
     "Run `jobs`; each new record goes into `done` and is appended to `records_path` (flushed) as it finishes."
     if records_path is not None: Path(records_path).parent.mkdir(parents=True, exist_ok=True)
