@@ -20,10 +20,10 @@ from ..config import JSONConfig
 from ..vlm.qwen import sample_messages, collate, tiny_qwen3_vl, save_qwen, load_qwen
 
 # %% auto #0
-__all__ = ['VL_KEYS', 'VLAConfig', 'VLBackbone', 'vla_prompt', 'encode_observation', 'CategoryLinear', 'CategoryMLP', 'sinusoid',
-           'TimestepEncoder', 'ActionEncoder', 'AdaLayerNorm', 'Attention', 'DiTBlock', 'DiT', 'sample_time',
-           'FlowMatchingHead', 'pad_last', 'VLA', 'param_groups', 'set_trainable', 'count_params', 'make_batch',
-           'Normalizer', 'save_vla', 'load_vla', 'VLAPolicy']
+__all__ = ['VL_KEYS', 'VLAConfig', 'linear_patch_embed', 'VLBackbone', 'vla_prompt', 'encode_observation', 'CategoryLinear',
+           'CategoryMLP', 'sinusoid', 'TimestepEncoder', 'ActionEncoder', 'AdaLayerNorm', 'Attention', 'DiTBlock',
+           'DiT', 'sample_time', 'FlowMatchingHead', 'pad_last', 'VLA', 'param_groups', 'set_trainable', 'count_params',
+           'make_batch', 'Normalizer', 'save_vla', 'load_vla', 'VLAPolicy']
 
 # %% ../../nbs/vla/50_policy.ipynb #1d037efa
 @dataclass
@@ -50,6 +50,8 @@ class VLAConfig(JSONConfig):
     inference_steps: int = 4          # Euler steps K at inference
     n_action_steps: int = 8           # actions of a chunk played before re-planning (per-step calls of `VLAPolicy`)
     binary_gripper: bool = True       # at inference, snap two-valued action dims (the gripper) to the nearer value
+    ensemble: bool = False            # ACT's temporal ensembling: a chunk per step, the predictions for now averaged
+    ensemble_coeff: float = 0.01      # its weights exp(-coeff * i), i = 0 the oldest prediction (ACT's default)
     cameras: list = field(default_factory=list)  # camera slots read, in prompt order ([] = the observation's order)
     tune_llm: bool = False            # Table 7: the language model is frozen
     tune_visual: bool = True          # Table 7: the vision encoder is fine-tuned
@@ -63,7 +65,8 @@ class VLAConfig(JSONConfig):
                            vl_layers=1, n_future=4, n_embodiments=2, dropout=0.0) | kw))
 
 # %% ../../nbs/vla/50_policy.ipynb #3d275924
-def _linear_patch_embed(pe:nn.Module):
+def linear_patch_embed(pe:nn.Module, # Qwen3-VL's `visual.patch_embed` (its `forward` is replaced in place)
+                      ):
     "Run Qwen3-VL's patch embedding (a Conv3d whose kernel is its stride) as one matmul: same weights, faster on CPU."
     conv = pe.proj
     def forward(x):
@@ -84,7 +87,7 @@ class VLBackbone(nn.Module):
         if lt: vlm.config.text_config.layer_types = lt[:select_layer]
         self.vlm, self.select_layer, self._tap = vlm, select_layer, None
         lm.layers[-1].register_forward_hook(self._hook)
-        _linear_patch_embed(vlm.model.visual.patch_embed)
+        linear_patch_embed(vlm.model.visual.patch_embed)
     def _hook(self, mod, inp, out): self._tap = out[0] if isinstance(out, tuple) else out
     @property
     def dim(self)->int: return self.vlm.config.text_config.hidden_size
@@ -448,14 +451,14 @@ class VLAPolicy:
                  steps:int|None=None,               # Euler steps per chunk (None: `cfg.inference_steps`)
                  n_action_steps:int|None=None):     # actions played per chunk per-step (None: `cfg.n_action_steps`)
         self.model, self.processor, self.normalizer = model.eval(), processor, normalizer
-        self.n_action_steps, self._queue = n_action_steps or model.cfg.n_action_steps, []
+        self.n_action_steps, self._queue, self._chunks = n_action_steps or model.cfg.n_action_steps, [], []
         self.cameras = cameras or model.cfg.cameras or None
         self.instruction, self.embodiment_id, self.steps = instruction, embodiment_id, steps
         self.action_dim = action_dim or (len(normalizer.action_min) if normalizer else model.cfg.action_dim)
         self.gen = torch.Generator().manual_seed(seed)
     def reset(self, seed:int|None=None):
         "Start an episode: drop queued actions, optionally re-seed the sampling noise (an int, or an env's `episode_seed`)."
-        self._queue = []
+        self._queue, self._chunks = [], []
         seed = getattr(seed, "episode_seed", seed)
         if isinstance(seed, (int, np.integer)): self.gen.manual_seed(int(seed))
     def _images(self, obs:dict):
@@ -487,6 +490,19 @@ def act(self:VLAPolicy, obs:dict, # `images` (list or camera -> image), `state`,
 def __call__(self:VLAPolicy, obs:dict, # one observation, as for `act`
             )->np.ndarray:
     "The next single action `(da,)`: from the current chunk, sampling a new one every `n_action_steps` calls."
+    if self.model.cfg.ensemble: return self.ensembled(obs)
     if not self._queue: self._queue = list(self.act(obs)[:self.n_action_steps])
     return self._queue.pop(0)
 
+
+# %% ../../nbs/vla/50_policy.ipynb #5d2c9e41
+@patch
+def ensembled(self:VLAPolicy, obs:dict, # one observation, as for `act`
+             )->np.ndarray:
+    "ACT's temporal ensembling: sample a chunk now, return the weighted mean `(da,)` of every live chunk's action for now."
+    self._chunks = [(age + 1, c) for age, c in self._chunks if age + 1 < len(c)] + [(0, self.act(obs))]
+    preds = np.stack([c[age] for age, c in self._chunks])                  # oldest chunk first
+    w = np.exp(-self.model.cfg.ensemble_coeff * np.arange(len(preds)))[:, None]
+    a = ((w * preds).sum(0) / w.sum()).astype(np.float32)
+    if self.normalizer and self.model.cfg.binary_gripper: a = self.normalizer.unaction(self.normalizer.action(a), snap=True)
+    return a

@@ -292,7 +292,9 @@ def plot_success(results:dict, ax=None, title:str="Rollout success rate"):
 class ChunkPolicy:
     "Adapter for `xvr.vla.demos.rollout`: `obs -> (H, da)` chunk, and `reset(env)` at each episode start."
     def __init__(self, policy:VLAPolicy): self.policy = policy
-    def __call__(self, obs:dict)->np.ndarray: return self.policy.act(obs)
+    def __call__(self, obs:dict)->np.ndarray:
+        "The chunk to play; with temporal ensembling, the one ensembled action of this step `(1, da)`."
+        return self.policy.ensembled(obs)[None] if self.policy.model.cfg.ensemble else self.policy.act(obs)
     def reset(self, env=None): self.policy.reset(getattr(env, "episode_seed", None) if env is not None else None)
 
 def evaluate_tasks(policy:VLAPolicy, tasks:Sequence[str], n_episodes:int=10, seed:int=0, n_action_steps:int|None=None,
@@ -302,8 +304,9 @@ def evaluate_tasks(policy:VLAPolicy, tasks:Sequence[str], n_episodes:int=10, see
     from xvr.vla.demos import evaluate_policy
     out = {}
     for task in tqdm(list(tasks), desc="rollouts"):
-        r = evaluate_policy(ChunkPolicy(policy), task, n_episodes=n_episodes, seed=seed, n_action_steps=n_action_steps or policy.n_action_steps,
-                            height=height, width=width)
+        n = n_action_steps or policy.n_action_steps
+        r = evaluate_policy(ChunkPolicy(policy), task, n_episodes=n_episodes, seed=seed, n_action_steps=n, height=height,
+                            width=width)
         out[task] = (int(sum(r["successes"])), len(r["successes"]))
     return out
 
