@@ -41,7 +41,7 @@ def parse_setting(s):
     out = {}
     for kv in filter(None, s.split(",")):
         k, v = kv.split("=")
-        out[k] = v.lower() in ("1", "true") if k == "binary_gripper" else (float(v) if "." in v else int(v))
+        out[k] = v.lower() in ("1", "true") if k in ("binary_gripper", "ensemble") else (float(v) if "." in v else int(v))
     return out
 
 
