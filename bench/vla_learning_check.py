@@ -15,13 +15,18 @@ import numpy as np, torch
 
 
 class Probe:
-    "Wraps a chunk policy; records per episode the highest the task's object got (pick_place: was it lifted?)."
-    def __init__(self, pol): self.pol, self.env, self.max_z = pol, None, []
+    "Wraps a chunk policy; per episode: the highest the task's object got, and the first action's error to the expert's."
+    def __init__(self, pol): self.pol, self.env, self.max_z, self.first_err = pol, None, [], []
     def reset(self, env=None):
-        self.env = env; self.max_z.append(0.0); self.pol.reset(env)
+        self.env = env; self.max_z.append(0.0); self.pol.reset(env); self.first = True
     def __call__(self, obs):
+        from xvr.vla.envs import expert_policy
         if self.env is not None: self.max_z[-1] = max(self.max_z[-1], float(self.env.object_pos()[2]))
-        return self.pol(obs)
+        chunk = self.pol(obs)
+        if self.first and self.env is not None:   # does the policy head for the right place from the first frame?
+            self.first_err.append(np.abs(np.asarray(chunk)[0] - expert_policy(self.env)(obs)))
+        self.first = False
+        return chunk
 
 
 def evaluate(pol, a):
@@ -33,6 +38,7 @@ def evaluate(pol, a):
     r = evaluate_policy(p, a.task, a.episodes, 0, n, a.size, a.size, progress=False)
     out = dict(successes=int(sum(r["successes"])), episodes=len(r["successes"]), steps=int(np.mean(r["steps"])))
     if a.task == "pick_place": out["lifted"] = int(sum(z > 0.15 for z in p.max_z))
+    out["first_action_err"] = [round(float(x), 3) for x in np.mean(p.first_err, 0)]  # per action dim, mean |policy - expert|
     return out
 
 
