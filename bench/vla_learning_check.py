@@ -15,7 +15,7 @@ import numpy as np, torch
 
 
 class Probe:
-    "Wraps a chunk policy; per episode: the highest the task's object got, and the first action's error to the expert's."
+    "Wraps a chunk policy; per episode: the object's highest point, the first action's error to the expert's."
     def __init__(self, pol): self.pol, self.env, self.max_z, self.first_err = pol, None, [], []
     def reset(self, env=None):
         self.env = env; self.max_z.append(0.0); self.pol.reset(env); self.first = True
@@ -38,7 +38,7 @@ def evaluate(pol, a):
     r = evaluate_policy(p, a.task, a.episodes, 0, n, a.size, a.size, progress=False)
     out = dict(successes=int(sum(r["successes"])), episodes=len(r["successes"]), steps=int(np.mean(r["steps"])))
     if a.task == "pick_place": out["lifted"] = int(sum(z > 0.15 for z in p.max_z))
-    out["first_action_err"] = [round(float(x), 3) for x in np.mean(p.first_err, 0)]  # per action dim, mean |policy - expert|
+    out["first_action_err"] = [round(float(x), 3) for x in np.mean(p.first_err, 0)]  # per dim, mean |policy - expert|
     return out
 
 
@@ -47,7 +47,8 @@ def parse_setting(s):
     out = {}
     for kv in filter(None, s.split(",")):
         k, v = kv.split("=")
-        out[k] = v.lower() in ("1", "true") if k in ("binary_gripper", "ensemble") else (float(v) if "." in v else int(v))
+        flag = k in ("binary_gripper", "ensemble")
+        out[k] = v.lower() in ("1", "true") if flag else (float(v) if "." in v else int(v))
     return out
 
 
@@ -94,7 +95,8 @@ def main(argv=None):
     for s in a.eval:
         pol.model.cfg = type(trained_cfg)(**(asdict(trained_cfg) | parse_setting(s)))
         p = VLAPolicy(pol.model, pol.processor, pol.normalizer)
-        t1 = time.time(); res["eval"][s or "default"] = evaluate(p, a) | dict(eval_min=round((time.time() - t1) / 60, 1))
+        t1 = time.time()
+        res["eval"][s or "default"] = evaluate(p, a) | dict(eval_min=round((time.time() - t1) / 60, 1))
         print(f"eval {s or 'default'}: {res['eval'][s or 'default']}", flush=True)
     if not a.no_references:
         ds = ChunkDataset(eps, 16, cameras=a.cameras)

@@ -392,7 +392,8 @@ class Normalizer:
         s, a = np.asarray(states, np.float64), np.asarray(actions, np.float64)
         s, a = s.reshape(-1, s.shape[-1]), a.reshape(-1, a.shape[-1])
         for names, x, what in ((state_names, s, "state"), (action_names, a, "action")):
-            if len(names) and len(names) != x.shape[1]: raise DataError(f"{len(names)} {what} names for {x.shape[1]} dims")
+            if len(names) and len(names) != x.shape[1]:
+                raise DataError(f"{len(names)} {what} names for {x.shape[1]} dims")
         binary = [j for j in range(a.shape[1]) if len(np.unique(a[:, j])) == 2]
         return cls(s.min(0).tolist(), s.max(0).tolist(), a.min(0).tolist(), a.max(0).tolist(), binary,
                    list(state_names), list(action_names))
@@ -499,10 +500,11 @@ def __call__(self:VLAPolicy, obs:dict, # one observation, as for `act`
 @patch
 def ensembled(self:VLAPolicy, obs:dict, # one observation, as for `act`
              )->np.ndarray:
-    "ACT's temporal ensembling: sample a chunk now, return the weighted mean `(da,)` of every live chunk's action for now."
+    "ACT's temporal ensembling: sample a chunk now; the weighted mean `(da,)` of the live chunks' actions for now."
     self._chunks = [(age + 1, c) for age, c in self._chunks if age + 1 < len(c)] + [(0, self.act(obs))]
     preds = np.stack([c[age] for age, c in self._chunks])                  # oldest chunk first
     w = np.exp(-self.model.cfg.ensemble_coeff * np.arange(len(preds)))[:, None]
     a = ((w * preds).sum(0) / w.sum()).astype(np.float32)
-    if self.normalizer and self.model.cfg.binary_gripper: a = self.normalizer.unaction(self.normalizer.action(a), snap=True)
+    if self.normalizer and self.model.cfg.binary_gripper:
+        a = self.normalizer.unaction(self.normalizer.action(a), snap=True)
     return a

@@ -82,11 +82,12 @@ def chunk(actions:np.ndarray, t:int, H:int)->tuple[np.ndarray, np.ndarray]:
 # %% ../../nbs/vla/53_training.ipynb #a157c7fb
 def random_shift(img:np.ndarray, # `(H, W, 3)` image
                  n:int, # largest shift, pixels
+                 rng:np.random.Generator|None=None, # source of the shift (None: a fresh one)
                 )->np.ndarray: # `(H, W, 3)`, the same dtype
     "`img` moved by up to `n` pixels in x and y, edges replicated (DrQ's and diffusion policy's random shift)."
     if n <= 0: return np.asarray(img)
     H, W = np.shape(img)[:2]
-    dy, dx = (int(v) for v in torch.randint(0, 2 * n + 1, (2,)))
+    dy, dx = (int(v) for v in (rng or np.random.default_rng()).integers(0, 2 * n + 1, 2))
     return np.pad(np.asarray(img), ((n, n), (n, n), (0, 0)), mode="edge")[dy:dy + H, dx:dx + W]
 
 class ChunkDataset(torch.utils.data.Dataset):
@@ -96,9 +97,11 @@ class ChunkDataset(torch.utils.data.Dataset):
                  normalizer:Normalizer|None=None, # None: fitted to these episodes
                  cameras:Sequence[str]|None=None, # camera slots in prompt order (None: the first episode's)
                  image_shift:int=0, # random-shift augmentation, pixels (0 = off)
-                 state_noise:float=0.0): # std of Gaussian noise on the normalised state (0 = off)
+                 state_noise:float=0.0, # std of Gaussian noise on the normalised state (0 = off)
+                 seed:int=0): # augmentation draws depend on (seed, epoch, index) only: a resumed run repeats them
         if not episodes: raise DataError("no demonstration episodes")
         self.eps, self.H, self.shift, self.noise = list(episodes), horizon, image_shift, state_noise
+        self.seed, self.epoch = seed, 0
         self.cameras = list(cameras or self.eps[0]["images"])
         for k, e in enumerate(self.eps): _check_episode(e, k, self.cameras, self.eps[0])
         e0 = self.eps[0]
@@ -110,9 +113,10 @@ class ChunkDataset(torch.utils.data.Dataset):
     def __getitem__(self, k):
         i, t = self.index[k]; e = self.eps[i]
         a, m = chunk(e["action"], t, self.H)
-        s = self.normalizer.state(e["state"][t])
-        if self.noise > 0: s = s + self.noise * torch.randn(len(s)).numpy()
-        return dict(images=[random_shift(e["images"][c][t], self.shift) for c in self.cameras], cameras=self.cameras,
+        s, rng = self.normalizer.state(e["state"][t]), np.random.default_rng([self.seed, self.epoch, k])
+        if self.noise > 0: s = s + self.noise * rng.standard_normal(len(s))
+        ims = [random_shift(e["images"][c][t], self.shift, rng) for c in self.cameras]
+        return dict(images=ims, cameras=self.cameras,
                     instruction=e["instruction"], state=s.astype(np.float32), action=self.normalizer.action(a),
                     action_mask=m, embodiment_id=int(e.get("embodiment_id", 0)))
 
@@ -122,11 +126,12 @@ def _check_episode(e:dict, k:int, cameras:list, e0:dict):
         raise DataError(f"episode {k} has no camera {missing} (it has {list(e['images'])})")
     for key in ("state", "action"):
         if np.shape(e[key])[1:] != np.shape(e0[key])[1:]:
-            raise DataError(f"episode {k}'s {key} has shape {np.shape(e[key])[1:]}, episode 0's {np.shape(e0[key])[1:]}")
+            raise DataError(f"episode {k}'s {key} has shape {np.shape(e[key])[1:]}, "
+                            f"episode 0's {np.shape(e0[key])[1:]}")
 
 # %% ../../nbs/vla/53_training.ipynb #b591cb6b
 def load_episodes(data_dirs:Sequence, tasks:Sequence[str]=())->list[dict]:
-    "Episodes of LeRobot folder(s) (`xvr.vla.demos.load_lerobot`), optionally only `tasks`; with the state/action names."
+    "Episodes of LeRobot folder(s) (`xvr.vla.demos.load_lerobot`), optionally only `tasks`, with state/action names."
     from xvr.vla import demos as vla_data
     eps = []
     for d in ([data_dirs] if isinstance(data_dirs, (str, Path)) else data_dirs):
@@ -151,7 +156,7 @@ def make_optimizer(model, cfg:VLATrainConfig):
     return opt, sched
 
 def build_policy(cfg:VLATrainConfig, instructions:Sequence[str]=(), **data):
-    "`(VLA, processor)` for the configured backbone (the tiny one rebuilt identically from its seed); `data`: `head_config`'s."
+    "`(VLA, processor)` for the configured backbone (tiny: rebuilt identically from its seed); `data` as `head_config`'s."
     if cfg.model == "tiny":
         kw = dict(layers=3, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels, seed=cfg.seed) | dict(cfg.tiny_kwargs)
         vlm, proc = tiny_qwen3_vl(list(instructions), **kw)
@@ -180,7 +185,7 @@ def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Tab
     set_seed(cfg.seed)
     episodes = episodes if episodes is not None else load_episodes(cfg.data_dir, cfg.tasks)
     ds = ChunkDataset(episodes, cfg.head_config().horizon, cameras=cfg.cameras or None, image_shift=cfg.image_shift,
-                      state_noise=cfg.state_noise)
+                      state_noise=cfg.state_noise, seed=cfg.seed)
     model, proc = build_policy(cfg, sorted({e["instruction"] for e in episodes}), **data_dims(ds))
     if acc.is_main_process: atomic_write_text(out / "normalizer.json", ds.normalizer.to_json())
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -206,6 +211,7 @@ def _loop(cfg, acc, model, opt, sched, dl, gen, state, out):
     model.train()
     while state["step"] < cfg.max_steps:
         gen.manual_seed(cfg.seed + state["epoch"])
+        if hasattr(dl.dataset, "epoch"): dl.dataset.epoch = state["epoch"]   # the augmentation draws of this epoch
         dlx = acc.skip_first_batches(dl, state["batches"]) if state["batches"] else dl
         for batch in dlx:
             with acc.accumulate(model):
@@ -305,8 +311,8 @@ def evaluate_tasks(policy:VLAPolicy, tasks:Sequence[str], n_episodes:int=10, see
     out = {}
     for task in tqdm(list(tasks), desc="rollouts"):
         n = n_action_steps or policy.n_action_steps
-        r = evaluate_policy(ChunkPolicy(policy), task, n_episodes=n_episodes, seed=seed, n_action_steps=n, height=height,
-                            width=width)
+        r = evaluate_policy(ChunkPolicy(policy), task, n_episodes=n_episodes, seed=seed, n_action_steps=n,
+                            height=height, width=width)
         out[task] = (int(sum(r["successes"])), len(r["successes"]))
     return out
 
