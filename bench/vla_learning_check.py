@@ -18,7 +18,9 @@ class Probe:
     "Wraps a chunk policy; per episode: the object's highest point, the first action's error to the expert's."
     def __init__(self, pol): self.pol, self.env, self.max_z, self.first_err = pol, None, [], []
     def reset(self, env=None):
-        self.env = env; self.max_z.append(0.0); self.pol.reset(env); self.first = True
+        self.env, self.first = env, True
+        self.max_z.append(0.0)
+        self.pol.reset(env)
     def __call__(self, obs):
         from xvr.vla.envs import expert_policy
         if self.env is not None: self.max_z[-1] = max(self.max_z[-1], float(self.env.object_pos()[2]))
@@ -54,17 +56,22 @@ def parse_setting(s):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--task", default="press_button"); ap.add_argument("--demos", type=int, default=30)
-    ap.add_argument("--steps", type=int, default=1200); ap.add_argument("--episodes", type=int, default=20)
+    ap.add_argument("--task", default="press_button")
+    ap.add_argument("--demos", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--episodes", type=int, default=20)
     ap.add_argument("--size", type=int, default=128, help="recorded and rendered image side, pixels")
     ap.add_argument("--pixels", type=int, default=96, help="image side the policy's processor resizes to, pixels")
     ap.add_argument("--cameras", nargs="*", default=None, help="camera slots the policy reads (default all)")
-    ap.add_argument("--image-shift", type=int, default=None); ap.add_argument("--state-noise", type=float, default=None)
-    ap.add_argument("--batch", type=int, default=16); ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--image-shift", type=int, default=None, help="random-shift pixels (default VLATrainConfig's)")
+    ap.add_argument("--state-noise", type=float, default=None, help="state noise std (default VLATrainConfig's)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--head", default="{}", help="JSON VLAConfig overrides of the head")
     ap.add_argument("--eval", nargs="*", default=[""], help="inference settings to evaluate, e.g. n_action_steps=4")
     ap.add_argument("--no-references", action="store_true", help="skip the untrained-head and expert rows")
-    ap.add_argument("--out", default="/tmp/vla_check"); ap.add_argument("--tag", default="")
+    ap.add_argument("--out", default="/tmp/vla_check")
+    ap.add_argument("--tag", default="", help="run folder suffix; the same tag resumes (or reuses) that run")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
@@ -84,7 +91,8 @@ def main(argv=None):
                          per_device_batch=a.batch, lr=a.lr, num_workers=0, save_steps=max(200, a.steps // 4),
                          logging_steps=50, min_pixels=a.pixels ** 2, max_pixels=a.pixels ** 2, head=head,
                          cameras=a.cameras or [], **aug)
-    t0 = time.time(); h = train(cfg, eps)["history"]
+    t0 = time.time()
+    h = train(cfg, eps)["history"]
     train_min = (time.time() - t0) / 60
     loss = (h[0]["loss"], float(np.mean([x["loss"] for x in h[-20:]]))) if h else (None, None)
     print(f"train: {len(h)} steps in {train_min:.1f} min; loss {loss}", flush=True)
