@@ -1,43 +1,125 @@
-"""VLA learning check on the CPU: expert demos (LeRobot) -> tiny-backbone VLA -> closed-loop rollouts.
+"""VLA learning check on the CPU: expert demos (LeRobot) -> tiny-backbone VLA -> closed-loop rollouts on held-out seeds.
 
-Usage: MUJOCO_GL=egl python bench/vla_learning_check.py [--task press_button] [--demos 30] [--steps 1200] [--episodes 20] [--out /tmp/vla_check]
-Reports the rollout success of the trained policy, of the same policy with an untrained head, and of the scripted expert.
+Usage: MUJOCO_GL=egl python bench/vla_learning_check.py [--task pick_place] [--demos 30] [--steps 1200] [--episodes 20]
+           [--size 128] [--pixels 96] [--cameras agentview_left wrist] [--image-shift 4] [--state-noise 0]
+           [--eval "n_action_steps=4" "n_action_steps=8,binary_gripper=0"] [--out /tmp/vla_check]
+Demonstrations are recorded once per task and image size into `--out` (resumed, and reused by later runs: a run
+trains on the first `--demos` episodes). Reports the rollout successes of the trained policy under each `--eval`
+setting (VLAConfig inference fields), of the same policy with an untrained head, and of the scripted expert;
+for pick_place also how many episodes lifted the object. Appends one JSON line per run to `--out/results.jsonl`.
 """
 import argparse, json, time
+from dataclasses import asdict
+from pathlib import Path
 import numpy as np, torch
+
+
+class Probe:
+    "Wraps a chunk policy; per episode: how far the task's object rose, the first action's error to the expert's."
+    def __init__(self, pol): self.pol, self.env, self.rise, self.first_err = pol, None, [], []
+    def reset(self, env=None):
+        self.env, self.first, self.z0 = env, True, None
+        self.rise.append(0.0)
+        self.pol.reset(env)
+    def _object_z(self):
+        "Height of the task's object (pick_place's cube), metres; None where the environment has none."
+        f = getattr(getattr(self.env, "env", None), "cube_pos", None)
+        return float(f()[2]) if f else None
+    def __call__(self, obs):
+        from xvr.vla.envs import expert_policy
+        z = self._object_z() if self.env is not None else None
+        if z is not None:
+            self.z0 = z if self.z0 is None else self.z0
+            self.rise[-1] = max(self.rise[-1], z - self.z0)
+        chunk = self.pol(obs)
+        if self.first and self.env is not None:   # does the policy head for the right place from the first frame?
+            self.first_err.append(np.abs(np.asarray(chunk)[0] - expert_policy(self.env)(obs)))
+        self.first = False
+        return chunk
+
+
+def evaluate(pol, a):
+    "Successes and (pick_place) lifts of `pol` on `a.episodes` held-out seeds."
+    from xvr.vla.demos import evaluate_policy
+    from xvr.vla.training import ChunkPolicy
+    p = Probe(pol if hasattr(pol, "horizon") else ChunkPolicy(pol))
+    n = getattr(pol, "n_action_steps", 8)
+    r = evaluate_policy(p, a.task, a.episodes, 0, n, a.size, a.size, progress=False)
+    out = dict(successes=int(sum(r["successes"])), episodes=len(r["successes"]), steps=int(np.mean(r["steps"])))
+    if a.task == "pick_place": out["lifted"] = int(sum(dz > 0.05 for dz in p.rise))   # raised 5 cm or more
+    out["first_action_err"] = [round(float(x), 3) for x in np.mean(p.first_err, 0)]  # per dim, mean |policy - expert|
+    return out
+
+
+def parse_setting(s):
+    "'n_action_steps=4,binary_gripper=0' -> {'n_action_steps': 4, 'binary_gripper': False}."
+    out = {}
+    for kv in filter(None, s.split(",")):
+        k, v = kv.split("=")
+        flag = k in ("binary_gripper", "ensemble")
+        out[k] = v.lower() in ("1", "true") if flag else (float(v) if "." in v else int(v))
+    return out
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--task", default="press_button"); ap.add_argument("--demos", type=int, default=30)
-    ap.add_argument("--steps", type=int, default=1200); ap.add_argument("--episodes", type=int, default=20)
-    ap.add_argument("--size", type=int, default=64); ap.add_argument("--out", default="/tmp/vla_check")
+    ap.add_argument("--task", default="press_button")
+    ap.add_argument("--demos", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--episodes", type=int, default=20)
+    ap.add_argument("--size", type=int, default=128, help="recorded and rendered image side, pixels")
+    ap.add_argument("--pixels", type=int, default=96, help="image side the policy's processor resizes to, pixels")
+    ap.add_argument("--cameras", nargs="*", default=None, help="camera slots the policy reads (default all)")
+    ap.add_argument("--image-shift", type=int, default=None, help="random-shift pixels (default VLATrainConfig's)")
+    ap.add_argument("--state-noise", type=float, default=None, help="state noise std (default VLATrainConfig's)")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--head", default="{}", help="JSON VLAConfig overrides of the head")
+    ap.add_argument("--eval", nargs="*", default=[""], help="inference settings to evaluate, e.g. n_action_steps=4")
+    ap.add_argument("--no-references", action="store_true", help="skip the untrained-head and expert rows")
+    ap.add_argument("--out", default="/tmp/vla_check")
+    ap.add_argument("--tag", default="", help="run folder suffix; the same tag resumes (or reuses) that run")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    from xvr.vla.demos import record_demos, evaluate_policy, ExpertChunkPolicy, env_settings
-    from xvr.vla.training import VLATrainConfig, train, build_policy, load_episodes, evaluate_tasks, policy_from_dir, ChunkDataset
+    from xvr.vla.demos import record_demos, ExpertChunkPolicy
+    from xvr.vla.training import (VLATrainConfig, train, build_policy, load_episodes, policy_from_dir, ChunkDataset,
+                                  data_dims)
     from xvr.vla.policy import VLAPolicy
+    out, t0 = Path(a.out), time.time()
+    demos = out / f"demos_{a.task}_{a.size}"
+    summ = record_demos(demos, a.task, episodes=a.demos, height=a.size, width=a.size, progress=False)
+    eps = load_episodes([demos])[:a.demos]
+    print(f"demos: {summ['per_task']}, training on {len(eps)} ({time.time() - t0:.0f}s)", flush=True)
+    head = dict(width=64, hidden=64, layers=4, heads=4, head_dim=16, vl_layers=1, n_future=8) | json.loads(a.head)
+    aug = {k: v for k, v in (("image_shift", a.image_shift), ("state_noise", a.state_noise)) if v is not None}
+    run = out / f"run_{a.task}_{a.tag or int(time.time())}"
+    cfg = VLATrainConfig(model="tiny", data_dir=[str(demos)], output_dir=str(run), max_steps=a.steps,
+                         per_device_batch=a.batch, lr=a.lr, num_workers=0, save_steps=max(200, a.steps // 4),
+                         logging_steps=50, min_pixels=a.pixels ** 2, max_pixels=a.pixels ** 2, head=head,
+                         cameras=a.cameras or [], **aug)
     t0 = time.time()
-    summ = record_demos(f"{a.out}/demos", a.task, episodes=a.demos, height=a.size, width=a.size, progress=False)
-    print(f"demos: {summ['per_task']} ({time.time() - t0:.0f}s)", flush=True)
-    dims = env_settings(f"{a.out}/demos")          # the action size comes from the dataset (7 for the Panda + OSC)
-    head = dict(width=64, hidden=64, layers=4, heads=4, head_dim=16, vl_layers=1, n_future=8,
-                action_dim=dims["action_dim"], state_dim=max(8, dims["state_dim"]))
-    cfg = VLATrainConfig(model="tiny", data_dir=[f"{a.out}/demos"], output_dir=f"{a.out}/run", max_steps=a.steps, per_device_batch=16,
-                         lr=1e-3, num_workers=0, save_steps=a.steps, logging_steps=50, min_pixels=a.size ** 2, max_pixels=a.size ** 2,
-                         head=head)
-    t0 = time.time(); h = train(cfg)["history"]
-    print(f"train: {len(h)} steps in {time.time() - t0:.0f}s; loss {h[0]['loss']:.3f} -> {np.mean([x['loss'] for x in h[-20:]]):.3f}", flush=True)
-    res = {}
-    ev = lambda pol: evaluate_tasks(pol, [a.task], a.episodes, 0, 8, a.size, a.size)[a.task]
-    res["trained"] = ev(policy_from_dir(f"{a.out}/run/final"))
-    eps = load_episodes(cfg.data_dir)
-    model, proc = build_policy(cfg, sorted({e["instruction"] for e in eps}))  # same init, untrained head
-    res["untrained head"] = ev(VLAPolicy(model, proc, ChunkDataset(eps, 16).normalizer))
-    r = evaluate_policy(ExpertChunkPolicy(), a.task, a.episodes, 0, 8, a.size, a.size, progress=False)
-    res["expert"] = (int(sum(r["successes"])), len(r["successes"]))
+    h = train(cfg, eps)["history"]
+    train_min = (time.time() - t0) / 60
+    loss = (h[0]["loss"], float(np.mean([x["loss"] for x in h[-20:]]))) if h else (None, None)
+    print(f"train: {len(h)} steps in {train_min:.1f} min; loss {loss}", flush=True)
+    res = dict(task=a.task, demos=len(eps), steps=a.steps, pixels=a.pixels, size=a.size, train_min=round(train_min, 1),
+               config={k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "output_dir")}, eval={})
+    pol = policy_from_dir(run / "final")
+    trained_cfg = pol.model.cfg
+    for s in a.eval:
+        pol.model.cfg = type(trained_cfg)(**(asdict(trained_cfg) | parse_setting(s)))
+        p = VLAPolicy(pol.model, pol.processor, pol.normalizer)
+        t1 = time.time()
+        res["eval"][s or "default"] = evaluate(p, a) | dict(eval_min=round((time.time() - t1) / 60, 1))
+        print(f"eval {s or 'default'}: {res['eval'][s or 'default']}", flush=True)
+    if not a.no_references:
+        ds = ChunkDataset(eps, 16, cameras=a.cameras)
+        model, proc = build_policy(cfg, sorted({e["instruction"] for e in eps}), **data_dims(ds))  # untrained head
+        res["untrained head"] = evaluate(VLAPolicy(model, proc, ds.normalizer), a)
+        res["expert"] = evaluate(ExpertChunkPolicy(), a)
     print(json.dumps(res), flush=True)
+    with open(out / "results.jsonl", "a") as f: f.write(json.dumps(res) + "\n")
     return res
 
 

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from xvr.vlm.qwen import tiny_qwen3_vl
-from xvr.vla.policy import VLA, VLAConfig, VLBackbone, encode_observation, make_batch, param_groups, sample_time
+from xvr.vla.policy import (VLA, VLAConfig, VLBackbone, encode_observation, make_batch, param_groups, sample_time,
+                             linear_patch_embed)
 from xvr.vla.training import VLATrainConfig, train, toy_episodes, read_log, xvr_vla_train_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +32,7 @@ def _obs(n=2, seed=0, ds=8, da=7):
 def test_layer_tap_equals_hidden_states(k):
     vlm, proc = tiny_qwen3_vl(layers=4, **SMALL)
     full = copy.deepcopy(vlm).eval()
+    linear_patch_embed(full.model.visual.patch_embed)  # the backbone's patch embedding as a matmul, in the reference too
     b = make_batch(proc, _obs(2))  # two prompts of different lengths: right padding
     bb = VLBackbone(vlm, k).eval()
     with torch.no_grad():

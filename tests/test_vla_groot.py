@@ -80,6 +80,10 @@ def test_cli_convert_check_and_rerun(tmp_path, src):
         np.testing.assert_array_equal(g["action"], e["action"])
         # codec error of 32 px frames of the textured Panda scene (about 3/255 on average)
         assert np.abs(g["images"]["wrist"].astype(float) - e["images"]["wrist"]).mean() < 4
+    from xvr.vla.training import load_episodes               # the trainer reads either layout, the same vectors
+    a, b = load_episodes([src]), load_episodes([out])
+    assert [e["task"] for e in a] == [e["task"] for e in b] and a[0]["state_names"] == b[0]["state_names"]
+    for e, g in zip(a, b): np.testing.assert_array_equal(g["action"], e["action"])
     before = files(out)
     r2 = groot(src, out, "--video-name", "agentview_left=front")
     assert r2.returncode == 0 and "converted 0 episodes" in r2.stdout and files(out) == before

@@ -5,7 +5,7 @@
 # %% ../../nbs/vla/50_policy.ipynb #36a5dc1d
 from __future__ import annotations
 import copy, json, math
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass, asdict, field, fields
 from pathlib import Path
 from typing import Sequence
 
@@ -20,10 +20,10 @@ from ..config import JSONConfig
 from ..vlm.qwen import sample_messages, collate, tiny_qwen3_vl, save_qwen, load_qwen
 
 # %% auto #0
-__all__ = ['VL_KEYS', 'VLAConfig', 'VLBackbone', 'vla_prompt', 'encode_observation', 'CategoryLinear', 'CategoryMLP', 'sinusoid',
-           'TimestepEncoder', 'ActionEncoder', 'AdaLayerNorm', 'Attention', 'DiTBlock', 'DiT', 'sample_time',
-           'FlowMatchingHead', 'pad_last', 'VLA', 'param_groups', 'set_trainable', 'count_params', 'make_batch',
-           'Normalizer', 'save_vla', 'load_vla', 'VLAPolicy']
+__all__ = ['VL_KEYS', 'VLAConfig', 'linear_patch_embed', 'VLBackbone', 'vla_prompt', 'encode_observation', 'CategoryLinear',
+           'CategoryMLP', 'sinusoid', 'TimestepEncoder', 'ActionEncoder', 'AdaLayerNorm', 'Attention', 'DiTBlock',
+           'DiT', 'sample_time', 'FlowMatchingHead', 'pad_last', 'VLA', 'param_groups', 'set_trainable', 'count_params',
+           'make_batch', 'Normalizer', 'save_vla', 'load_vla', 'VLAPolicy']
 
 # %% ../../nbs/vla/50_policy.ipynb #1d037efa
 @dataclass
@@ -48,6 +48,11 @@ class VLAConfig(JSONConfig):
     noise_s: float = 0.999
     buckets: int = 1000               # timesteps are discretised to int(t * buckets)
     inference_steps: int = 4          # Euler steps K at inference
+    n_action_steps: int = 8           # actions of a chunk played before re-planning (per-step calls of `VLAPolicy`)
+    binary_gripper: bool = True       # at inference, snap two-valued action dims (the gripper) to the nearer value
+    ensemble: bool = False            # ACT's temporal ensembling: a chunk per step, the predictions for now averaged
+    ensemble_coeff: float = 0.01      # its weights exp(-coeff * i), i = 0 the oldest prediction (ACT's default)
+    cameras: list = field(default_factory=list)  # camera slots read, in prompt order ([] = the observation's order)
     tune_llm: bool = False            # Table 7: the language model is frozen
     tune_visual: bool = True          # Table 7: the vision encoder is fine-tuned
     tune_projector: bool = True       # Table 7: the projector (VLM merger + our VL projection) is fine-tuned
@@ -60,6 +65,15 @@ class VLAConfig(JSONConfig):
                            vl_layers=1, n_future=4, n_embodiments=2, dropout=0.0) | kw))
 
 # %% ../../nbs/vla/50_policy.ipynb #3d275924
+def linear_patch_embed(pe:nn.Module, # Qwen3-VL's `visual.patch_embed` (its `forward` is replaced in place)
+                      ):
+    "Run Qwen3-VL's patch embedding (a Conv3d whose kernel is its stride) as one matmul: same weights, faster on CPU."
+    conv = pe.proj
+    def forward(x):
+        w = conv.weight
+        return F.linear(x.reshape(-1, w[0].numel()).to(w.dtype), w.reshape(w.shape[0], -1), conv.bias)
+    pe.forward = forward
+
 class VLBackbone(nn.Module):
     "A Qwen3-VL whose text decoder is cut after `select_layer` layers; returns that layer's hidden states."
     def __init__(self, vlm, select_layer:int=12):
@@ -73,6 +87,7 @@ class VLBackbone(nn.Module):
         if lt: vlm.config.text_config.layer_types = lt[:select_layer]
         self.vlm, self.select_layer, self._tap = vlm, select_layer, None
         lm.layers[-1].register_forward_hook(self._hook)
+        linear_patch_embed(vlm.model.visual.patch_embed)
     def _hook(self, mod, inp, out): self._tap = out[0] if isinstance(out, tuple) else out
     @property
     def dim(self)->int: return self.vlm.config.text_config.hidden_size
@@ -333,10 +348,20 @@ def count_params(model:VLA)->dict[str, int]:
     return out | dict(trainable=sum(p.numel() for p in model.parameters() if p.requires_grad))
 
 # %% ../../nbs/vla/50_policy.ipynb #55c4e52f
+def _prompt_text(processor, instruction:str, cameras:Sequence[str])->str:
+    "The chat-template text of one observation (`encode_observation`'s)."
+    msgs = sample_messages(vla_prompt(instruction, cameras), len(cameras))
+    return processor.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+
 def make_batch(processor, observations:Sequence[dict])->dict:
     "Collate observations `dict(images, instruction, cameras?, state, action?, action_mask?, embodiment_id?)` into a model batch."
-    encs = [encode_observation(processor, o["images"], o["instruction"], o.get("cameras")) for o in observations]
-    b = collate(encs, processor.tokenizer.pad_token_id)
+    cams = [list(o["cameras"]) if o.get("cameras") is not None else [f"view {i+1}" for i in range(len(o["images"]))]
+            for o in observations]
+    for o, c in zip(observations, cams):
+        if len(c) != len(o["images"]): raise DataError(f"{len(o['images'])} images for {len(c)} camera names")
+    texts = [_prompt_text(processor, o["instruction"], c) for o, c in zip(observations, cams)]
+    ims = [np.asarray(i) for o in observations for i in o["images"]]   # one processor call: right-padded like `collate`
+    b = dict(processor(text=texts, images=ims, return_tensors="pt", padding=True, padding_side="right"))
     b["state"] = torch.as_tensor(np.stack([o["state"] for o in observations]), dtype=torch.float32)
     b["embodiment_id"] = torch.tensor([int(o.get("embodiment_id", 0)) for o in observations])
     if all("action" in o for o in observations):
@@ -351,15 +376,27 @@ def make_batch(processor, observations:Sequence[dict])->dict:
 # %% ../../nbs/vla/50_policy.ipynb #5eef5e82
 @dataclass
 class Normalizer:
-    "Per-dimension min-max scaling of states and actions to [-1, 1]."
+    "Per-dimension min-max scaling of states and actions to [-1, 1]; two-valued action dims (a gripper) are `binary`."
     state_min: list; state_max: list; action_min: list; action_max: list
+    binary: list = field(default_factory=list)        # action dims taking exactly two values in the data
+    state_names: list = field(default_factory=list)   # state dim names (dataset metadata), [] if unknown
+    action_names: list = field(default_factory=list)  # action dim names (dataset metadata), [] if unknown
 
     @classmethod
-    def fit(cls, states:np.ndarray, actions:np.ndarray)->"Normalizer":
-        "From arrays `(N, ds)` and `(N, da)` (or `(N, H, da)`)."
+    def fit(cls, states:np.ndarray, # `(N, ds)` states
+            actions:np.ndarray, # `(N, da)` or `(N, H, da)` actions
+            state_names:Sequence[str]=(), # the state dims' names ([] if unknown)
+            action_names:Sequence[str]=(), # the action dims' names ([] if unknown)
+           )->"Normalizer":
+        "Min, max and binary dims of the data."
         s, a = np.asarray(states, np.float64), np.asarray(actions, np.float64)
         s, a = s.reshape(-1, s.shape[-1]), a.reshape(-1, a.shape[-1])
-        return cls(s.min(0).tolist(), s.max(0).tolist(), a.min(0).tolist(), a.max(0).tolist())
+        for names, x, what in ((state_names, s, "state"), (action_names, a, "action")):
+            if len(names) and len(names) != x.shape[1]:
+                raise DataError(f"{len(names)} {what} names for {x.shape[1]} dims")
+        binary = [j for j in range(a.shape[1]) if len(np.unique(a[:, j])) == 2]
+        return cls(s.min(0).tolist(), s.max(0).tolist(), a.min(0).tolist(), a.max(0).tolist(), binary,
+                   list(state_names), list(action_names))
     @staticmethod
     def _fwd(x, lo, hi):
         lo, hi = np.asarray(lo, np.float32), np.asarray(hi, np.float32)
@@ -370,7 +407,13 @@ class Normalizer:
         return ((np.asarray(y, np.float32) + 1) / 2 * (hi - lo) + lo).astype(np.float32)
     def state(self, s): return self._fwd(s, self.state_min, self.state_max)
     def action(self, a): return self._fwd(a, self.action_min, self.action_max)
-    def unaction(self, a): return self._inv(a, self.action_min, self.action_max)
+    def unaction(self, a, snap:bool=False):
+        "Robot units of normalised actions `a (..., da)`; `snap`: binary dims to the nearer of their two values."
+        out, j = self._inv(a, self.action_min, self.action_max), self.binary
+        if snap and j:
+            lo, hi = np.asarray(self.action_min, np.float32)[j], np.asarray(self.action_max, np.float32)[j]
+            out[..., j] = np.where(out[..., j] > (lo + hi) / 2, hi, lo)
+        return out
     def to_json(self)->str: return json.dumps(asdict(self))
     @classmethod
     def from_json(cls, s:str)->"Normalizer": return cls(**json.loads(s))
@@ -397,7 +440,7 @@ def load_vla(path, dtype=None)->tuple:
 
 # %% ../../nbs/vla/50_policy.ipynb #2e7a0bc9
 class VLAPolicy:
-    "Closed-loop wrapper: `act(obs) -> (H, da)` action chunk in the robot's units."
+    "Closed-loop wrapper: `act(obs) -> (H, da)` action chunk in the robot's units (cameras picked by name)."
     def __init__(self, model:VLA,                  # the trained policy
                  processor,                         # its Qwen3-VL processor
                  normalizer:Normalizer|None=None,   # state/action scaling of the training data (None: raw units)
@@ -407,21 +450,24 @@ class VLAPolicy:
                  embodiment_id:int=0,               # default per-embodiment weight set
                  seed:int=0,                        # seed of the sampling noise
                  steps:int|None=None,               # Euler steps per chunk (None: `cfg.inference_steps`)
-                 n_action_steps:int|None=None):     # actions played per chunk when called per step (default H)
+                 n_action_steps:int|None=None):     # actions played per chunk per-step (None: `cfg.n_action_steps`)
         self.model, self.processor, self.normalizer = model.eval(), processor, normalizer
-        self.n_action_steps, self._queue = n_action_steps or model.cfg.horizon, []
-        self.instruction, self.cameras, self.embodiment_id, self.steps = instruction, cameras, embodiment_id, steps
+        self.n_action_steps, self._queue, self._chunks = n_action_steps or model.cfg.n_action_steps, [], []
+        self.cameras = cameras or model.cfg.cameras or None
+        self.instruction, self.embodiment_id, self.steps = instruction, embodiment_id, steps
         self.action_dim = action_dim or (len(normalizer.action_min) if normalizer else model.cfg.action_dim)
         self.gen = torch.Generator().manual_seed(seed)
     def reset(self, seed:int|None=None):
         "Start an episode: drop queued actions, optionally re-seed the sampling noise (an int, or an env's `episode_seed`)."
-        self._queue = []
+        self._queue, self._chunks = [], []
         seed = getattr(seed, "episode_seed", seed)
         if isinstance(seed, (int, np.integer)): self.gen.manual_seed(int(seed))
     def _images(self, obs:dict):
         ims = obs["images"]
         if isinstance(ims, dict):
             cams = list(self.cameras or ims.keys())
+            missing = [c for c in cams if c not in ims]
+            if missing: raise DataError(f"the observation has no camera {missing} (it has {list(ims)})")
             return [np.asarray(ims[c]) for c in cams], cams
         return [np.asarray(i) for i in ims], (list(self.cameras) if self.cameras else None)
 
@@ -439,12 +485,26 @@ def act(self:VLAPolicy, obs:dict, # `images` (list or camera -> image), `state`,
     dev = next(self.model.parameters()).device
     b = {k: v.to(dev) for k, v in b.items()}
     a = self.model.sample(b, steps=self.steps, generator=self.gen, action_dims=self.action_dim)[0].cpu().numpy()
-    return self.normalizer.unaction(a) if self.normalizer else a
+    return self.normalizer.unaction(a, snap=self.model.cfg.binary_gripper) if self.normalizer else a
 
 @patch
 def __call__(self:VLAPolicy, obs:dict, # one observation, as for `act`
             )->np.ndarray:
     "The next single action `(da,)`: from the current chunk, sampling a new one every `n_action_steps` calls."
+    if self.model.cfg.ensemble: return self.ensembled(obs)
     if not self._queue: self._queue = list(self.act(obs)[:self.n_action_steps])
     return self._queue.pop(0)
 
+
+# %% ../../nbs/vla/50_policy.ipynb #5d2c9e41
+@patch
+def ensembled(self:VLAPolicy, obs:dict, # one observation, as for `act`
+             )->np.ndarray:
+    "ACT's temporal ensembling: sample a chunk now; the weighted mean `(da,)` of the live chunks' actions for now."
+    self._chunks = [(age + 1, c) for age, c in self._chunks if age + 1 < len(c)] + [(0, self.act(obs))]
+    preds = np.stack([c[age] for age, c in self._chunks])                  # oldest chunk first
+    w = np.exp(-self.model.cfg.ensemble_coeff * np.arange(len(preds)))[:, None]
+    a = ((w * preds).sum(0) / w.sum()).astype(np.float32)
+    if self.normalizer and self.model.cfg.binary_gripper:
+        a = self.normalizer.unaction(self.normalizer.action(a), snap=True)
+    return a

@@ -20,10 +20,10 @@ from ..vlm.training import resolve_precision, latest_checkpoint, _prune_checkpoi
 from .. import launch as launcher
 
 # %% auto #0
-__all__ = ['VLATrainConfig', 'toy_episodes', 'chunk', 'ChunkDataset', 'load_episodes', 'make_optimizer', 'build_policy', 'train',
-           'save_checkpoint', 'wilson', 'success_table', 'success_records', 'write_success', 'plot_success',
-           'ChunkPolicy', 'evaluate_tasks', 'policy_from_dir', 'accelerate_command', 'launch', 'vla_worker_cli',
-           'default_notebook', 'xvr_vla_train_cli']
+__all__ = ['VLATrainConfig', 'toy_episodes', 'chunk', 'random_shift', 'ChunkDataset', 'load_episodes', 'make_optimizer',
+           'build_policy', 'data_dims', 'train', 'save_checkpoint', 'wilson', 'success_table', 'success_records',
+           'write_success', 'plot_success', 'ChunkPolicy', 'evaluate_tasks', 'policy_from_dir', 'accelerate_command',
+           'launch', 'vla_worker_cli', 'default_notebook', 'xvr_vla_train_cli']
 
 # %% ../../nbs/vla/53_training.ipynb #bc1b3c8b
 @dataclass
@@ -54,10 +54,15 @@ class VLATrainConfig(JSONConfig):
     num_workers: int = 2                    # DataLoader workers
     resume: bool = True                     # continue from the newest checkpoint in output_dir
     tiny_kwargs: dict = field(default_factory=dict) # `tiny_qwen3_vl` arguments when model == "tiny"
+    cameras: list = field(default_factory=list) # camera slots trained on, in prompt order ([] = all of the data's)
+    image_shift: int = 4                    # random-shift augmentation: each image moved by up to +-N pixels (0 = off)
+    state_noise: float = 0.0                # std of Gaussian noise added to the normalised state (0 = off)
 
-    def head_config(self)->VLAConfig:
-        "The policy's `VLAConfig` (the tiny head for the tiny backbone)."
-        return VLAConfig.tiny(**self.head) if self.model == "tiny" else VLAConfig.from_dict(self.head)
+    def head_config(self, **data)->VLAConfig:
+        "The policy's `VLAConfig`: `head` over the data's `cameras` (and `state_dim`, `action_dim` for the tiny head)."
+        data = {k: v for k, v in data.items() if v and (self.model == "tiny" or k == "cameras")}
+        kw = data | dict(self.head)
+        return VLAConfig.tiny(**kw) if self.model == "tiny" else VLAConfig.from_dict(kw)
 
 # %% ../../nbs/vla/53_training.ipynb #688759a0
 def toy_episodes(n:int=4, T:int=12, ds:int=8, da:int=4, size:int=32, cameras=("left", "right", "wrist"), seed:int=0,
@@ -75,31 +80,69 @@ def chunk(actions:np.ndarray, t:int, H:int)->tuple[np.ndarray, np.ndarray]:
     return np.concatenate([a, pad]), np.r_[np.ones(n), np.zeros(H - n)].astype(np.float32)
 
 # %% ../../nbs/vla/53_training.ipynb #a157c7fb
+def random_shift(img:np.ndarray, # `(H, W, 3)` image
+                 n:int, # largest shift, pixels
+                 rng:np.random.Generator|None=None, # source of the shift (None: a fresh one)
+                )->np.ndarray: # `(H, W, 3)`, the same dtype
+    "`img` moved by up to `n` pixels in x and y, edges replicated (DrQ's and diffusion policy's random shift)."
+    if n <= 0: return np.asarray(img)
+    H, W = np.shape(img)[:2]
+    dy, dx = (int(v) for v in (rng or np.random.default_rng()).integers(0, 2 * n + 1, 2))
+    return np.pad(np.asarray(img), ((n, n), (n, n), (0, 0)), mode="edge")[dy:dy + H, dx:dx + W]
+
 class ChunkDataset(torch.utils.data.Dataset):
     "Every time step of every episode as an observation + normalised action chunk (`xvr.vla.policy.make_batch` input)."
-    def __init__(self, episodes:Sequence[dict], horizon:int=16, normalizer:Normalizer|None=None):
+    def __init__(self, episodes:Sequence[dict], # demonstrations (`load_episodes` or `toy_episodes` layout)
+                 horizon:int=16, # action chunk length H
+                 normalizer:Normalizer|None=None, # None: fitted to these episodes
+                 cameras:Sequence[str]|None=None, # camera slots in prompt order (None: the first episode's)
+                 image_shift:int=0, # random-shift augmentation, pixels (0 = off)
+                 state_noise:float=0.0, # std of Gaussian noise on the normalised state (0 = off)
+                 seed:int=0): # augmentation draws depend on (seed, epoch, index) only: a resumed run repeats them
         if not episodes: raise DataError("no demonstration episodes")
-        self.eps, self.H = list(episodes), horizon
+        self.eps, self.H, self.shift, self.noise = list(episodes), horizon, image_shift, state_noise
+        self.seed, self.epoch = seed, 0
+        self.cameras = list(cameras or self.eps[0]["images"])
+        for k, e in enumerate(self.eps): _check_episode(e, k, self.cameras, self.eps[0])
+        e0 = self.eps[0]
         self.normalizer = normalizer or Normalizer.fit(np.concatenate([e["state"] for e in self.eps]),
-                                                       np.concatenate([e["action"] for e in self.eps]))
+                                                       np.concatenate([e["action"] for e in self.eps]),
+                                                       e0.get("state_names") or (), e0.get("action_names") or ())
         self.index = [(i, t) for i, e in enumerate(self.eps) for t in range(len(e["action"]))]
     def __len__(self): return len(self.index)
     def __getitem__(self, k):
         i, t = self.index[k]; e = self.eps[i]
-        cams = list(e["images"])
         a, m = chunk(e["action"], t, self.H)
-        return dict(images=[e["images"][c][t] for c in cams], cameras=cams, instruction=e["instruction"],
-                    state=self.normalizer.state(e["state"][t]), action=self.normalizer.action(a), action_mask=m,
-                    embodiment_id=int(e.get("embodiment_id", 0)))
+        s, rng = self.normalizer.state(e["state"][t]), np.random.default_rng([self.seed, self.epoch, k])
+        if self.noise > 0: s = s + self.noise * rng.standard_normal(len(s))
+        ims = [random_shift(e["images"][c][t], self.shift, rng) for c in self.cameras]
+        return dict(images=ims, cameras=self.cameras,
+                    instruction=e["instruction"], state=s.astype(np.float32), action=self.normalizer.action(a),
+                    action_mask=m, embodiment_id=int(e.get("embodiment_id", 0)))
+
+def _check_episode(e:dict, k:int, cameras:list, e0:dict):
+    "A clear error when episode `k` lacks a camera or its state/action width differs from the first episode's."
+    if missing := [c for c in cameras if c not in e["images"]]:
+        raise DataError(f"episode {k} has no camera {missing} (it has {list(e['images'])})")
+    for key in ("state", "action"):
+        if np.shape(e[key])[1:] != np.shape(e0[key])[1:]:
+            raise DataError(f"episode {k}'s {key} has shape {np.shape(e[key])[1:]}, "
+                            f"episode 0's {np.shape(e0[key])[1:]}")
 
 # %% ../../nbs/vla/53_training.ipynb #b591cb6b
-def load_episodes(data_dirs:Sequence, tasks:Sequence[str]=())->list[dict]:
-    "Demonstration episodes from LeRobot folder(s) (`xvr.vla.demos.load_lerobot`), optionally only `tasks`."
-    from xvr.vla import demos as vla_data
+def load_episodes(data_dirs:Sequence, # demonstration folders: LeRobot v3.0 or GR00T-flavoured LeRobot v2.1
+                  tasks:Sequence[str]=(), # only these tasks (default all)
+                 )->list[dict]:
+    "Episodes of demonstration folder(s) (`xvr.vla.groot.load_demos`), optionally only `tasks`, with state/action names."
+    from xvr.vla.groot import load_demos
     eps = []
     for d in ([data_dirs] if isinstance(data_dirs, (str, Path)) else data_dirs):
         if not Path(d).exists(): raise DataError("demonstration folder not found", d)
-        eps += [e for e in vla_data.load_lerobot(d, decode=False)["episodes"] if not tasks or e["task"] in tasks]
+        ds = load_demos(d, decode=False)
+        f = ds["info"]["features"]
+        names = {f"{k}_names": list(f.get(feat, {}).get("names") or []) for k, feat in (("state", "observation.state"),
+                                                                                      ("action", "action"))}
+        eps += [e | names for e in ds["episodes"] if not tasks or e["task"] in tasks]
     if not eps: raise DataError(f"no episodes of tasks {list(tasks)} in {list(map(str, data_dirs))}")
     return eps
 
@@ -114,19 +157,23 @@ def make_optimizer(model, cfg:VLATrainConfig):
              else get_constant_schedule_with_warmup(opt, warm))
     return opt, sched
 
-def build_policy(cfg:VLATrainConfig, instructions:Sequence[str]=()):
-    "`(VLA, processor)` for the configured backbone (the tiny one is rebuilt identically from its seed)."
+def build_policy(cfg:VLATrainConfig, instructions:Sequence[str]=(), **data):
+    "`(VLA, processor)` for the configured backbone (tiny: rebuilt identically from its seed); `data` as `head_config`'s."
     if cfg.model == "tiny":
         kw = dict(layers=3, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels, seed=cfg.seed) | dict(cfg.tiny_kwargs)
         vlm, proc = tiny_qwen3_vl(list(instructions), **kw)
     else: vlm, proc = load_qwen(cfg.model, dtype=torch.float32, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels)
     torch.manual_seed(cfg.seed)
-    return VLA(vlm, cfg.head_config()), proc
+    return VLA(vlm, cfg.head_config(**data)), proc
 
 def _log(path, rec:dict):
     with open(path, "a") as f: f.write(json.dumps(rec) + "\n")
 
 # %% ../../nbs/vla/53_training.ipynb #d7cdba5a
+def data_dims(ds:ChunkDataset)->dict:
+    "The `head_config` fields the data decides: state and action widths, camera slots."
+    return dict(state_dim=len(ds.normalizer.state_min), action_dim=len(ds.normalizer.action_min), cameras=ds.cameras)
+
 def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Table 7 defaults)
           episodes:Sequence[dict]|None=None,   # in-memory demonstrations (None: read `cfg.data_dir`)
           accelerator=None,                    # an `accelerate.Accelerator` (None: one from `cfg`)
@@ -139,8 +186,9 @@ def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Tab
     acc = accelerator or Accelerator(gradient_accumulation_steps=cfg.grad_accum, mixed_precision=resolve_precision(cfg.precision))
     set_seed(cfg.seed)
     episodes = episodes if episodes is not None else load_episodes(cfg.data_dir, cfg.tasks)
-    model, proc = build_policy(cfg, sorted({e["instruction"] for e in episodes}))
-    ds = ChunkDataset(episodes, model.cfg.horizon)
+    ds = ChunkDataset(episodes, cfg.head_config().horizon, cameras=cfg.cameras or None, image_shift=cfg.image_shift,
+                      state_noise=cfg.state_noise, seed=cfg.seed)
+    model, proc = build_policy(cfg, sorted({e["instruction"] for e in episodes}), **data_dims(ds))
     if acc.is_main_process: atomic_write_text(out / "normalizer.json", ds.normalizer.to_json())
     gen = torch.Generator().manual_seed(cfg.seed)
     dl = torch.utils.data.DataLoader(ds, batch_size=cfg.per_device_batch, shuffle=True, num_workers=cfg.num_workers,
@@ -165,6 +213,7 @@ def _loop(cfg, acc, model, opt, sched, dl, gen, state, out):
     model.train()
     while state["step"] < cfg.max_steps:
         gen.manual_seed(cfg.seed + state["epoch"])
+        if hasattr(dl.dataset, "epoch"): dl.dataset.epoch = state["epoch"]   # the augmentation draws of this epoch
         dlx = acc.skip_first_batches(dl, state["batches"]) if state["batches"] else dl
         for batch in dlx:
             with acc.accumulate(model):
@@ -247,26 +296,38 @@ def plot_success(results:dict, ax=None, title:str="Rollout success rate"):
     ax.set_title(title); ax.legend(fontsize=8); ax.grid(axis="y", alpha=.3)
     return ax
 
-# %% ../../nbs/vla/53_training.ipynb #d78f7e67
+# %% ../../nbs/vla/53_training.ipynb #b48f7bfd
 class ChunkPolicy:
     "Adapter for `xvr.vla.demos.rollout`: `obs -> (H, da)` chunk, and `reset(env)` at each episode start."
     def __init__(self, policy:VLAPolicy): self.policy = policy
-    def __call__(self, obs:dict)->np.ndarray: return self.policy.act(obs)
+    def __call__(self, obs:dict)->np.ndarray:
+        "The chunk to play; with temporal ensembling, the one ensembled action of this step `(1, da)`."
+        return self.policy.ensembled(obs)[None] if self.policy.model.cfg.ensemble else self.policy.act(obs)
     def reset(self, env=None): self.policy.reset(getattr(env, "episode_seed", None) if env is not None else None)
 
-def evaluate_tasks(policy:VLAPolicy, tasks:Sequence[str], n_episodes:int=10, seed:int=0, n_action_steps:int=8,
-                   height:int=128, width:int=128, **env_kw)->dict:
+def evaluate_tasks(policy:VLAPolicy, # the policy to roll out
+                   tasks:Sequence[str], # environment names (or our tasks' short names)
+                   n_episodes:int=10, # held-out episodes per task
+                   seed:int=0, # first evaluation seed (offset into the held-out range)
+                   n_action_steps:int|None=None, # actions played per chunk (None: the policy's own)
+                   height:int=128, # camera image height, pixels
+                   width:int=128, # camera image width, pixels
+                   **env_kw)->dict:
     "Success counts `{task: (successes, episodes)}` from rollouts (`env_kw` go to `xvr.vla.demos.evaluate_policy`)."
     from tqdm.auto import tqdm
     from xvr.vla.demos import evaluate_policy
     out = {}
     for task in tqdm(list(tasks), desc="rollouts"):
-        r = evaluate_policy(ChunkPolicy(policy), task, n_episodes=n_episodes, seed=seed, n_action_steps=n_action_steps,
+        n = n_action_steps or policy.n_action_steps
+        r = evaluate_policy(ChunkPolicy(policy), task, n_episodes=n_episodes, seed=seed, n_action_steps=n,
                             height=height, width=width, **env_kw)
         out[task] = (int(sum(r["successes"])), len(r["successes"]))
     return out
 
-def policy_from_dir(path, seed:int=0, device:str|None=None)->VLAPolicy:
+def policy_from_dir(path, # a trained policy folder (`final/` of a run)
+                    seed:int=0, # seed of the policy's flow-matching noise
+                    device:str|None=None, # torch device (None: where it was loaded)
+                   )->VLAPolicy:
     "A rollout policy from a trained policy folder (`final/` of a run)."
     model, proc, nz = load_vla(path)
     if device: model.to(device)
