@@ -59,7 +59,8 @@ class VLAConfig(JSONConfig):
     tune_action_head: bool = True     # Table 7: the DiT action head is trained from scratch
 
     @classmethod
-    def tiny(cls, **kw)->"VLAConfig":
+    def tiny(cls, **kw, # fields overriding the tiny defaults
+            )->"VLAConfig":
         "A CPU-sized head for tests (`select_layer=2` on a 3-layer tiny Qwen3-VL)."
         return cls(**(dict(select_layer=2, action_dim=7, state_dim=8, hidden=32, width=32, layers=2, heads=2, head_dim=16,
                            vl_layers=1, n_future=4, n_embodiments=2, dropout=0.0) | kw))
@@ -74,9 +75,12 @@ def linear_patch_embed(pe:nn.Module, # Qwen3-VL's `visual.patch_embed` (its `for
         return F.linear(x.reshape(-1, w[0].numel()).to(w.dtype), w.reshape(w.shape[0], -1), conv.bias)
     pe.forward = forward
 
+# %% ../../nbs/vla/50_policy.ipynb #9b6bdbfd
 class VLBackbone(nn.Module):
     "A Qwen3-VL whose text decoder is cut after `select_layer` layers; returns that layer's hidden states."
-    def __init__(self, vlm, select_layer:int=12):
+    def __init__(self, vlm, # a Qwen3-VL (`Qwen3VLForConditionalGeneration`), truncated in place
+                 select_layer:int=12, # text layers kept; the last one's output is returned
+                ):
         super().__init__()
         lm = vlm.model.language_model
         n = len(lm.layers)
@@ -91,7 +95,13 @@ class VLBackbone(nn.Module):
     def _hook(self, mod, inp, out): self._tap = out[0] if isinstance(out, tuple) else out
     @property
     def dim(self)->int: return self.vlm.config.text_config.hidden_size
-    def forward(self, input_ids, attention_mask, pixel_values=None, image_grid_thw=None, mm_token_type_ids=None, **_):
+    def forward(self, input_ids, # token ids `(B, S)`
+                attention_mask, # token mask `(B, S)`, 1 = token
+                pixel_values=None, # image patches `(N_patches, patch_dim)` (None: text only)
+                image_grid_thw=None, # patch grid per image `(N_images, 3)`
+                mm_token_type_ids=None, # token modality ids `(B, S)` (None: not passed)
+                **_, # other batch keys, ignored
+               ):
         "Layer-`select_layer` hidden states `(B, S, dim)` and the token mask `(B, S)`."
         kw = dict(pixel_values=pixel_values, image_grid_thw=image_grid_thw)
         if mm_token_type_ids is not None: kw["mm_token_type_ids"] = mm_token_type_ids
@@ -101,12 +111,18 @@ class VLBackbone(nn.Module):
         return h, attention_mask.bool()
 
 # %% ../../nbs/vla/50_policy.ipynb #111a1b59
-def vla_prompt(instruction:str, cameras:Sequence[str])->str:
+def vla_prompt(instruction:str, # the task instruction
+               cameras:Sequence[str], # camera names, in image order
+              )->str:
     "The question text: one `<image>` line per camera, then the task."
     lines = [f"Camera {i+1} ({c}): <image>" for i, c in enumerate(cameras)]
     return "\n".join(lines + [f"Task: {instruction}"])
 
-def encode_observation(processor, images:Sequence[np.ndarray], instruction:str, cameras:Sequence[str]|None=None)->dict:
+def encode_observation(processor, # the Qwen3-VL processor
+                       images:Sequence[np.ndarray], # camera images, uint8 `(H, W, 3)` each
+                       instruction:str, # the task instruction
+                       cameras:Sequence[str]|None=None, # camera names (None: `view 1`, `view 2`, ...)
+                      )->dict:
     "Processor tensors (batch of 1) for the current camera images (uint8 HxWx3) and the instruction."
     cameras = list(cameras) if cameras is not None else [f"view {i+1}" for i in range(len(images))]
     if len(cameras) != len(images): raise DataError(f"{len(images)} images for {len(cameras)} camera names")
@@ -117,20 +133,37 @@ def encode_observation(processor, images:Sequence[np.ndarray], instruction:str, 
 # %% ../../nbs/vla/50_policy.ipynb #ce808776
 class CategoryLinear(nn.Module):
     "A linear layer with one weight set per category (embodiment): `x (B, T, in)`, `ids (B,)` -> `(B, T, out)`."
-    def __init__(self, n:int, d_in:int, d_out:int):
+    def __init__(self, n:int, # categories (embodiments)
+                 d_in:int, # input features
+                 d_out:int, # output features
+                ):
         super().__init__()
         self.W = nn.Parameter(torch.randn(n, d_in, d_out) / math.sqrt(d_in)); self.b = nn.Parameter(torch.zeros(n, d_out))
-    def forward(self, x, ids): return torch.bmm(x, self.W[ids]) + self.b[ids][:, None]
+    def forward(self, x, # inputs `(B, T, d_in)`
+                ids, # category per sample `(B,)`
+               ):
+        return torch.bmm(x, self.W[ids]) + self.b[ids][:, None]
 
 class CategoryMLP(nn.Module):
     "Two `CategoryLinear` layers with a ReLU between (GR00T's state encoder and action decoder)."
-    def __init__(self, n:int, d_in:int, d_hidden:int, d_out:int):
+    def __init__(self, n:int, # categories (embodiments)
+                 d_in:int, # input features
+                 d_hidden:int, # hidden features
+                 d_out:int, # output features
+                ):
         super().__init__()
         self.l1, self.l2 = CategoryLinear(n, d_in, d_hidden), CategoryLinear(n, d_hidden, d_out)
-    def forward(self, x, ids): return self.l2(F.relu(self.l1(x, ids)), ids)
+    def forward(self, x, # inputs `(B, T, d_in)`
+                ids, # category per sample `(B,)`
+               ):
+        return self.l2(F.relu(self.l1(x, ids)), ids)
 
 # %% ../../nbs/vla/50_policy.ipynb #3ecd504c
-def sinusoid(t:torch.Tensor, dim:int, shift:float=0.0, cos_first:bool=False)->torch.Tensor:
+def sinusoid(t:torch.Tensor, # timesteps `(...)`
+             dim:int, # embedding size
+             shift:float=0.0, # frequency exponent shift (1: diffusers' `downscale_freq_shift`)
+             cos_first:bool=False, # cosines before sines
+            )->torch.Tensor:
     "Sinusoidal embedding of (discretised) timesteps `t (...)` -> `(..., dim)`, frequencies `10000^(-i/(dim/2 - shift))`."
     half = dim // 2
     freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / (half - shift))
@@ -139,17 +172,26 @@ def sinusoid(t:torch.Tensor, dim:int, shift:float=0.0, cos_first:bool=False)->to
 
 class TimestepEncoder(nn.Module):
     "Discretised timestep `(B,)` -> conditioning vector `(B, width)`: sinusoid(256) + Linear-SiLU-Linear."
-    def __init__(self, width:int):
+    def __init__(self, width:int, # output size
+                ):
         super().__init__()
         self.mlp = nn.Sequential(nn.Linear(256, width), nn.SiLU(), nn.Linear(width, width))
-    def forward(self, t): return self.mlp(sinusoid(t, 256, shift=1, cos_first=True).to(self.mlp[0].weight.dtype))
+    def forward(self, t, # discretised timesteps `(B,)`
+               ):
+        return self.mlp(sinusoid(t, 256, shift=1, cos_first=True).to(self.mlp[0].weight.dtype))
 
 class ActionEncoder(nn.Module):
     "GR00T's multi-embodiment action encoder: `W3(swish(W2([W1 a, sinusoid(t)])))` per token."
-    def __init__(self, n:int, action_dim:int, width:int):
+    def __init__(self, n:int, # categories (embodiments)
+                 action_dim:int, # action dims
+                 width:int, # token width
+                ):
         super().__init__()
         self.W1, self.W2, self.W3 = CategoryLinear(n, action_dim, width), CategoryLinear(n, 2 * width, width), CategoryLinear(n, width, width)
-    def forward(self, a, t, ids):
+    def forward(self, a, # noisy actions `(B, H, action_dim)`
+                t, # discretised timesteps `(B,)`
+                ids, # embodiment per sample `(B,)`
+               ):
         "`a (B, H, action_dim)`, discretised `t (B,)`, `ids (B,)` -> `(B, H, width)`."
         e = self.W1(a, ids)
         te = sinusoid(t[:, None].expand(-1, a.shape[1]), e.shape[-1]).to(e.dtype)
@@ -158,21 +200,32 @@ class ActionEncoder(nn.Module):
 # %% ../../nbs/vla/50_policy.ipynb #bf931f4a
 class AdaLayerNorm(nn.Module):
     "LayerNorm (no affine) modulated by the timestep embedding: `norm(x) * (1 + scale) + shift`."
-    def __init__(self, width:int):
+    def __init__(self, width:int, # token width
+                ):
         super().__init__()
         self.lin, self.norm = nn.Linear(width, 2 * width), nn.LayerNorm(width, elementwise_affine=False)
-    def forward(self, x, temb):
+    def forward(self, x, # tokens `(B, T, width)`
+                temb, # timestep embedding `(B, width)`
+               ):
         scale, shift = self.lin(F.silu(temb)).chunk(2, -1)
         return self.norm(x) * (1 + scale[:, None]) + shift[:, None]
 
+# %% ../../nbs/vla/50_policy.ipynb #ebebce5f
 class Attention(nn.Module):
     "Multi-head attention (self- or cross-) with an optional key padding mask `(B, S)`, True = keep."
-    def __init__(self, width:int, heads:int, head_dim:int, dropout:float=0.0):
+    def __init__(self, width:int, # token width
+                 heads:int, # attention heads
+                 head_dim:int, # size per head
+                 dropout:float=0.0, # attention dropout in training
+                ):
         super().__init__()
         inner = heads * head_dim
         self.q, self.k, self.v = (nn.Linear(width, inner) for _ in range(3))
         self.out, self.heads, self.dropout = nn.Linear(inner, width), heads, dropout
-    def forward(self, x, ctx=None, mask=None):
+    def forward(self, x, # query tokens `(B, T, width)`
+                ctx=None, # key/value tokens `(B, S, width)` (None: `x`, self-attention)
+                mask=None, # key padding mask `(B, S)`, True = keep (None: all)
+               ):
         ctx = x if ctx is None else ctx
         B, T, S = x.shape[0], x.shape[1], ctx.shape[1]
         q, k, v = (f(z).view(B, -1, self.heads, f.out_features // self.heads).transpose(1, 2)
@@ -181,9 +234,16 @@ class Attention(nn.Module):
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=am, dropout_p=self.dropout if self.training else 0.0)
         return self.out(o.transpose(1, 2).reshape(B, T, -1))
 
+# %% ../../nbs/vla/50_policy.ipynb #63eaba42
 class DiTBlock(nn.Module):
     "One DiT block: AdaLN(t) -> (cross- or self-) attention -> residual; LayerNorm -> GELU MLP -> residual."
-    def __init__(self, width:int, heads:int, head_dim:int, cross:bool, dropout:float=0.0, ada:bool=True):
+    def __init__(self, width:int, # token width
+                 heads:int, # attention heads
+                 head_dim:int, # size per head
+                 cross:bool, # cross-attend to the context (False: self-attention)
+                 dropout:float=0.0, # dropout after attention and in the MLP
+                 ada:bool=True, # timestep-modulated AdaLayerNorm (False: plain LayerNorm)
+                ):
         super().__init__()
         self.cross, self.ada = cross, ada
         self.norm1 = AdaLayerNorm(width) if ada else nn.LayerNorm(width)
@@ -192,21 +252,37 @@ class DiTBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(approximate="tanh"), nn.Dropout(dropout),
                                  nn.Linear(4 * width, width), nn.Dropout(dropout))
         self.drop = nn.Dropout(dropout)
-    def forward(self, x, temb=None, ctx=None, ctx_mask=None, mask=None):
+    def forward(self, x, # tokens `(B, T, width)`
+                temb=None, # timestep embedding `(B, width)` (ada blocks only)
+                ctx=None, # context tokens `(B, S, width)` (cross blocks)
+                ctx_mask=None, # context key mask `(B, S)`, True = keep
+                mask=None, # self-attention key mask `(B, T)`, True = keep
+               ):
         "Cross blocks attend to `ctx` (keys masked by `ctx_mask`), self blocks to `x` (keys masked by `mask`)."
         h = self.norm1(x, temb) if self.ada else self.norm1(x)
         x = x + self.drop(self.attn(h, ctx, ctx_mask) if self.cross else self.attn(h, None, mask))
         return x + self.mlp(self.norm2(x))
 
+# %% ../../nbs/vla/50_policy.ipynb #a0add1b8
 class DiT(nn.Module):
     "GR00T's DiT: timestep-modulated blocks, even ones cross-attending to the VL tokens, odd ones self-attending."
-    def __init__(self, width:int, heads:int, head_dim:int, layers:int, out_dim:int, dropout:float=0.0):
+    def __init__(self, width:int, # token width
+                 heads:int, # attention heads
+                 head_dim:int, # size per head
+                 layers:int, # blocks
+                 out_dim:int, # output size per token
+                 dropout:float=0.0, # dropout in the blocks
+                ):
         super().__init__()
         self.temb = TimestepEncoder(width)
         self.blocks = nn.ModuleList(DiTBlock(width, heads, head_dim, cross=i % 2 == 0, dropout=dropout) for i in range(layers))
         self.norm_out = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         self.proj_out_1, self.proj_out_2 = nn.Linear(width, 2 * width), nn.Linear(width, out_dim)
-    def forward(self, x, t, ctx, ctx_mask=None):
+    def forward(self, x, # tokens `(B, T, width)`
+                t, # discretised timesteps `(B,)`
+                ctx, # VL tokens `(B, S, width)`
+                ctx_mask=None, # VL token mask `(B, S)`, True = keep (None: all)
+               ):
         "`x (B, T, width)` tokens, discretised `t (B,)`, `ctx (B, S, width)` VL tokens -> `(B, T, out_dim)`."
         temb = self.temb(t)
         for b in self.blocks: x = b(x, temb, ctx, ctx_mask)
@@ -214,7 +290,10 @@ class DiT(nn.Module):
         return self.proj_out_2(self.norm_out(x) * (1 + scale[:, None]) + shift[:, None])
 
 # %% ../../nbs/vla/50_policy.ipynb #f70c60be
-def sample_time(n:int, cfg:VLAConfig, generator:torch.Generator|None=None)->torch.Tensor:
+def sample_time(n:int, # number of times
+                cfg:VLAConfig, # `beta_alpha`, `beta_beta`, `noise_s`
+                generator:torch.Generator|None=None, # torch random generator (None: global)
+               )->torch.Tensor:
     "Flow times `(n,)` as GR00T draws them: `(noise_s - s) / noise_s`, `s ~ Beta(beta_alpha, beta_beta)`."
     # Beta(a, b) = X / (X + Y), X ~ Gamma(a), Y ~ Gamma(b); torch's Gamma takes no generator, so use the
     # inverse-CDF for b = 1 (s = u^(1/a)) when possible to keep a seeded generator usable.
@@ -226,7 +305,9 @@ def sample_time(n:int, cfg:VLAConfig, generator:torch.Generator|None=None)->torc
 # %% ../../nbs/vla/50_policy.ipynb #8d24196c
 class FlowMatchingHead(nn.Module):
     "GR00T-N1.5-style action head: state/action encoders, future tokens, DiT cross-attending to VL tokens, decoder."
-    def __init__(self, cfg:VLAConfig, vl_dim:int):
+    def __init__(self, cfg:VLAConfig, # head hyper-parameters
+                 vl_dim:int, # hidden size of the VLM's states
+                ):
         super().__init__()
         self.cfg, w, n = cfg, cfg.width, cfg.n_embodiments
         self.vl_norm, self.vl_proj = nn.LayerNorm(vl_dim), nn.Linear(vl_dim, w)
@@ -239,13 +320,21 @@ class FlowMatchingHead(nn.Module):
         self.dit = DiT(w, cfg.heads, cfg.head_dim, cfg.layers, cfg.hidden, cfg.dropout)
         self.action_decoder = CategoryMLP(n, cfg.hidden, cfg.hidden, cfg.action_dim)
 
-    def condition(self, vl, mask=None):
+    def condition(self, vl, # VLM hidden states `(B, S, vl_dim)`
+                  mask=None, # token mask `(B, S)`, True = keep (None: all)
+                 ):
         "VLM hidden states `(B, S, vl_dim)` -> VL tokens `(B, S, width)` (LayerNorm, Linear, self-attention blocks)."
         x = self.vl_proj(self.vl_norm(vl))
         for b in self.vl_blocks: x = b(x, mask=mask)
         return x
 
-    def velocity(self, x, t, ctx, ctx_mask, state, ids):
+    def velocity(self, x, # noisy actions `(B, H, action_dim)`
+                 t, # discretised times `(B,)`
+                 ctx, # VL tokens `(B, S, width)`
+                 ctx_mask, # VL token mask `(B, S)`
+                 state, # padded states `(B, state_dim)`
+                 ids, # embodiment per sample `(B,)`
+                ):
         "Predicted velocity `(B, H, action_dim)` of noisy actions `x` at discretised times `t (B,)`."
         B, H = x.shape[:2]
         s = self.state_encoder(state[:, None], ids)
@@ -256,21 +345,27 @@ class FlowMatchingHead(nn.Module):
 # %% ../../nbs/vla/50_policy.ipynb #a64699ae
 VL_KEYS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "mm_token_type_ids")
 
-def pad_last(x:torch.Tensor, n:int)->torch.Tensor:
+def pad_last(x:torch.Tensor, # a tensor `(..., d)`, `d <= n`
+             n:int, # width of the last dimension after padding
+            )->torch.Tensor:
     "Zero-pad the last dimension of `x` to `n` (robots with fewer state/action dims)."
     if x.shape[-1] > n: raise DataError(f"dimension {x.shape[-1]} exceeds the configured maximum {n}")
     return F.pad(x, (0, n - x.shape[-1]))
 
+# %% ../../nbs/vla/50_policy.ipynb #20b009bd
 class VLA(nn.Module):
     "Qwen3-VL (truncated at `select_layer`) + flow-matching DiT head. Batches: VLM inputs, `state`, `action`, `embodiment_id`."
-    def __init__(self, vlm, cfg:VLAConfig|None=None):
+    def __init__(self, vlm, # a Qwen3-VL (truncated in place at `cfg.select_layer`)
+                 cfg:VLAConfig|None=None, # policy hyper-parameters (None: GR00T's defaults)
+                ):
         super().__init__()
         self.cfg = cfg or VLAConfig()
         self.backbone = VLBackbone(vlm, self.cfg.select_layer)
         self.head = FlowMatchingHead(self.cfg, self.backbone.dim)
         set_trainable(self)
 
-    def condition(self, batch:dict):
+    def condition(self, batch:dict, # a model batch (`make_batch`)
+                 ):
         "VL tokens `(B, S, width)` and their mask from the VLM inputs of `batch`."
         dt = self.head.vl_proj.weight.dtype
         if "pixel_values" in batch: batch = batch | {"pixel_values": batch["pixel_values"].to(dt)}
@@ -282,35 +377,45 @@ class VLA(nn.Module):
         ids = batch.get("embodiment_id", torch.zeros(B, dtype=torch.long, device=batch["input_ids"].device))
         return pad_last(batch["state"].float(), self.cfg.state_dim), ids.long()
 
-    def forward(self, batch:dict)->dict:
-        "Flow-matching loss on `batch['action'] (B, H, da)`; returns `dict(loss=...)`."
-        ctx, m = self.condition(batch)
-        state, ids = self._inputs(batch)
-        a = batch["action"].float()
-        mask = batch.get("action_mask", torch.ones_like(a))
-        a, mask = pad_last(a, self.cfg.action_dim), pad_last(mask.float(), self.cfg.action_dim)
-        noise = torch.randn_like(a)
-        t = sample_time(a.shape[0], self.cfg).to(a.device)
-        x = (1 - t[:, None, None]) * noise + t[:, None, None] * a
-        tb = (t * self.cfg.buckets).long()
-        v = self.head.velocity(x.to(ctx.dtype), tb, ctx, m, state.to(ctx.dtype), ids).float()
-        loss = ((v - (a - noise)) ** 2 * mask).sum() / mask.sum().clamp(min=1)
-        return dict(loss=loss)
+# %% ../../nbs/vla/50_policy.ipynb #66482cd1
+@patch
+def forward(self:VLA, batch:dict, # a model batch with `action (B, H, da)`, optional `action_mask`
+           )->dict:
+    "Flow-matching loss on `batch['action'] (B, H, da)`; returns `dict(loss=...)`."
+    ctx, m = self.condition(batch)
+    state, ids = self._inputs(batch)
+    a = batch["action"].float()
+    mask = batch.get("action_mask", torch.ones_like(a))
+    a, mask = pad_last(a, self.cfg.action_dim), pad_last(mask.float(), self.cfg.action_dim)
+    noise = torch.randn_like(a)
+    t = sample_time(a.shape[0], self.cfg).to(a.device)
+    x = (1 - t[:, None, None]) * noise + t[:, None, None] * a
+    tb = (t * self.cfg.buckets).long()
+    v = self.head.velocity(x.to(ctx.dtype), tb, ctx, m, state.to(ctx.dtype), ids).float()
+    loss = ((v - (a - noise)) ** 2 * mask).sum() / mask.sum().clamp(min=1)
+    return dict(loss=loss)
 
-    @torch.no_grad()
-    def sample(self, batch:dict, steps:int|None=None, generator:torch.Generator|None=None, action_dims:int|None=None):
-        "Denoise an action chunk `(B, H, action_dims)` with `steps` Euler steps (default `cfg.inference_steps`)."
-        ctx, m = self.condition(batch)
-        state, ids = self._inputs(batch)
-        K = steps or self.cfg.inference_steps
-        x = torch.randn(ctx.shape[0], self.cfg.horizon, self.cfg.action_dim, generator=generator).to(ctx.device, ctx.dtype)
-        for k in range(K):
-            tb = torch.full((x.shape[0],), int(k / K * self.cfg.buckets), device=x.device)
-            x = x + self.head.velocity(x, tb, ctx, m, state.to(ctx.dtype), ids) / K
-        return x[..., :action_dims].float() if action_dims else x.float()
+# %% ../../nbs/vla/50_policy.ipynb #e5e0be27
+@patch
+@torch.no_grad()
+def sample(self:VLA, batch:dict, # a model batch (`make_batch`)
+           steps:int|None=None, # Euler steps (None: `cfg.inference_steps`)
+           generator:torch.Generator|None=None, # torch generator of the initial noise (None: global)
+           action_dims:int|None=None, # action dims returned (None: all `action_dim`)
+          ):
+    "Denoise an action chunk `(B, H, action_dims)` with `steps` Euler steps (default `cfg.inference_steps`)."
+    ctx, m = self.condition(batch)
+    state, ids = self._inputs(batch)
+    K = steps or self.cfg.inference_steps
+    x = torch.randn(ctx.shape[0], self.cfg.horizon, self.cfg.action_dim, generator=generator).to(ctx.device, ctx.dtype)
+    for k in range(K):
+        tb = torch.full((x.shape[0],), int(k / K * self.cfg.buckets), device=x.device)
+        x = x + self.head.velocity(x, tb, ctx, m, state.to(ctx.dtype), ids) / K
+    return x[..., :action_dims].float() if action_dims else x.float()
 
 # %% ../../nbs/vla/50_policy.ipynb #b49dd5a5
-def param_groups(model:VLA)->dict[str, list[nn.Parameter]]:
+def param_groups(model:VLA, # the policy
+                )->dict[str, list[nn.Parameter]]:
     "Parameters of the policy by group: llm, visual, projector, action_head, unused."
     vlm, head = model.backbone.vlm, model.head
     vis = vlm.model.visual
@@ -324,7 +429,10 @@ def param_groups(model:VLA)->dict[str, list[nn.Parameter]]:
     g["unused"] = [p for p in model.parameters() if id(p) not in seen]  # lm_head
     return g
 
-def set_trainable(model:VLA, cfg:VLAConfig|None=None):
+# %% ../../nbs/vla/50_policy.ipynb #049dc6f7
+def set_trainable(model:VLA, # the policy (changed in place and returned)
+                  cfg:VLAConfig|None=None, # the `tune_*` flags (None: `model.cfg`)
+                 ):
     "Set `requires_grad` per group from the `tune_*` flags of `cfg` (default: the model's config)."
     cfg = cfg or model.cfg
     flags = dict(llm=cfg.tune_llm, visual=cfg.tune_visual, projector=cfg.tune_projector, action_head=cfg.tune_action_head, unused=False)
@@ -341,7 +449,8 @@ def train(self:VLA, mode:bool=True # training mode (False: evaluation)
     if mode and not self.cfg.tune_visual: self.backbone.vlm.model.visual.eval()
     return self
 
-def count_params(model:VLA)->dict[str, int]:
+def count_params(model:VLA, # the policy
+                )->dict[str, int]:
     "Parameter counts per group and the trainable total."
     g = param_groups(model)
     out = {k: sum(p.numel() for p in v) for k, v in g.items()}
@@ -353,7 +462,9 @@ def _prompt_text(processor, instruction:str, cameras:Sequence[str])->str:
     msgs = sample_messages(vla_prompt(instruction, cameras), len(cameras))
     return processor.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
 
-def make_batch(processor, observations:Sequence[dict])->dict:
+def make_batch(processor, # the Qwen3-VL processor
+               observations:Sequence[dict], # one dict per sample
+              )->dict:
     "Collate observations `dict(images, instruction, cameras?, state, action?, action_mask?, embodiment_id?)` into a model batch."
     cams = [list(o["cameras"]) if o.get("cameras") is not None else [f"view {i+1}" for i in range(len(o["images"]))]
             for o in observations]
@@ -405,21 +516,43 @@ class Normalizer:
     def _inv(y, lo, hi):
         lo, hi = np.asarray(lo, np.float32), np.asarray(hi, np.float32)
         return ((np.asarray(y, np.float32) + 1) / 2 * (hi - lo) + lo).astype(np.float32)
-    def state(self, s): return self._fwd(s, self.state_min, self.state_max)
-    def action(self, a): return self._fwd(a, self.action_min, self.action_max)
-    def unaction(self, a, snap:bool=False):
-        "Robot units of normalised actions `a (..., da)`; `snap`: binary dims to the nearer of their two values."
-        out, j = self._inv(a, self.action_min, self.action_max), self.binary
-        if snap and j:
-            lo, hi = np.asarray(self.action_min, np.float32)[j], np.asarray(self.action_max, np.float32)[j]
-            out[..., j] = np.where(out[..., j] > (lo + hi) / 2, hi, lo)
-        return out
-    def to_json(self)->str: return json.dumps(asdict(self))
-    @classmethod
-    def from_json(cls, s:str)->"Normalizer": return cls(**json.loads(s))
+
+# %% ../../nbs/vla/50_policy.ipynb #92c9d953
+@patch
+def state(self:Normalizer, s, # states `(..., ds)` in robot units
+         ):
+    return self._fwd(s, self.state_min, self.state_max)
+
+@patch
+def action(self:Normalizer, a, # actions `(..., da)` in robot units
+          ):
+    return self._fwd(a, self.action_min, self.action_max)
+
+@patch
+def unaction(self:Normalizer, a, # normalised actions `(..., da)`
+             snap:bool=False, # snap binary dims to the nearer of their two values
+            ):
+    "Robot units of normalised actions `a (..., da)`; `snap`: binary dims to the nearer of their two values."
+    out, j = self._inv(a, self.action_min, self.action_max), self.binary
+    if snap and j:
+        lo, hi = np.asarray(self.action_min, np.float32)[j], np.asarray(self.action_max, np.float32)[j]
+        out[..., j] = np.where(out[..., j] > (lo + hi) / 2, hi, lo)
+    return out
+
+@patch
+def to_json(self:Normalizer)->str: return json.dumps(asdict(self))
+
+@patch(cls_method=True)
+def from_json(cls:Normalizer, s:str, # the JSON text of `to_json`
+             )->"Normalizer":
+    return cls(**json.loads(s))
 
 # %% ../../nbs/vla/50_policy.ipynb #cfe65cc4
-def save_vla(model:VLA, processor, path, normalizer:Normalizer|None=None):
+def save_vla(model:VLA, # the policy
+             processor, # its Qwen3-VL processor
+             path, # output folder (created if missing)
+             normalizer:Normalizer|None=None, # state/action scaling saved beside it (None: none)
+            ):
     "Write the policy to `path` (loadable with `load_vla`)."
     path = Path(path); path.mkdir(parents=True, exist_ok=True)
     save_qwen(model.backbone.vlm, processor, path / "backbone")
@@ -427,7 +560,9 @@ def save_vla(model:VLA, processor, path, normalizer:Normalizer|None=None):
     atomic_write_text(path / "vla_config.json", model.cfg.to_json())
     if normalizer is not None: atomic_write_text(path / "normalizer.json", normalizer.to_json())
 
-def load_vla(path, dtype=None)->tuple:
+def load_vla(path, # a folder written by `save_vla`
+             dtype=None, # backbone dtype (None: float32)
+            )->tuple:
     "`(model, processor, normalizer or None)` from a folder written by `save_vla`."
     path = Path(path)
     if not (path / "vla_config.json").exists(): raise DataError("not a VLA policy folder (no vla_config.json)", path)
@@ -457,7 +592,8 @@ class VLAPolicy:
         self.instruction, self.embodiment_id, self.steps = instruction, embodiment_id, steps
         self.action_dim = action_dim or (len(normalizer.action_min) if normalizer else model.cfg.action_dim)
         self.gen = torch.Generator().manual_seed(seed)
-    def reset(self, seed:int|None=None):
+    def reset(self, seed:int|None=None, # new noise seed: an int or an env with `episode_seed` (None: keep)
+             ):
         "Start an episode: drop queued actions, optionally re-seed the sampling noise (an int, or an env's `episode_seed`)."
         self._queue, self._chunks = [], []
         seed = getattr(seed, "episode_seed", seed)

@@ -58,22 +58,33 @@ class VLATrainConfig(JSONConfig):
     image_shift: int = 4                    # random-shift augmentation: each image moved by up to +-N pixels (0 = off)
     state_noise: float = 0.0                # std of Gaussian noise added to the normalised state (0 = off)
 
-    def head_config(self, **data)->VLAConfig:
+    def head_config(self, **data, # `data_dims`: `state_dim`, `action_dim`, `cameras`
+                   )->VLAConfig:
         "The policy's `VLAConfig`: `head` over the data's `cameras` (and `state_dim`, `action_dim` for the tiny head)."
         data = {k: v for k, v in data.items() if v and (self.model == "tiny" or k == "cameras")}
         kw = data | dict(self.head)
         return VLAConfig.tiny(**kw) if self.model == "tiny" else VLAConfig.from_dict(kw)
 
 # %% ../../nbs/vla/53_training.ipynb #688759a0
-def toy_episodes(n:int=4, T:int=12, ds:int=8, da:int=4, size:int=32, cameras=("left", "right", "wrist"), seed:int=0,
-                 tasks=("press_button", "open_drawer"))->list[dict]:
+def toy_episodes(n:int=4, # number of episodes
+                 T:int=12, # steps per episode
+                 ds:int=8, # state dims
+                 da:int=4, # action dims
+                 size:int=32, # camera image side, pixels
+                 cameras=("left", "right", "wrist"), # camera slot names
+                 seed:int=0, # random seed
+                 tasks=("press_button", "open_drawer"), # task names, cycled over the episodes
+                )->list[dict]:
     "Random episodes with the in-memory layout of a demonstration (a fixture for tests)."
     rng = np.random.default_rng(seed)
     return [dict(images={c: rng.integers(0, 255, (T, size, size, 3), dtype=np.uint8) for c in cameras},
                  state=rng.normal(size=(T, ds)).astype(np.float32), action=rng.uniform(-1, 1, (T, da)).astype(np.float32),
                  instruction=f"do {tasks[i % len(tasks)].replace('_', ' ')}", task=tasks[i % len(tasks)]) for i in range(n)]
 
-def chunk(actions:np.ndarray, t:int, H:int)->tuple[np.ndarray, np.ndarray]:
+def chunk(actions:np.ndarray, # one episode's actions `(T, da)`
+          t:int, # first step of the chunk
+          H:int, # chunk length (horizon)
+         )->tuple[np.ndarray, np.ndarray]:
     "Actions `t .. t+H-1` of an episode `(T, da)` padded past the end (no motion, last gripper command), and the step mask `(H,)`."
     a = np.asarray(actions[t:t + H], np.float32); n = len(a)
     pad = np.zeros((H - n, actions.shape[1]), np.float32); pad[:, -1] = actions[-1, -1]
@@ -90,6 +101,7 @@ def random_shift(img:np.ndarray, # `(H, W, 3)` image
     dy, dx = (int(v) for v in (rng or np.random.default_rng()).integers(0, 2 * n + 1, 2))
     return np.pad(np.asarray(img), ((n, n), (n, n), (0, 0)), mode="edge")[dy:dy + H, dx:dx + W]
 
+# %% ../../nbs/vla/53_training.ipynb #43d03b0d
 class ChunkDataset(torch.utils.data.Dataset):
     "Every time step of every episode as an observation + normalised action chunk (`xvr.vla.policy.make_batch` input)."
     def __init__(self, episodes:Sequence[dict], # demonstrations (`load_episodes` or `toy_episodes` layout)
@@ -120,6 +132,7 @@ class ChunkDataset(torch.utils.data.Dataset):
                     instruction=e["instruction"], state=s.astype(np.float32), action=self.normalizer.action(a),
                     action_mask=m, embodiment_id=int(e.get("embodiment_id", 0)))
 
+# %% ../../nbs/vla/53_training.ipynb #d84afd0e
 def _check_episode(e:dict, k:int, cameras:list, e0:dict):
     "A clear error when episode `k` lacks a camera or its state/action width differs from the first episode's."
     if missing := [c for c in cameras if c not in e["images"]]:
@@ -147,7 +160,9 @@ def load_episodes(data_dirs:Sequence, # demonstration folders: LeRobot v3.0 or G
     return eps
 
 # %% ../../nbs/vla/53_training.ipynb #c89524e8
-def make_optimizer(model, cfg:VLATrainConfig):
+def make_optimizer(model, # the `VLA` (only parameters with `requires_grad` are optimised)
+                   cfg:VLATrainConfig, # learning rate, betas, weight decay, schedule
+                  ):
     "AdamW (Table 7 betas, weight decay) on trainable parameters + warm-up/cosine schedule over `max_steps`."
     from transformers import get_cosine_schedule_with_warmup, get_constant_schedule_with_warmup
     params = [p for p in model.parameters() if p.requires_grad]
@@ -157,7 +172,10 @@ def make_optimizer(model, cfg:VLATrainConfig):
              else get_constant_schedule_with_warmup(opt, warm))
     return opt, sched
 
-def build_policy(cfg:VLATrainConfig, instructions:Sequence[str]=(), **data):
+def build_policy(cfg:VLATrainConfig, # backbone, seed and head settings
+                 instructions:Sequence[str]=(), # instructions for the tiny backbone's vocabulary
+                 **data, # the data's widths and camera slots, as for `VLATrainConfig.head_config`
+                ):
     "`(VLA, processor)` for the configured backbone (tiny: rebuilt identically from its seed); `data` as `head_config`'s."
     if cfg.model == "tiny":
         kw = dict(layers=3, min_pixels=cfg.min_pixels, max_pixels=cfg.max_pixels, seed=cfg.seed) | dict(cfg.tiny_kwargs)
@@ -170,7 +188,8 @@ def _log(path, rec:dict):
     with open(path, "a") as f: f.write(json.dumps(rec) + "\n")
 
 # %% ../../nbs/vla/53_training.ipynb #d7cdba5a
-def data_dims(ds:ChunkDataset)->dict:
+def data_dims(ds:ChunkDataset, # the training chunks (their normaliser and camera slots)
+             )->dict:
     "The `head_config` fields the data decides: state and action widths, camera slots."
     return dict(state_dim=len(ds.normalizer.state_min), action_dim=len(ds.normalizer.action_min), cameras=ds.cameras)
 
@@ -236,7 +255,11 @@ def _loop(cfg, acc, model, opt, sched, dl, gen, state, out):
     bar.close()
     return dict(step=state["step"], history=history, output_dir=str(out))
 
-def save_checkpoint(acc, state:dict, cfg:VLATrainConfig):
+# %% ../../nbs/vla/53_training.ipynb #93bf7762
+def save_checkpoint(acc, # the run's `accelerate.Accelerator`
+                    state:dict, # trainer state (`step`, ...), written as JSON
+                    cfg:VLATrainConfig, # `output_dir` and `save_total_limit`
+                   ):
     "accelerate state + `trainer_state.json` in `output_dir/checkpoint-<step>`; older ones pruned."
     ck = Path(cfg.output_dir) / f"checkpoint-{state['step']}"
     acc.save_state(str(ck))
@@ -246,7 +269,10 @@ def save_checkpoint(acc, state:dict, cfg:VLATrainConfig):
     acc.wait_for_everyone()
 
 # %% ../../nbs/vla/53_training.ipynb #ac2ee694
-def wilson(k:int, n:int, z:float=1.96)->tuple[float, float]:
+def wilson(k:int, # successes
+           n:int, # trials
+           z:float=1.96, # normal quantile (1.96: 95%)
+          )->tuple[float, float]:
     "95% Wilson score interval of a binomial proportion `k/n`."
     if n == 0: return (float("nan"), float("nan"))
     p = k / n; d = 1 + z * z / n
@@ -254,7 +280,8 @@ def wilson(k:int, n:int, z:float=1.96)->tuple[float, float]:
     return (max(0.0, c - h), min(1.0, c + h))
 
 # %% ../../nbs/vla/53_training.ipynb #e63c68f1
-def success_table(results:dict):
+def success_table(results:dict, # `{policy: {task: (successes, episodes)}}`
+                 ):
     "Table 7 / Figure 5 layout from `{policy: {task: (successes, episodes)}}`: success rate (%) per task and the mean."
     import pandas as pd
     tasks = list(dict.fromkeys(t for r in results.values() for t in r))
@@ -263,12 +290,17 @@ def success_table(results:dict):
     df["Mean"] = df[tasks].mean(axis=1)
     return df
 
-def success_records(results:dict)->list[dict]:
+def success_records(results:dict, # `{policy: {task: (successes, episodes)}}`
+                   )->list[dict]:
     "Long format with counts and Wilson intervals (the CSV): policy, task, successes, episodes, rate, ci_low, ci_high."
     return [dict(policy=p, task=t, successes=k, episodes=n, rate=100 * k / n, ci_low=100 * wilson(k, n)[0], ci_high=100 * wilson(k, n)[1])
             for p, r in results.items() for t, (k, n) in r.items()]
 
-def write_success(results:dict, out_dir, stem:str="table7")->dict:
+# %% ../../nbs/vla/53_training.ipynb #127fb17e
+def write_success(results:dict, # `{policy: {task: (successes, episodes)}}`
+                  out_dir, # folder written (created if missing)
+                  stem:str="table7", # file name stem of the three tables
+                 )->dict:
     "Write `stem.csv` (long, with intervals), `stem.md` (Table 7 layout), `stem.json`; returns the paths."
     import pandas as pd
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
@@ -280,7 +312,11 @@ def write_success(results:dict, out_dir, stem:str="table7")->dict:
     atomic_write_text(paths["md"], md); atomic_write_text(paths["json"], json.dumps(results))
     return paths
 
-def plot_success(results:dict, ax=None, title:str="Rollout success rate"):
+# %% ../../nbs/vla/53_training.ipynb #e07ee612
+def plot_success(results:dict, # `{policy: {task: (successes, episodes)}}`
+                 ax=None, # matplotlib axes (None: a new figure)
+                 title:str="Rollout success rate", # axes title
+                ):
     "Figure 5 style grouped bars: success (%) per task and the mean, one colour per policy, Wilson error bars."
     import matplotlib.pyplot as plt
     df = success_table(results)
@@ -299,12 +335,18 @@ def plot_success(results:dict, ax=None, title:str="Rollout success rate"):
 # %% ../../nbs/vla/53_training.ipynb #b48f7bfd
 class ChunkPolicy:
     "Adapter for `xvr.vla.demos.rollout`: `obs -> (H, da)` chunk, and `reset(env)` at each episode start."
-    def __init__(self, policy:VLAPolicy): self.policy = policy
-    def __call__(self, obs:dict)->np.ndarray:
+    def __init__(self, policy:VLAPolicy, # the closed-loop policy to adapt
+                ):
+        self.policy = policy
+    def __call__(self, obs:dict, # one observation, as for `VLAPolicy.act`
+                )->np.ndarray:
         "The chunk to play; with temporal ensembling, the one ensembled action of this step `(1, da)`."
         return self.policy.ensembled(obs)[None] if self.policy.model.cfg.ensemble else self.policy.act(obs)
-    def reset(self, env=None): self.policy.reset(getattr(env, "episode_seed", None) if env is not None else None)
+    def reset(self, env=None, # the env starting an episode (its `episode_seed` re-seeds; None: no re-seed)
+             ):
+        self.policy.reset(getattr(env, "episode_seed", None) if env is not None else None)
 
+# %% ../../nbs/vla/53_training.ipynb #11a1722b
 def evaluate_tasks(policy:VLAPolicy, # the policy to roll out
                    tasks:Sequence[str], # environment names (or our tasks' short names)
                    n_episodes:int=10, # held-out episodes per task
@@ -312,7 +354,8 @@ def evaluate_tasks(policy:VLAPolicy, # the policy to roll out
                    n_action_steps:int|None=None, # actions played per chunk (None: the policy's own)
                    height:int=128, # camera image height, pixels
                    width:int=128, # camera image width, pixels
-                   **env_kw)->dict:
+                   **env_kw, # environment options passed to `xvr.vla.demos.evaluate_policy`
+                  )->dict:
     "Success counts `{task: (successes, episodes)}` from rollouts (`env_kw` go to `xvr.vla.demos.evaluate_policy`)."
     from tqdm.auto import tqdm
     from xvr.vla.demos import evaluate_policy
@@ -334,11 +377,17 @@ def policy_from_dir(path, # a trained policy folder (`final/` of a run)
     return VLAPolicy(model, proc, nz, seed=seed)
 
 # %% ../../nbs/vla/53_training.ipynb #d1382c7d
-def accelerate_command(config_path, num_processes:int=1, accelerate_config:str|None=None)->list[str]:
+def accelerate_command(config_path, # a saved `VLATrainConfig` JSON
+                       num_processes:int=1, # training processes (GPUs)
+                       accelerate_config:str|None=None, # an `accelerate` config file (None: accelerate's default)
+                      )->list[str]:
     "The `accelerate launch` command line that trains from a saved `VLATrainConfig` JSON (`xvr.vlm.training`'s, for this module)."
     return launcher.accelerate_command(config_path, num_processes, accelerate_config, module="xvr.vla.training")
 
-def launch(cfg:VLATrainConfig, num_processes:int=1, accelerate_config:str|None=None)->int:
+def launch(cfg:VLATrainConfig, # the run's hyper-parameters (saved to `output_dir`)
+           num_processes:int=1, # training processes (GPUs)
+           accelerate_config:str|None=None, # an `accelerate` config file (None: accelerate's default)
+          )->int:
     "Save `cfg` and train under `accelerate launch` in a subprocess; returns its exit status."
     return launcher.launch(cfg, num_processes, accelerate_config, module="xvr.vla.training", config_name="vla_train_config.json")
 
@@ -353,7 +402,8 @@ def default_notebook()->Path:
     return Path(__file__).resolve().parents[2] / "nbs" / "vla" / "54_vla_run.ipynb"
 
 @cli
-def xvr_vla_train_cli(argv=None):
+def xvr_vla_train_cli(argv=None, # command-line arguments (default: `sys.argv[1:]`)
+                     ):
     "Train and evaluate a VLA policy by running the VLA notebook headless with papermill (`xvr_vla_train --help`)."
     ap = argparse.ArgumentParser(prog="xvr_vla_train", description="Train a GR00T-style VLA on LeRobot demos and evaluate rollouts (papermill runs nbs/vla/54_vla_run.ipynb).")
     ap.add_argument("--data", nargs="+", required=True, help="LeRobot demonstration folder(s)")
