@@ -26,7 +26,8 @@ __all__ = ['TEXTURES', 'SURFACES', 'PRIMITIVES', 'MESHES', 'PRIM_TEXTURE', 'CATE
 # %% ../../nbs/sources/10_sim.ipynb #b56562da
 _CV_FROM_MJ = np.diag([1.0, -1.0, -1.0])
 
-def mj_camera_attrs(cam_from_world:np.ndarray)->str:
+def mj_camera_attrs(cam_from_world:np.ndarray, # (4, 4) world -> camera, OpenCV axes, metres
+                   )->str:
     "MJCF `pos`/`xyaxes` attributes placing a MuJoCo camera at an OpenCV `cam_from_world` pose."
     W = invert_rigid(cam_from_world); R = W[:3, :3] @ _CV_FROM_MJ
     pos = " ".join(f"{x:.6f}" for x in W[:3, 3]); xy = " ".join(f"{x:.6f}" for x in np.r_[R[:, 0], R[:, 1]])
