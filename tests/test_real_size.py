@@ -58,10 +58,11 @@ def test_groot_n15_head_parameter_count():
 @pytest.mark.slow
 def test_layer12_tap_on_a_width_true_13_layer_backbone():
     "GR00T's cut: the first 12 of the real-width decoder layers; the tap is the full model's hidden_states[12]."
-    from xvr.vla.policy import VLBackbone, encode_observation
+    from xvr.vla.policy import VLBackbone, encode_observation, linear_patch_embed
     vlm, proc = random_qwen3_vl(text_layers=13, vision_depth=1, init="fast", max_pixels=240 * 320, dtype=torch.bfloat16)
     enc = encode_observation(proc, _views(2, 240, 320, 5), "open the drawer", ["left", "wrist"])
     vlm.eval()
+    linear_patch_embed(vlm.model.visual.patch_embed)   # as VLBackbone does, so the reference embeds patches the same way
     with torch.no_grad():
         ref = vlm.model(**enc, output_hidden_states=True, use_cache=False).hidden_states
         h, _ = VLBackbone(vlm, select_layer=12)(**enc)
