@@ -45,8 +45,10 @@ def digest(root):
     return h.hexdigest()
 
 
-def scaling(src, backends, workers, samples, tmp):
+def scaling(src, backends, workers, samples, tmp, writers=None):
     "Time `generate` end to end per (backend, workers); print rates, speedups, Ray/local ratios and byte identity."
+    import xvr.dataset
+    if writers is not None: xvr.dataset._writers = lambda engine: writers       # the same for every worker count
     per_task = max(1, samples // 8)
     rows, digests = {}, set()
     for b in backends:
@@ -80,6 +82,8 @@ def main():
     ap.add_argument("--backend", nargs="+", choices=["local", "ray"], help="the workers-scaling bench on these")
     ap.add_argument("--workers", nargs="+", type=int, default=[1, 2])
     ap.add_argument("--samples", type=int, default=2048, help="train samples per run (eval adds a quarter)")
+    ap.add_argument("--writers", type=int, default=None,
+                    help="JPEG writer threads per unit for every run (0: the unit's own thread encodes; default: generate's)")
     ap.add_argument("--work-dir", default=None, help="folder for the outputs (a temporary folder inside it)")
     ap.add_argument("--copies", type=int, default=12); ap.add_argument("--units", type=int, default=4)
     ap.add_argument("--scenes", type=int, default=10); ap.add_argument("--episodes", type=int, default=6)
@@ -89,7 +93,7 @@ def main():
     small = Path(a.source_dir) if a.source_dir else tmp / "src"
     render_dataset(small, scenes=a.scenes, episodes=a.episodes, views=10, duration=20, progress=False)
     if a.backend:
-        scaling(small, a.backend, a.workers, a.samples, tmp); shutil.rmtree(tmp)
+        scaling(small, a.backend, a.workers, a.samples, tmp, a.writers); shutil.rmtree(tmp)
         return
     large = tmp / "large"
     for dom in ("general", "robotic"):

@@ -5,7 +5,7 @@
 # %% ../nbs/31_dataset.ipynb #eede5ed2
 from __future__ import annotations
 import argparse, hashlib, json, os, shutil, sys, tempfile, time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, fields
 from collections import Counter
 from functools import lru_cache
@@ -25,7 +25,7 @@ from .filtering import action_energy, prefilter, m1sec, motion_thresholds, traje
 
 # %% auto #0
 __all__ = ['EVAL_COUNTS', 'RUN_RECORD', 'MADE', 'eval_counts', 'split_of', 'FolderSource', 'SplitScan', 'prepare_split',
-           'keep_heap', 'EpisodeRef', 'unit_seed', 'run_unit', 'source_fingerprint', 'run_fingerprint',
+           'keep_heap', 'EpisodeRef', 'unit_seed', 'InThread', 'run_unit', 'source_fingerprint', 'run_fingerprint',
            'check_fingerprint', 'plan_units', 'merge_split', 'generate', 'print_summary', 'convert_sources',
            'xvr_generate_cli']
 
@@ -223,6 +223,20 @@ def _draw_samples(src:FolderSource, prep:SplitScan, task:str, n:int, rng, max_at
         made += 1
         yield s
 
+# %% ../nbs/31_dataset.ipynb #3cff84dd
+class InThread(Executor):
+    "An executor that runs each job at once in the calling thread (its future is done when `submit` returns)."
+    def submit(self,
+               fn, # the job
+               /, *args, # its positional arguments
+               **kwargs, # its keyword arguments
+              )->Future: # done already: its result, or the exception `fn` raised
+        "Run `fn(*args, **kwargs)` now."
+        f = Future()
+        try: f.set_result(fn(*args, **kwargs))
+        except Exception as e: f.set_exception(e)
+        return f
+
 # %% ../nbs/31_dataset.ipynb #4376a6fd
 def run_unit(src:FolderSource, # the source's items
              prep:SplitScan, # the split's scan (`prepare_split`)
@@ -234,7 +248,8 @@ def run_unit(src:FolderSource, # the source's items
              out:Path, # the split's folder
              max_attempts:int=12, # candidates tried per sample before the unit stops short
              quality:int=90, # JPEG quality of the written images
-             writers:int|None=None, # threads that encode and write JPEGs beside the generator (default: one per core)
+             writers:int|None=None, # threads that encode and write JPEGs beside the generator (None: one per core;
+                                    # 0: none, this thread encodes)
             )->dict:
     "Generate up to `n` samples of `task` into `out/shards/<task>-<unit>` atomically; returns counts."
     final = out / "shards" / f"{task}-{unit:05d}"
@@ -244,7 +259,8 @@ def run_unit(src:FolderSource, # the source's items
     rng, rejects, made, pending = np.random.default_rng(unit_seed(seed, split, task, unit)), Counter(), [], []
     tmp = Path(tempfile.mkdtemp(dir=out / "shards", prefix=f".{final.name}."))
     (tmp / "images").mkdir()
-    writer = ThreadPoolExecutor(writers or os.cpu_count() or 1, thread_name_prefix="xvr-jpeg")
+    writers = (os.cpu_count() or 1) if writers is None else writers
+    writer = ThreadPoolExecutor(writers, thread_name_prefix="xvr-jpeg") if writers else InThread()
     try:        # images are encoded and written by other threads while the next sample is made
         for k, s in enumerate(_draw_samples(src, prep, task, n, rng, max_attempts, rejects)):
             rels = [f"images/{k:04d}_{j}.jpg" for j in range(len(s.pixels))]
@@ -369,9 +385,8 @@ def _split_record(so:Path, prep:SplitScan, complete:bool)->dict:
 
 # %% ../nbs/31_dataset.ipynb #b5a81e81
 def _writers(engine:Engine)->int:
-    "JPEG writer threads per unit: this machine's cores shared between local workers; one per Ray task (one CPU)."
-    if engine.backend == "ray" and engine.address: return 1
-    return max(1, (os.cpu_count() or 1) // engine.workers)
+    "JPEG writer threads per unit: none. A worker is one core: it encodes its own images (`--workers N`: N cores)."
+    return 0
 
 def _run_units(engine:Engine, jobs:list, desc:str, progress:bool)->dict:
     "Run the unit jobs on `engine`; the units that failed, by name, with their reasons (also printed)."

@@ -139,11 +139,13 @@ def make_sample(task:str, # one of `TASK_NAMES`
     return Sample(f"{task}/{source}/{scene}/0", task, info["category"], info["domain"], source, scene, question,
                   options, str(answer), [], _jsonable(meta), [np.ascontiguousarray(p) for p in pixels])
 
+_PLAIN = frozenset((int, float, str, bool, type(None)))
+
 def _jsonable(o):
     "`o` with NumPy arrays and scalars turned into lists and Python numbers (recursively)."
     if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return [_jsonable(v) for v in o]
-    if isinstance(o, np.ndarray): return _jsonable(o.tolist())
+    if isinstance(o, (list, tuple)): return [v if type(v) in _PLAIN else _jsonable(v) for v in o]
+    if isinstance(o, np.ndarray): return o.tolist() if o.dtype != object else _jsonable(o.tolist())  # Python numbers
     if isinstance(o, np.generic): return o.item()
     return o
 

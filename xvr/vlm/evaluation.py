@@ -20,9 +20,9 @@ from ..release import is_release, read_release
 
 # %% auto #0
 __all__ = ['TASKS', 'TASK_LABELS', 'TASK_CATEGORY', 'XVR_EVAL_COUNTS', 'RANDOM_BASELINE', 'PAPER_TABLE2', 'DEFAULT_PALETTE',
-           'LMMS_UTILS', 'after_reasoning', 'extract_answer_rule', 'extract_answer', 'Adapter', 'RandomAdapter',
-           'BlindAdapter', 'TransformersAdapter', 'data_url', 'openai_content', 'OpenAIAdapter', 'palette',
-           'find_marker', 'two_view_transfer', 'transfer_error', 'GeometryAdapter', 'planar_point_fixture',
+           'CLAMP', 'LMMS_UTILS', 'after_reasoning', 'extract_answer_rule', 'extract_answer', 'Adapter',
+           'RandomAdapter', 'BlindAdapter', 'TransformersAdapter', 'data_url', 'openai_content', 'OpenAIAdapter',
+           'palette', 'find_marker', 'two_view_transfer', 'transfer_error', 'GeometryAdapter', 'planar_point_fixture',
            'sample_images', 'read_predictions', 'evaluate', 'rescore', 'extraction_counts', 'accuracy_row',
            'overall_from_tasks', 'random_baseline_row', 'results_table', 'to_markdown', 'to_latex', 'write_tables',
            'plot_results', 'load_eval_samples', 'make_adapter', 'write_extraction_table', 'write_report',
@@ -296,8 +296,9 @@ def find_marker(img:np.ndarray, # (H, W, 3) uint8 RGB
 def two_view_transfer(img_a:np.ndarray, # (H, W, 3) uint8 RGB, view A
                       img_b:np.ndarray, # (H, W, 3) uint8 RGB, view B
                       min_matches:int=12, # the least RANSAC inliers to trust a model
+                      planar:float=1.0, # a homography is used when its inliers are this share of F's
                      ):
-    "Geometry from A to B: `('H', H)` for planar matches, `('F', F)` otherwise, or None (too few matches)."
+    "Geometry from A to B: `('H', H, inliers)` for planar matches, `('F', F, inliers)` otherwise, or None."
     sift = cv2.SIFT_create(nfeatures=2000)
     ga, gb = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in (img_a, img_b))
     ka, da = sift.detectAndCompute(ga, None)
@@ -310,15 +311,15 @@ def two_view_transfer(img_a:np.ndarray, # (H, W, 3) uint8 RGB, view A
     H, hin = cv2.findHomography(pa, pb, cv2.RANSAC, 3.0)
     F, fin = cv2.findFundamentalMat(pa, pb, cv2.FM_RANSAC, 1.5, 0.999)
     nh, nf = (0 if hin is None else int(hin.sum())), (0 if fin is None or F is None else int(fin.sum()))
-    if H is not None and nh >= 0.8 * max(nf, 1): return ("H", H)
-    return ("F", F[:3]) if F is not None else None
+    if H is not None and nh >= planar * max(nf, 1): return ("H", H, nh)
+    return ("F", F[:3], nf) if F is not None and nf >= min_matches else None
 
-def transfer_error(geom, # `two_view_transfer`'s `('H', H)` or `('F', F)`
+def transfer_error(geom, # `two_view_transfer`'s `('H', H, inliers)` or `('F', F, inliers)`
                    uv_a, # (2,) pixel in A
                    uv_b, # (2,) pixel in B
                   )->float: # pixels
     "Pixel error of point `uv_b` in B as the image of `uv_a` in A (homography transfer or epipolar distance)."
-    kind, M = geom
+    kind, M = geom[:2]
     a = np.array([*uv_a, 1.0])
     if kind == "H":
         p = M @ a
@@ -356,6 +357,12 @@ class GeometryAdapter(Adapter):
         return None if best is None else best[1]
 
 # %% ../../nbs/vlm/43_evaluation.ipynb #6dbc1869
+CLAMP = 30.0   # pixels: the largest error one view pair can add to a candidate's score
+
+def _vote(g, uv_a, uv_b)->float:
+    "A view pair's vote against `uv_b` being `uv_a`'s image: its clamped transfer error times its inliers."
+    return g[2] * min(transfer_error(g, uv_a, uv_b), CLAMP)
+
 def _point(self:GeometryAdapter, sample, images):
     "Target = last image; each reference dot votes by transfer error to each candidate colour's dot."
     tgt = images[-1]
@@ -368,7 +375,7 @@ def _point(self:GeometryAdapter, sample, images):
         dot, g = self._ref_dot(ref), two_view_transfer(ref, tgt)
         if dot is None or g is None: continue
         used += 1
-        for c, uv in cands.items(): err[c] += transfer_error(g, dot, uv)
+        for c, uv in cands.items(): err[c] += _vote(g, dot, uv)
     return min(err, key=err.get) if used else None
 
 def _spatial(self:GeometryAdapter, sample, images):
@@ -380,7 +387,7 @@ def _spatial(self:GeometryAdapter, sample, images):
         for j in range(i + 1, len(images)):
             g = two_view_transfer(images[i], images[j])
             if g is None: continue
-            e = transfer_error(g, dots[i], dots[j])
+            e = _vote(g, dots[i], dots[j])
             err[i] += e
             err[j] += e
     if not err.any(): return None
