@@ -47,11 +47,11 @@ def main():
     render_dataset(tmp / "src", scenes=10, episodes=6, views=10, duration=20, progress=False)
     src = FolderSource(tmp / "src"); prep = prepare_split(src, "train", "boat", "sawyer", progress=False)
     (tmp / "out" / "shards").mkdir(parents=True)
-    for t in TASK_NAMES: run_unit(src, prep, "train", t, 10_000, 4, 1, tmp / "out")      # warm the caches, untimed
+    for t in TASK_NAMES: run_unit(src, prep, "train", t, 10_000, 4, 1, tmp / "out", writers=0)   # warm caches, untimed
     n, c_gen = 0, 0.0
     for t in TASK_NAMES:
         for u in range(a.units):
-            c, r = cpu(lambda: run_unit(src, prep, "train", t, u, 16, 0, tmp / "out"))
+            c, r = cpu(lambda: run_unit(src, prep, "train", t, u, 16, 0, tmp / "out", writers=0))
             n, c_gen = n + r["samples"], c_gen + c
     per_sample = c_gen / n
     print(f"render:   {c_scene:6.2f} CPU s per scene (10 views 640x480), "
