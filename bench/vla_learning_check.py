@@ -1,10 +1,11 @@
 """VLA learning check on the CPU: expert demos (LeRobot) -> tiny-backbone VLA -> closed-loop rollouts on held-out seeds.
 
 Usage: MUJOCO_GL=egl python bench/vla_learning_check.py [--task pick_place] [--demos 30] [--steps 1200] [--episodes 20]
-           [--size 128] [--pixels 96] [--cameras agentview_left wrist] [--image-shift 4] [--state-noise 0]
+           [--size 96] [--pixels 96] [--patch 8] [--cameras agentview_left wrist] [--image-shift 4] [--state-noise 0]
+           [--tiny '{"vision_hidden": 64}'] [--record-noise 0.3]
            [--eval "n_action_steps=4" "n_action_steps=8,binary_gripper=0"] [--out /tmp/vla_check]
-Demonstrations are recorded once per task and image size into `--out` (resumed, and reused by later runs: a run
-trains on the first `--demos` episodes). Reports the rollout successes of the trained policy under each `--eval`
+Demonstrations are recorded once per task, image size and DART noise into `--out` (resumed, and reused by later runs:
+a run trains on the first `--demos` episodes); rollouts render only the cameras the policy reads. Reports the rollout successes of the trained policy under each `--eval`
 setting (VLAConfig inference fields), of the same policy with an untrained head, and of the scripted expert;
 for pick_place also how many episodes lifted the object. Appends one JSON line per run to `--out/results.jsonl`.
 """
@@ -38,13 +39,14 @@ class Probe:
         return chunk
 
 
-def evaluate(pol, a):
-    "Successes and (pick_place) lifts of `pol` on `a.episodes` held-out seeds."
+def evaluate(pol, a, cameras=None):
+    "Successes and (pick_place) lifts of `pol` on `a.episodes` held-out seeds (rendering `cameras`, default the policy's)."
     from xvr.vla.demos import evaluate_policy
     from xvr.vla.training import ChunkPolicy
     p = Probe(pol if hasattr(pol, "horizon") else ChunkPolicy(pol))
     n = getattr(pol, "n_action_steps", 8)
-    r = evaluate_policy(p, a.task, a.episodes, 0, n, a.size, a.size, progress=False)
+    r = evaluate_policy(p, a.task, a.episodes, 0, n, a.size, a.size, cameras=a.cameras if cameras is None else cameras,
+                        progress=False)
     out = dict(successes=int(sum(r["successes"])), episodes=len(r["successes"]), steps=int(np.mean(r["steps"])))
     if a.task == "pick_place": out["lifted"] = int(sum(dz > 0.05 for dz in p.rise))   # raised 5 cm or more
     out["first_action_err"] = [round(float(x), 3) for x in np.mean(p.first_err, 0)]  # per dim, mean |policy - expert|
@@ -67,8 +69,11 @@ def main(argv=None):
     ap.add_argument("--demos", type=int, default=30)
     ap.add_argument("--steps", type=int, default=1200)
     ap.add_argument("--episodes", type=int, default=20)
-    ap.add_argument("--size", type=int, default=128, help="recorded and rendered image side, pixels")
+    ap.add_argument("--size", type=int, default=96, help="recorded and rendered image side, pixels")
     ap.add_argument("--pixels", type=int, default=96, help="image side the policy's processor resizes to, pixels")
+    ap.add_argument("--patch", type=int, default=8, help="vision patch side of the tiny backbone, pixels")
+    ap.add_argument("--tiny", default="{}", help="JSON tiny_qwen3_vl overrides (vision_hidden, vision_depth, ...)")
+    ap.add_argument("--record-noise", type=float, default=0.0, help="DART noise of the recorded demonstrations")
     ap.add_argument("--cameras", nargs="*", default=None, help="camera slots the policy reads (default all)")
     ap.add_argument("--image-shift", type=int, default=None, help="random-shift pixels (default VLATrainConfig's)")
     ap.add_argument("--state-noise", type=float, default=None, help="state noise std (default VLATrainConfig's)")
@@ -87,23 +92,26 @@ def main(argv=None):
                                   data_dims)
     from xvr.vla.policy import VLAPolicy
     out, t0 = Path(a.out), time.time()
-    demos = out / f"demos_{a.task}_{a.size}"
-    summ = record_demos(demos, a.task, episodes=a.demos, height=a.size, width=a.size, progress=False)
+    demos = out / (f"demos_{a.task}_{a.size}" + (f"_dart{a.record_noise:g}" if a.record_noise else ""))
+    summ = record_demos(demos, a.task, episodes=a.demos, height=a.size, width=a.size, noise=a.record_noise,
+                        progress=False)
     eps = load_episodes([demos])[:a.demos]
-    print(f"demos: {summ['per_task']}, training on {len(eps)} ({time.time() - t0:.0f}s)", flush=True)
+    record_min = (time.time() - t0) / 60
+    print(f"demos: {summ['per_task']}, training on {len(eps)} ({record_min:.1f} min)", flush=True)
     head = dict(width=64, hidden=64, layers=4, heads=4, head_dim=16, vl_layers=1, n_future=8) | json.loads(a.head)
     aug = {k: v for k, v in (("image_shift", a.image_shift), ("state_noise", a.state_noise)) if v is not None}
     run = out / f"run_{a.task}_{a.tag or int(time.time())}"
     cfg = VLATrainConfig(model="tiny", data_dir=[str(demos)], output_dir=str(run), max_steps=a.steps,
                          per_device_batch=a.batch, lr=a.lr, num_workers=0, save_steps=max(200, a.steps // 4),
                          logging_steps=50, min_pixels=a.pixels ** 2, max_pixels=a.pixels ** 2, head=head,
-                         cameras=a.cameras or [], **aug)
+                         cameras=a.cameras or [], tiny_kwargs=dict(patch_size=a.patch) | json.loads(a.tiny), **aug)
     t0 = time.time()
     h = train(cfg, eps)["history"]
     train_min = (time.time() - t0) / 60
     loss = (h[0]["loss"], float(np.mean([x["loss"] for x in h[-20:]]))) if h else (None, None)
     print(f"train: {len(h)} steps in {train_min:.1f} min; loss {loss}", flush=True)
     res = dict(task=a.task, demos=len(eps), steps=a.steps, pixels=a.pixels, size=a.size, train_min=round(train_min, 1),
+               record_min=round(record_min, 1),
                config={k: v for k, v in asdict(cfg).items() if k not in ("data_dir", "output_dir")}, eval={})
     pol = policy_from_dir(run / "final")
     trained_cfg = pol.model.cfg
@@ -117,7 +125,7 @@ def main(argv=None):
         ds = ChunkDataset(eps, 16, cameras=a.cameras)
         model, proc = build_policy(cfg, sorted({e["instruction"] for e in eps}), **data_dims(ds))  # untrained head
         res["untrained head"] = evaluate(VLAPolicy(model, proc, ds.normalizer), a)
-        res["expert"] = evaluate(ExpertChunkPolicy(), a)
+        res["expert"] = evaluate(ExpertChunkPolicy(), a, cameras=())   # blind: nothing rendered
     print(json.dumps(res), flush=True)
     with open(out / "results.jsonl", "a") as f: f.write(json.dumps(res) + "\n")
     return res

@@ -92,6 +92,21 @@ def test_resume_reproduces_losses(tmp_path):
     assert (run / "final" / "vla_config.json").exists()
 
 
+def test_finer_vision_patches_survive_save_and_load(tmp_path):
+    "The tiny backbone with 8 px patches (4x the image tokens): trained, saved, reloaded, it reads images the same way."
+    from xvr.vla.training import policy_from_dir
+    eps = toy_episodes(2, T=4, size=32, cameras=("left", "wrist"))
+    cfg = _cfg(tmp_path, max_steps=2, tiny_kwargs=dict(patch_size=8))
+    train(cfg, eps)
+    pol = policy_from_dir(Path(cfg.output_dir) / "final")
+    assert pol.processor.image_processor.patch_size == 8
+    obs = dict(images={c: v[0] for c, v in eps[0]["images"].items()}, state=eps[0]["state"][0],
+               instruction=eps[0]["instruction"])
+    b = make_batch(pol.processor, [dict(obs, images=list(obs["images"].values()), cameras=["left", "wrist"])])
+    assert b["image_grid_thw"].tolist() == [[1, 4, 4]] * 2     # 32 px / 8 px patches: 4x4 patches, 2x2 tokens each
+    assert pol.act(obs).shape == (16, 4)
+
+
 def test_papermill_run(tmp_path):
     pm = pytest.importorskip("papermill")
     out = tmp_path / "run"

@@ -109,12 +109,13 @@ def tiny_qwen3_vl(texts:Sequence[str]=(), # corpus for the tokenizer (e.g. train
                   vision_hidden:int=32, # vision hidden size
                   min_pixels:int=32*32, # image resize bounds: smallest image, pixels
                   max_pixels:int=128*128, # largest image, pixels
+                  patch_size:int=16, # vision patch side, pixels (Qwen3-VL's 16; 8 gives 4x the tokens per image)
                   seed:int=0, # initialisation seed
                  ): # (model, processor)
     "A tiny randomly initialised `Qwen3VLForConditionalGeneration` and its offline processor: `(model, processor)`."
     from transformers import Qwen3VLConfig, Qwen3VLForConditionalGeneration
     tok = train_tokenizer(texts, vocab_size)
-    proc = offline_processor(tok, min_pixels, max_pixels)
+    proc = offline_processor(tok, min_pixels, max_pixels, patch_size)
     ids = dict(zip(QWEN_SPECIAL_TOKENS, tok.convert_tokens_to_ids(QWEN_SPECIAL_TOKENS)))
     heads = 4
     cfg = Qwen3VLConfig(
@@ -124,7 +125,7 @@ def tiny_qwen3_vl(texts:Sequence[str]=(), # corpus for the tokenizer (e.g. train
                                               mrope_section=_mrope_section(hidden // heads)),
                          max_position_embeddings=8192, pad_token_id=ids["<|endoftext|>"]),
         vision_config=dict(depth=vision_depth, hidden_size=vision_hidden, intermediate_size=2 * vision_hidden, num_heads=2,
-                           patch_size=16, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=hidden,
+                           patch_size=patch_size, spatial_merge_size=2, temporal_patch_size=2, out_hidden_size=hidden,
                            num_position_embeddings=256, deepstack_visual_indexes=[0]),
         image_token_id=ids["<|image_pad|>"], video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"], vision_end_token_id=ids["<|vision_end|>"],
