@@ -176,9 +176,9 @@ def shelf_file()->str:
     return _fixture_file(_material("wood", "dark-wood"), b)
 
 def plate_file()->str:
-    "A ceramic plate (7 cm radius)."
+    "A blue ceramic plate (7 cm radius): a white one vanishes on the counter's white ceramic at 96-128 px."
     plate = _geom("plate", "cylinder", (0, 0, .004), (.07, .004), "plate")
-    return _fixture_file(_material("plate", "ceramic", 1), plate)
+    return _fixture_file(_material("plate", "ceramic", 1, "0.25 0.4 0.85 1"), plate)
 
 # %% ../../nbs/vla/51_envs.ipynb #7187179e
 def _camera_attribs(eye, target)->dict:
