@@ -77,6 +77,7 @@ def main(argv=None):
     ap.add_argument("--cameras", nargs="*", default=None, help="camera slots the policy reads (default all)")
     ap.add_argument("--image-shift", type=int, default=2, help="random-shift pixels (2 of 96: GR00T's 95% crop)")
     ap.add_argument("--state-noise", type=float, default=None, help="state noise std (default VLATrainConfig's)")
+    ap.add_argument("--action-min-span", type=float, default=0.0, help="narrow action dims widened to this span")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--head", default="{}", help="JSON VLAConfig overrides of the head")
@@ -105,7 +106,8 @@ def main(argv=None):
     cfg = VLATrainConfig(model="tiny", data_dir=[str(demos)], output_dir=str(run), max_steps=a.steps,
                          per_device_batch=a.batch, lr=a.lr, num_workers=0, save_steps=max(200, a.steps // 4),
                          logging_steps=50, min_pixels=a.pixels ** 2, max_pixels=a.pixels ** 2, head=head,
-                         cameras=a.cameras or [], tiny_kwargs=dict(patch_size=a.patch) | json.loads(a.tiny), **aug)
+                         cameras=a.cameras or [], tiny_kwargs=dict(patch_size=a.patch) | json.loads(a.tiny),
+                         action_min_span=a.action_min_span, **aug)
     t0 = time.time()
     h = train(cfg, eps)["history"]
     train_min = (time.time() - t0) / 60
@@ -123,7 +125,7 @@ def main(argv=None):
         res["eval"][s or "default"] = evaluate(p, a) | dict(eval_min=round((time.time() - t1) / 60, 1))
         print(f"eval {s or 'default'}: {res['eval'][s or 'default']}", flush=True)
     if not a.no_references:
-        ds = ChunkDataset(eps, 16, cameras=a.cameras)
+        ds = ChunkDataset(eps, 16, cameras=a.cameras, action_min_span=a.action_min_span)
         model, proc = build_policy(cfg, sorted({e["instruction"] for e in eps}), **data_dims(ds))  # untrained head
         res["untrained head"] = evaluate(VLAPolicy(model, proc, ds.normalizer), a)
         res["expert"] = evaluate(ExpertChunkPolicy(), a, cameras=())   # blind: nothing rendered

@@ -498,15 +498,18 @@ class Normalizer:
             actions:np.ndarray, # `(N, da)` or `(N, H, da)` actions
             state_names:Sequence[str]=(), # the state dims' names ([] if unknown)
             action_names:Sequence[str]=(), # the action dims' names ([] if unknown)
+            action_min_span:float=0.0, # action dims spanning less than this (robot units) are widened to it, centred
            )->"Normalizer":
-        "Min, max and binary dims of the data."
+        "Min, max and binary dims of the data (narrow action dims widened to `action_min_span`)."
         s, a = np.asarray(states, np.float64), np.asarray(actions, np.float64)
         s, a = s.reshape(-1, s.shape[-1]), a.reshape(-1, a.shape[-1])
         for names, x, what in ((state_names, s, "state"), (action_names, a, "action")):
             if len(names) and len(names) != x.shape[1]:
                 raise DataError(f"{len(names)} {what} names for {x.shape[1]} dims")
         binary = [j for j in range(a.shape[1]) if len(np.unique(a[:, j])) == 2]
-        return cls(s.min(0).tolist(), s.max(0).tolist(), a.min(0).tolist(), a.max(0).tolist(), binary,
+        lo, hi = a.min(0), a.max(0)
+        pad = np.where(hi > lo, np.maximum(action_min_span - (hi - lo), 0) / 2, 0)   # constant dims stay constant
+        return cls(s.min(0).tolist(), s.max(0).tolist(), (lo - pad).tolist(), (hi + pad).tolist(), binary,
                    list(state_names), list(action_names))
     @staticmethod
     def _fwd(x, lo, hi):

@@ -57,6 +57,7 @@ class VLATrainConfig(JSONConfig):
     cameras: list = field(default_factory=list) # camera slots trained on, in prompt order ([] = all of the data's)
     image_shift: int = 4                    # random-shift augmentation: each image moved by up to +-N pixels (0 = off)
     state_noise: float = 0.0                # std of Gaussian noise added to the normalised state (0 = off)
+    action_min_span: float = 0.0            # action dims spanning less are widened to it before min-max (0 = GR00T's)
 
     def head_config(self, **data, # `data_dims`: `state_dim`, `action_dim`, `cameras`
                    )->VLAConfig:
@@ -110,6 +111,7 @@ class ChunkDataset(torch.utils.data.Dataset):
                  cameras:Sequence[str]|None=None, # camera slots in prompt order (None: the first episode's)
                  image_shift:int=0, # random-shift augmentation, pixels (0 = off)
                  state_noise:float=0.0, # std of Gaussian noise on the normalised state (0 = off)
+                 action_min_span:float=0.0, # narrow action dims widened to this span before scaling (robot units)
                  seed:int=0): # augmentation draws depend on (seed, epoch, index) only: a resumed run repeats them
         if not episodes: raise DataError("no demonstration episodes")
         self.eps, self.H, self.shift, self.noise = list(episodes), horizon, image_shift, state_noise
@@ -119,7 +121,8 @@ class ChunkDataset(torch.utils.data.Dataset):
         e0 = self.eps[0]
         self.normalizer = normalizer or Normalizer.fit(np.concatenate([e["state"] for e in self.eps]),
                                                        np.concatenate([e["action"] for e in self.eps]),
-                                                       e0.get("state_names") or (), e0.get("action_names") or ())
+                                                       e0.get("state_names") or (), e0.get("action_names") or (),
+                                                       action_min_span)
         self.index = [(i, t) for i, e in enumerate(self.eps) for t in range(len(e["action"]))]
     def __len__(self): return len(self.index)
     def __getitem__(self, k):
@@ -206,7 +209,8 @@ def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Tab
     set_seed(cfg.seed)
     episodes = episodes if episodes is not None else load_episodes(cfg.data_dir, cfg.tasks)
     ds = ChunkDataset(episodes, cfg.head_config().horizon, cameras=cfg.cameras or None, image_shift=cfg.image_shift,
-                      state_noise=cfg.state_noise, seed=cfg.seed)
+                      state_noise=cfg.state_noise,
+                      action_min_span=cfg.action_min_span, seed=cfg.seed)
     model, proc = build_policy(cfg, sorted({e["instruction"] for e in episodes}), **data_dims(ds))
     if acc.is_main_process: atomic_write_text(out / "normalizer.json", ds.normalizer.to_json())
     gen = torch.Generator().manual_seed(cfg.seed)
