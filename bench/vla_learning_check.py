@@ -1,7 +1,7 @@
 """VLA learning check on the CPU: expert demos (LeRobot) -> tiny-backbone VLA -> closed-loop rollouts on held-out seeds.
 
-Usage: MUJOCO_GL=egl python bench/vla_learning_check.py [--task pick_place] [--demos 30] [--steps 1200] [--episodes 20]
-           [--size 96] [--pixels 96] [--patch 8] [--cameras agentview_left wrist] [--image-shift 2] [--state-noise 0]
+Usage: MUJOCO_GL=egl python bench/vla_learning_check.py [--task pick_place] [--demos 50] [--steps 2400] [--episodes 20]
+           [--size 96] [--pixels 96] [--patch 16] [--cameras agentview_left wrist] [--image-shift 2] [--state-noise 0]
            [--tiny '{"vision_hidden": 64}'] [--record-noise 0.3] [--head '{"tune_llm": false}']
            [--eval "n_action_steps=4" "n_action_steps=8,binary_gripper=0"] [--out /tmp/vla_check]
 Demonstrations are recorded once per task, image size and DART noise into `--out` (resumed, and reused by later runs:
@@ -66,12 +66,12 @@ def parse_setting(s):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", default="press_button")
-    ap.add_argument("--demos", type=int, default=30)
-    ap.add_argument("--steps", type=int, default=1200)
+    ap.add_argument("--demos", type=int, default=50)
+    ap.add_argument("--steps", type=int, default=2400)
     ap.add_argument("--episodes", type=int, default=20)
     ap.add_argument("--size", type=int, default=96, help="recorded and rendered image side, pixels")
     ap.add_argument("--pixels", type=int, default=96, help="image side the policy's processor resizes to, pixels")
-    ap.add_argument("--patch", type=int, default=8, help="vision patch side of the tiny backbone, pixels")
+    ap.add_argument("--patch", type=int, default=16, help="vision patch side of the tiny backbone (8: 4x the tokens)")
     ap.add_argument("--tiny", default="{}", help="JSON tiny_qwen3_vl overrides (vision_hidden, vision_depth, ...)")
     ap.add_argument("--record-noise", type=float, default=0.3, help="DART noise of the recorded demonstrations")
     ap.add_argument("--cameras", nargs="*", default=None, help="camera slots the policy reads (default all)")
