@@ -248,8 +248,7 @@ def run_unit(src:FolderSource, # the source's items
              out:Path, # the split's folder
              max_attempts:int=12, # candidates tried per sample before the unit stops short
              quality:int=90, # JPEG quality of the written images
-             writers:int|None=None, # threads that encode and write JPEGs beside the generator (None: one per core;
-                                    # 0: none, this thread encodes)
+             writers:int|None=None, # JPEG writer threads beside the generator (None: one per core; 0: this thread)
             )->dict:
     "Generate up to `n` samples of `task` into `out/shards/<task>-<unit>` atomically; returns counts."
     final = out / "shards" / f"{task}-{unit:05d}"
@@ -259,8 +258,7 @@ def run_unit(src:FolderSource, # the source's items
     rng, rejects, made, pending = np.random.default_rng(unit_seed(seed, split, task, unit)), Counter(), [], []
     tmp = Path(tempfile.mkdtemp(dir=out / "shards", prefix=f".{final.name}."))
     (tmp / "images").mkdir()
-    writers = (os.cpu_count() or 1) if writers is None else writers
-    writer = ThreadPoolExecutor(writers, thread_name_prefix="xvr-jpeg") if writers else InThread()
+    writer = InThread() if writers == 0 else ThreadPoolExecutor(writers or os.cpu_count() or 1, thread_name_prefix="jpeg")
     try:        # images are encoded and written by other threads while the next sample is made
         for k, s in enumerate(_draw_samples(src, prep, task, n, rng, max_attempts, rejects)):
             rels = [f"images/{k:04d}_{j}.jpg" for j in range(len(s.pixels))]

@@ -214,6 +214,17 @@ class XvrTask(ManipulationEnv):
 
 REGISTERED_ENVS.pop("XvrTask", None)   # the base is no task
 
+# %% ../../nbs/vla/51_envs.ipynb #96bb65ee
+def _cpu_render_settings(root):
+    "No multisample anti-aliasing and no reflections in the MJCF tree `root`: on llvmpipe they triple a camera's cost."
+    vis = root.find("visual")
+    vis = SubElement(root, "visual") if vis is None else vis
+    q = vis.find("quality")
+    q = SubElement(vis, "quality") if q is None else q
+    q.set("offsamples", "0")
+    for m in root.iter("material"):
+        if m.get("reflectance") is not None: m.set("reflectance", "0")   # the floor's 0.01: a whole mirrored pass
+
 # %% ../../nbs/vla/51_envs.ipynb #341fb83f
 @patch
 def _load_model(self:XvrTask):
@@ -230,16 +241,6 @@ def _load_model(self:XvrTask):
     self.model = ManipulationTask(mujoco_arena=arena, mujoco_robots=[r.robot_model for r in self.robots],
                                   mujoco_objects=list(self.fixtures.values()))
     _cpu_render_settings(self.model.root)
-
-def _cpu_render_settings(root):
-    "No multisample anti-aliasing and no reflections in the MJCF tree `root`: on llvmpipe they triple a camera's cost."
-    vis = root.find("visual")
-    vis = SubElement(root, "visual") if vis is None else vis
-    q = vis.find("quality")
-    q = SubElement(vis, "quality") if q is None else q
-    q.set("offsamples", "0")
-    for m in root.iter("material"):
-        if m.get("reflectance") is not None: m.set("reflectance", "0")   # the floor's 0.01: a whole mirrored pass
 
 @patch
 def _setup_references(self:XvrTask):
