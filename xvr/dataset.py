@@ -258,7 +258,7 @@ def run_unit(src:FolderSource, # the source's items
     rng, rejects, made, pending = np.random.default_rng(unit_seed(seed, split, task, unit)), Counter(), [], []
     tmp = Path(tempfile.mkdtemp(dir=out / "shards", prefix=f".{final.name}."))
     (tmp / "images").mkdir()
-    writer = InThread() if writers == 0 else ThreadPoolExecutor(writers or os.cpu_count() or 1, thread_name_prefix="jpeg")
+    writer = InThread() if writers == 0 else ThreadPoolExecutor(writers or os.cpu_count(), thread_name_prefix="jpeg")
     try:        # images are encoded and written by other threads while the next sample is made
         for k, s in enumerate(_draw_samples(src, prep, task, n, rng, max_attempts, rejects)):
             rels = [f"images/{k:04d}_{j}.jpg" for j in range(len(s.pixels))]
