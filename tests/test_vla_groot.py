@@ -113,6 +113,8 @@ def test_killed_conversion_resumes_to_the_same_files(tmp_path, src):
     while (not eps.exists() or not eps.read_text()) and p.poll() is None and time.time() - t0 < 120: time.sleep(0.01)
     p.kill(); p.wait()
     n = len(eps.read_text().splitlines()) if eps.exists() else 0
+    (cut / "meta").mkdir(parents=True, exist_ok=True)
+    (cut / "meta/.modality.json.x1y2z3.tmp").write_text("{")      # what a kill inside `atomic_write_text` leaves
     r = groot(src, cut)
     assert r.returncode == 0, r.stderr
     assert f"converted {3 - n} episodes" in r.stdout

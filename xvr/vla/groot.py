@@ -252,6 +252,8 @@ def _jsonl_rows(p:Path)->list[dict]:
 @patch
 def _reopen(self:GrootWriter):
     "Read an existing folder's episodes (refusing other parameters) and cut its JSONL files to them."
+    if self.root.is_dir():                  # temporary files a killed writer left (`.<name>[.<random>].tmp`)
+        for t in self.root.rglob(".*.tmp"): t.unlink()
     ip = self.root / "meta/info.json"
     if ip.exists():
         old = json.loads(ip.read_text())
