@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from fastcore.basics import patch
+from multiprocessing.util import Finalize
 from tqdm.auto import tqdm
 
 from .core import DataError
@@ -78,12 +79,12 @@ class Engine:
         if workers < 1: raise DataError(f"workers must be at least 1, got {workers}")
         if address and backend != "ray": raise DataError("a Ray address needs --backend ray")
         self.backend, self.workers, self.address, self.retries, self.chaos = backend, workers, address, retries, chaos
-        self.deaths, self._ex = 0, None   # worker deaths seen (local backend); the pool, kept between `map` calls
+        self.deaths, self._ex, self._stop = 0, None, None   # worker deaths seen (local); the pool, kept between maps
     def __repr__(self): return f"Engine({self.backend!r}, workers={self.workers}, address={self.address!r})"
     def close(self):
         "Stop this engine's local worker processes (a later `map` starts new ones)."
-        if self._ex is not None: self._ex.shutdown(wait=False, cancel_futures=True)
-        self._ex = None
+        if self._ex is not None: self._stop.cancel(); self._ex.shutdown(wait=False, cancel_futures=True)
+        self._ex = self._stop = None
     def __del__(self): self.close()
 
 # %% ../nbs/35_engine.ipynb #91a89056
@@ -116,13 +117,23 @@ def _inline(self:Engine, fn:Callable, jobs:list):
 # %% ../nbs/35_engine.ipynb #bbb438cb
 @patch
 def _submit(self:Engine, fn:Callable, batch:dict)->dict:
-    "Submit `batch` ({index: job}) to the kept pool, started if there is none: {future: index}."
+    "Submit `batch` ({index: job}) to the kept pool, started if there is none: {future: index} of the jobs submitted."
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
     def submit():
-        if self._ex is None: self._ex = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
-        return {self._ex.submit(_call, fn, j, i, self.chaos): i for i, j in batch.items()}
+        if self._ex is None:
+            self._ex = ProcessPoolExecutor(self.workers, mp_context=mp.get_context("spawn"))
+            # also stopped when this process exits, before multiprocessing joins its children (and before its queues'
+            # own exit hooks, priority 10): a worker process (nbdev_test's, a Ray worker) that ends with an engine
+            # open would otherwise wait on the idle pool forever
+            self._stop = Finalize(None, self._ex.shutdown, kwargs=dict(cancel_futures=True), exitpriority=100)
+        futs = {}
+        try:
+            for i, j in batch.items(): futs[self._ex.submit(_call, fn, j, i, self.chaos)] = i
+        except BrokenProcessPool:                  # a worker died while we submitted: the submitted jobs' futures
+            if not futs: raise                     # report it (a death, counted by `_pool`); the rest run next round
+        return futs
     try: return submit()
     except BrokenProcessPool:                      # the kept pool lost a worker between two calls: a new one
         self.close()
