@@ -394,7 +394,6 @@ def write_image(path, # the file; its suffix picks the format (.png, .jpg, .npy)
                )->str: # the written file's `content_hash`
     "Write uint8 RGB `image` to `path` (.png lossless, .jpg with `quality`, .npy raw); the file's `content_hash`."
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".npy":
         b = io.BytesIO()
         np.save(b, np.ascontiguousarray(image, dtype=np.uint8))
@@ -405,7 +404,11 @@ def write_image(path, # the file; its suffix picks the format (.png, .jpg, .npy)
         except cv2.error: ok = False
         if not ok: raise DataError("could not write image (cannot encode it)", path)
         data = enc.tobytes()
-    try: path.write_bytes(data)
+    try:
+        try: path.write_bytes(data)
+        except FileNotFoundError:                  # its folder is made on first use (not probed for every image)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
     except OSError as e: raise DataError(f"could not write image ({e.strerror or e})", path)
     return content_hash(data)
 

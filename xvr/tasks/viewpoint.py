@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core import Scene, Sample
-from ..projection import project, in_image
+from ..projection import project, project_many, in_image
 from ..draw import marker_radius
 from .common import (Reject, PREAMBLE_GENERAL, image_line, pick, assemble, dot, draw_markers, view_meta,
                               REFERENCE_COLORS, make_sample, check_general_scene, shuffled, show_sample, derived,
@@ -36,12 +36,12 @@ def _hidden(view, uv:np.ndarray, z:float, tol:float)->bool:
 def _references(scene, C, t, margin, tol)->tuple[list, list]:
     "The views (other than `t`) that see camera `t`'s centre inside the image, and those where it is unhidden."
     sees, clear = [], []
-    for i in range(len(scene.views)):
+    uvs, zs = project_many(C[t][None], [v.camera for v in scene.views])        # camera t's centre in every view
+    for i, (v, uv, z) in enumerate(zip(scene.views, uvs, zs)):
         if i == t: continue
-        uv, z = project(C[t][None], scene.views[i].camera)
-        if z[0] > 0 and in_image(uv, scene.views[i].camera, margin)[0]:
+        if z[0] > 0 and in_image(uv, v.camera, margin)[0]:
             sees.append(i)
-            if not _hidden(scene.views[i], uv[0], z[0], tol): clear.append(i)
+            if not _hidden(v, uv[0], z[0], tol): clear.append(i)
     return sees, clear
 
 # %% ../../nbs/tasks/24_viewpoint.ipynb #5938d3ce
