@@ -272,10 +272,13 @@ def object_points(scene, # a general-domain `Scene`
                   support_share:float=0.2, # probability that the points are drawn from the support surface instead
                  )->tuple[np.ndarray, bool]:
     "(n, 3) points drawn from the objects, or with probability `support_share` from the support; and which."
-    obj, sup = point_kinds(scene)
-    if not obj.any() and not sup.any(): obj = np.ones(len(scene.points), bool)   # nothing near the centre: any point
-    on_support = bool(rng.random() < support_share) and bool(sup.any()) or not obj.any()
-    idx = np.flatnonzero(sup if on_support else obj)
+    def make():
+        obj, sup = point_kinds(scene)
+        if not obj.any() and not sup.any(): obj = np.ones(len(scene.points), bool)   # nothing near the centre: any
+        return np.flatnonzero(obj), np.flatnonzero(sup)
+    obj, sup = derived(scene, "object_point_indices", make)                  # once per scene, not per sample
+    on_support = bool(rng.random() < support_share) and bool(len(sup)) or not len(obj)
+    idx = sup if on_support else obj
     return scene.points[rng.choice(idx, min(n, len(idx)), replace=False)], on_support
 
 # %% ../../nbs/tasks/20_common.ipynb #12ffe3bc
