@@ -674,8 +674,12 @@ def atomic_write_text(path, # the file to write; its folder is created
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(text)
+        os.replace(tmp, path)
+    except BaseException:                          # a failed write (disk full, a folder in the way) leaves no temp file
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 def write_jsonl(path, # the JSONL file to write
                 samples:Iterable[Sample], # samples whose images are already saved
