@@ -403,7 +403,7 @@ def write_image(path, # the file; its suffix picks the format (.png, .jpg, .npy)
         try: ok, enc = cv2.imencode(path.suffix, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params)
         except cv2.error: ok = False
         if not ok: raise DataError("could not write image (cannot encode it)", path)
-        data = enc.tobytes()
+        data = memoryview(enc)                    # written and hashed as it is: no copy of the encoded bytes
     try:
         try: path.write_bytes(data)
         except FileNotFoundError:                  # its folder is made on first use (not probed for every image)
