@@ -3,10 +3,11 @@
 Usage: MUJOCO_GL=egl python bench/vla_learning_check.py [--task pick_place] [--demos 50] [--steps 2400] [--episodes 20]
            [--size 96] [--pixels 96] [--patch 16] [--cameras agentview_left wrist] [--image-shift 2] [--state-noise 0]
            [--tiny '{"vision_hidden": 64}'] [--record-noise 0.3] [--head '{"tune_llm": false}']
-           [--eval "n_action_steps=4" "n_action_steps=8,binary_gripper=0"] [--out /tmp/vla_check]
+           [--eval "" "ensemble=1,ensemble_coeff=-0.1" "n_action_steps=4"] [--out /tmp/vla_check]
 Demonstrations are recorded once per task, image size and DART noise into `--out` (resumed, and reused by later runs:
 a run trains on the first `--demos` episodes); rollouts render only the cameras the policy reads. Reports the rollout successes of the trained policy under each `--eval`
-setting (VLAConfig inference fields), of the same policy with an untrained head, and of the scripted expert;
+setting (VLAConfig inference fields; by default GR00T's 8-action chunks and ACT-style temporal ensembling weighted
+towards the newest chunk), of the same policy with an untrained head, and of the scripted expert;
 for pick_place also how many episodes lifted the object. Appends one JSON line per run to `--out/results.jsonl`.
 """
 import argparse, json, time
@@ -53,6 +54,9 @@ def evaluate(pol, a, cameras=None):
     return out
 
 
+ENSEMBLE = "ensemble=1,ensemble_coeff=-0.1"   # a chunk per step, averaged; weights exp(0.1 i): the newest count most
+
+
 def parse_setting(s):
     "'n_action_steps=4,binary_gripper=0' -> {'n_action_steps': 4, 'binary_gripper': False}."
     out = {}
@@ -75,13 +79,14 @@ def main(argv=None):
     ap.add_argument("--tiny", default="{}", help="JSON tiny_qwen3_vl overrides (vision_hidden, vision_depth, ...)")
     ap.add_argument("--record-noise", type=float, default=0.3, help="DART noise of the recorded demonstrations")
     ap.add_argument("--cameras", nargs="*", default=None, help="camera slots the policy reads (default all)")
-    ap.add_argument("--image-shift", type=int, default=2, help="random-shift pixels (2 of 96: GR00T's 95% crop)")
+    ap.add_argument("--image-shift", type=int, default=2, help="random-shift pixels (2 of 96: GR00T's 95%% crop)")
     ap.add_argument("--state-noise", type=float, default=None, help="state noise std (default VLATrainConfig's)")
     ap.add_argument("--action-min-span", type=float, default=0.0, help="narrow action dims widened to this span")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--head", default="{}", help="JSON VLAConfig overrides of the head")
-    ap.add_argument("--eval", nargs="*", default=[""], help="inference settings to evaluate, e.g. n_action_steps=4")
+    ap.add_argument("--eval", nargs="*", default=["", ENSEMBLE],
+                    help="inference settings to evaluate (default: chunks of 8, and temporal ensembling)")
     ap.add_argument("--no-references", action="store_true", help="skip the untrained-head and expert rows")
     ap.add_argument("--out", default="/tmp/vla_check")
     ap.add_argument("--tag", default="", help="run folder suffix; the same tag resumes (or reuses) that run")
