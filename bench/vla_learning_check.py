@@ -2,13 +2,16 @@
 
 Usage: MUJOCO_GL=egl python bench/vla_learning_check.py [--task pick_place] [--demos 50] [--steps 2400] [--episodes 20]
            [--size 96] [--pixels 96] [--patch 16] [--cameras agentview_left wrist] [--image-shift 2] [--state-noise 0]
-           [--tiny '{"vision_hidden": 64}'] [--record-noise 0.3] [--head '{"tune_llm": false}']
+           [--tiny '{"vision_hidden": 64}'] [--record-noise 0.3] [--record-workers 2] [--head '{"tune_llm": false}']
            [--eval "" "ensemble=1,ensemble_coeff=-0.1" "n_action_steps=4"] [--out /tmp/vla_check]
 Demonstrations are recorded once per task, image size and DART noise into `--out` (resumed, and reused by later runs:
 a run trains on the first `--demos` episodes); rollouts render only the cameras the policy reads. Reports the rollout successes of the trained policy under each `--eval`
 setting (VLAConfig inference fields; by default GR00T's 8-action chunks and ACT-style temporal ensembling weighted
 towards the newest chunk), of the same policy with an untrained head, and of the scripted expert;
 for pick_place also how many episodes lifted the object. Appends one JSON line per run to `--out/results.jsonl`.
+On a 2-core machine `--record-workers 2 --threads 2` uses both cores (recording in two processes, training with two
+threads); the best pick_place run so far: `--task pick_place --demos 100 --steps 4800 --record-workers 2 --threads 2
+--tiny '{"vision_hidden": 128}'` (bench/README.md).
 """
 import argparse, json, time
 from dataclasses import asdict
@@ -67,6 +70,14 @@ def parse_setting(s):
     return out
 
 
+PART_SEEDS = 100_000   # with --record-workers k > 1, part i records layouts from seed i * PART_SEEDS
+
+
+def _record(kw):
+    from xvr.vla.demos import record_demos
+    return record_demos(**kw)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--task", default="press_button")
@@ -77,6 +88,8 @@ def main(argv=None):
     ap.add_argument("--pixels", type=int, default=96, help="image side the policy's processor resizes to, pixels")
     ap.add_argument("--patch", type=int, default=16, help="vision patch side of the tiny backbone (8: 4x the tokens)")
     ap.add_argument("--tiny", default="{}", help="JSON tiny_qwen3_vl overrides (vision_hidden, vision_depth, ...)")
+    ap.add_argument("--record-workers", type=int, default=1,
+                    help="processes recording the demonstrations (k > 1: k folders of disjoint layout seeds)")
     ap.add_argument("--record-noise", type=float, default=0.3, help="DART noise of the recorded demonstrations")
     ap.add_argument("--cameras", nargs="*", default=None, help="camera slots the policy reads (default all)")
     ap.add_argument("--image-shift", type=int, default=2, help="random-shift pixels (2 of 96: GR00T's 95%% crop)")
@@ -99,11 +112,19 @@ def main(argv=None):
     from xvr.vla.policy import VLAPolicy
     out, t0 = Path(a.out), time.time()
     demos = out / (f"demos_{a.task}_{a.size}" + (f"_dart{a.record_noise:g}" if a.record_noise else ""))
-    summ = record_demos(demos, a.task, episodes=a.demos, height=a.size, width=a.size, noise=a.record_noise,
-                        progress=False)
-    eps = load_episodes([demos])[:a.demos]
+    w = a.record_workers
+    parts = [demos] if w == 1 else [demos.with_name(f"{demos.name}_part{k}of{w}") for k in range(w)]
+    jobs = [dict(out=d, tasks=a.task, episodes=-(-a.demos // w), seed=k * PART_SEEDS, height=a.size, width=a.size,
+                 noise=a.record_noise, progress=False) for k, d in enumerate(parts)]
+    if w == 1: summ = [record_demos(**jobs[0])]
+    else:   # one process per part (MuJoCo contexts are per process), disjoint layout seeds
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+        with ProcessPoolExecutor(w, mp_context=mp.get_context("spawn")) as ex:
+            summ = list(ex.map(_record, jobs))
+    eps = load_episodes(parts)[:a.demos]
     record_min = (time.time() - t0) / 60
-    print(f"demos: {summ['per_task']}, training on {len(eps)} ({record_min:.1f} min)", flush=True)
+    print(f"demos: {[s['per_task'] for s in summ]}, training on {len(eps)} ({record_min:.1f} min)", flush=True)
     head = dict(width=64, hidden=64, layers=4, heads=4, head_dim=16, vl_layers=1, n_future=8, tune_llm=True)
     head |= json.loads(a.head)   # the tiny LLM is random: nothing pretrained to keep frozen
     aug = {k: v for k, v in (("image_shift", a.image_shift), ("state_noise", a.state_noise)) if v is not None}

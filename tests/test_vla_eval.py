@@ -107,3 +107,31 @@ def test_cli_end_to_end_with_tiny_checkpoint(tiny_policy, tmp_path):
     r2 = cli(*args)  # everything recorded: nothing re-run, same records and table
     assert r2.returncode == 0 and {p: p.read_text() for p in recs} == before
     assert (out / "table7.md").read_text() == md
+
+
+def test_ensemble_option(tiny_policy, tmp_path):
+    "`--ensemble COEFF` / `evaluate(ensemble=)` turns on temporal ensembling; records of other settings are refused."
+    import numpy as np
+    from xvr.core import DataError
+    from xvr.vla.rollouts import make_policy
+    from xvr.vla.envs import make_env
+    p = make_policy(str(tiny_policy), ensemble=-0.1)
+    assert p.policy.model.cfg.ensemble and p.policy.model.cfg.ensemble_coeff == -0.1
+    assert not make_policy(str(tiny_policy)).policy.model.cfg.ensemble     # default: the policy's own config
+    env = make_env("press_button", height=32, width=32, cameras=["wrist"])
+    obs = env.reset(EVAL_SEED_OFFSET); p.reset(env)
+    assert np.asarray(p(obs)).shape == (1, 7)                              # one ensembled action per step
+    env.close()
+    kw = dict(n_action_steps=16, height=32, width=32, cameras=["wrist"], progress=False)
+    rec = tmp_path / "r.jsonl"
+    r = evaluate(str(tiny_policy), ["press_button"], 1, records_path=rec, ensemble=-0.1, **kw)
+    assert [x["ensemble"] for x in read_records(rec)] == [-0.1] and r["records"][0]["steps"] > 0
+    with pytest.raises(DataError, match="another evaluation"):             # not resumed as a default evaluation
+        evaluate(str(tiny_policy), ["press_button"], 1, records_path=rec, **kw)
+    ref = evaluate("expert", ["press_button"], 1, ensemble=-0.1, **SMALL)  # the expert ignores it
+    assert ref["records"][0]["ensemble"] is None
+    r = cli("--policy", str(tiny_policy), "--env", "press_button", "--cameras", "wrist", "--ensemble", "-0.1",
+            "--episodes", "1", "--workers", "1", "--size", "32", "--gif-size", "0", "--out", str(tmp_path / "c"),
+            "--quiet")
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert [x["ensemble"] for x in read_records(next((tmp_path / "c" / "records").glob("*.jsonl")))] == [-0.1]

@@ -48,6 +48,7 @@ def make_policy(spec, # policy folder, "untrained:<folder>", "expert", "zero", o
                 seed:int=0, # seed of the policy's flow-matching noise (and of the untrained head's initialisation)
                 n_action_steps:int=8, # actions run per chunk before re-planning (the expert plans for it)
                 device:str|None=None, # torch device of a trained policy; default "cuda" when available
+                ensemble:float|None=None, # temporal ensembling coefficient for a trained policy (None: its config's)
                ): # `obs -> action chunk (H, ACTION_DIM)`, with `reset(env)`
     "Build the rollout policy (`obs -> chunk`, with `reset(env)`) of a spec; call inside the process that runs it."
     if callable(spec): return spec()
@@ -64,13 +65,16 @@ def make_policy(spec, # policy folder, "untrained:<folder>", "expert", "zero", o
         torch.manual_seed(seed)
         pol.model = VLA(pol.model.backbone.vlm, pol.model.cfg).eval()
         if device: pol.model.to(device)
+    if ensemble is not None:   # one chunk per step, its predictions for now averaged with weights exp(-ensemble * i)
+        from dataclasses import replace
+        pol.model.cfg = replace(pol.model.cfg, ensemble=True, ensemble_coeff=float(ensemble))
     return ChunkPolicy(pol)
 
 # %% ../../nbs/vla/55_rollouts.ipynb #f48800f8
 _W = {}  # per-process worker state: policy, envs, settings
 
 def _init_worker(spec, seed:int, n_action_steps:int, height:int, width:int, cameras, device, threads:int=1,
-                 gif_size:int=64, env_kw:dict|None=None, imports=None):
+                 gif_size:int=64, env_kw:dict|None=None, imports=None, ensemble:float|None=None):
     "Set this process's worker state (the policy itself is built at the first episode)."
     if str(spec) not in BLIND:
         import torch
@@ -78,7 +82,7 @@ def _init_worker(spec, seed:int, n_action_steps:int, height:int, width:int, came
     import_modules(imports)                  # a spawned worker registers the environments its parent imported
     _W.clear()
     _W.update(spec=spec, policy=None, envs={}, seed=seed, n=n_action_steps, hw=(height, width), cameras=cameras,
-              device=device, gif_size=gif_size, env_kw=dict(env_kw or {}))
+              device=device, gif_size=gif_size, env_kw=dict(env_kw or {}), ensemble=ensemble)
 
 def _close_worker():
     "Close this worker's environments (their renderers) and forget its state."
@@ -115,7 +119,7 @@ def _record_frames(env):
 def _work(job:tuple)->dict:
     "Run one episode `(task, seed, gif_path or None)` in this worker; its record."
     task, seed, gif = job
-    if _W["policy"] is None: _W["policy"] = make_policy(_W["spec"], _W["seed"], _W["n"], _W["device"])
+    if _W["policy"] is None: _W["policy"] = make_policy(_W["spec"], _W["seed"], _W["n"], _W["device"], _W["ensemble"])
     render = bool(gif) or str(_W["spec"]) not in BLIND
     env = _env(task, render)
     frames = _record_frames(env) if gif else None
@@ -192,10 +196,11 @@ def read_records(path, # a JSONL records file (missing: no records)
             raise DataError(f"line {i + 1} is not JSON", p)
     return out
 
-def _settings(spec, n_action_steps, height, width, env_kw:dict|None=None)->dict:
+def _settings(spec, n_action_steps, height, width, env_kw:dict|None=None, ensemble:float|None=None)->dict:
     "What identifies an evaluation: stored with each record and checked when a records file is resumed."
     return dict(policy=policy_key(spec), n_action_steps=n_action_steps, height=height, width=width,
-                **{k: v for k, v in (env_kw or {}).items() if v is not None})
+                **{k: v for k, v in (env_kw or {}).items() if v is not None},
+                ensemble=None if ensemble is None else float(ensemble))   # None (the policy's config): older files
 
 def _summary(records:list[dict], tasks)->dict:
     "Per task: successes, episodes, rate, 95% Wilson interval and mean steps."
@@ -280,16 +285,18 @@ def evaluate(policy_factory, # policy spec: folder, "untrained:<folder>", "exper
              camera_map:dict|str|None=None, # {slot: env camera} or "slot=cam,..." (default per environment)
              instruction:str|None=None, # the instruction (default the environment's language)
              imports=None, # modules each worker imports first to register environments (e.g. "robocasa")
+             ensemble:float|None=None, # a trained policy's temporal ensembling coefficient (None: its config's)
             )->dict: # `policy` (its key), `records` (task-major), `per_task`, `counts` {task: (k, n)}, `gifs`
     "Closed-loop success of a policy: `dict(policy, records, per_task, counts)`; parallel and resumable."
     env_kw = dict(robot=robot, camera_map=camera_map, instruction=instruction)
     tasks, seeds = _plan(tasks, n_episodes, seed, imports)
-    settings = _settings(policy_factory, n_action_steps, height, width, env_kw)
+    ens = None if str(policy_factory) in BLIND else ensemble                # the expert and zero policies ignore it
+    settings = _settings(policy_factory, n_action_steps, height, width, env_kw, ens)
     done = _resumed(records_path, settings)
     gif = lambda t: str(Path(video_dir) / f"{t}.gif") if video_dir is not None else None
     jobs = _jobs(tasks, seeds, done, gif)
     init = (policy_factory, seed, n_action_steps, height, width, cameras and tuple(cameras), device, threads, gif_size,
-            env_kw, imports)
+            env_kw, imports, ens)
     n_old = len(tasks) * n_episodes - sum(1 for j in jobs if (j[0], j[1]) not in done)
     bar_kw = dict(total=len(tasks) * n_episodes, initial=n_old,
                   desc=desc or f"rollouts {Path(settings['policy']).name}", unit="ep", disable=not progress)
@@ -453,6 +460,10 @@ def _eval_parser()->argparse.ArgumentParser:
     ap.add_argument("--seed", type=int, default=0, help=f"first evaluation layout is {EVAL_SEED_OFFSET} + seed")
     ap.add_argument("--workers", type=int, default=4, help="parallel worker processes (default 4)")
     ap.add_argument("--n-action-steps", type=int, default=8, help="actions executed per chunk before re-planning")
+    ap.add_argument("--ensemble", type=float, default=None, metavar="COEFF",
+                    help="temporal ensembling of trained policies: a chunk per step, the predictions for each step "
+                         "averaged with weights exp(-COEFF*i), i=0 the oldest (-0.1: newest weighted most); "
+                         "default: each policy's own vla_config.json")
     ap.add_argument("--size", type=int, default=128, help="camera image size in pixels (as in the demonstrations)")
     ap.add_argument("--cameras", default=None, help="comma list of camera slots the policy sees (default all)")
     ap.add_argument("--gif-size", type=int, default=96, help="GIF pixels per camera (0: no GIFs)")
@@ -498,7 +509,7 @@ def xvr_vla_eval_cli(argv=None, # command-line arguments (default `sys.argv[1:]`
         results[name] = evaluate(spec, tasks, a.episodes, a.seed, a.workers, a.n_action_steps, a.size, a.size,
                                  records_path=out / "records" / f"{s}.jsonl",
                                  video_dir=(out / "gifs" / s) if a.gif_size else None, gif_size=a.gif_size or 64,
-                                 progress=not a.quiet, device=a.device, desc=name, **env_kw)
+                                 progress=not a.quiet, device=a.device, desc=name, ensemble=a.ensemble, **env_kw)
     paths = write_table7(results, out)
     print(table7_markdown(table7(results)), end="")
     n = sum(len(r['records']) for r in results.values())
