@@ -105,6 +105,7 @@ def main(argv=None):
     ap.add_argument("--tag", default="", help="run folder suffix; the same tag resumes (or reuses) that run")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_args(argv)
+    if a.record_workers < 1: ap.error(f"--record-workers must be >= 1, got {a.record_workers}")
     torch.set_num_threads(a.threads)
     from xvr.vla.demos import record_demos, ExpertChunkPolicy
     from xvr.vla.training import (VLATrainConfig, train, build_policy, load_episodes, policy_from_dir, ChunkDataset,

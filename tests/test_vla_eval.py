@@ -130,6 +130,8 @@ def test_ensemble_option(tiny_policy, tmp_path):
         evaluate(str(tiny_policy), ["press_button"], 1, records_path=rec, **kw)
     ref = evaluate("expert", ["press_button"], 1, ensemble=-0.1, **SMALL)  # the expert ignores it
     assert ref["records"][0]["ensemble"] is None
+    from xvr.vla.demos import ZeroPolicy                                     # nor does a callable spec
+    assert evaluate(ZeroPolicy, ["press_button"], 1, ensemble=-0.1, **SMALL)["records"][0]["ensemble"] is None
     r = cli("--policy", str(tiny_policy), "--env", "press_button", "--cameras", "wrist", "--ensemble", "-0.1",
             "--episodes", "1", "--workers", "1", "--size", "32", "--gif-size", "0", "--out", str(tmp_path / "c"),
             "--quiet")

@@ -290,7 +290,8 @@ def evaluate(policy_factory, # policy spec: folder, "untrained:<folder>", "exper
     "Closed-loop success of a policy: `dict(policy, records, per_task, counts)`; parallel and resumable."
     env_kw = dict(robot=robot, camera_map=camera_map, instruction=instruction)
     tasks, seeds = _plan(tasks, n_episodes, seed, imports)
-    ens = None if str(policy_factory) in BLIND else ensemble                # the expert and zero policies ignore it
+    # only trained policies (folders, "untrained:") are ensembled: the expert, zero and callables build their own
+    ens = None if callable(policy_factory) or str(policy_factory) in BLIND else ensemble
     settings = _settings(policy_factory, n_action_steps, height, width, env_kw, ens)
     done = _resumed(records_path, settings)
     gif = lambda t: str(Path(video_dir) / f"{t}.gif") if video_dir is not None else None
