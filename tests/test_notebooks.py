@@ -36,11 +36,47 @@ def test_notebooks_clean():
         assert all(o.get("execution_count") is None for o in outs), f"{nb.name} has execution counts in outputs: run nbdev_clean"
 
 
+def _notebooks():
+    "The notebooks `nbdev_test` would test (nbdev's own globbing and skip rules), the TensorFlow ones apart."
+    code = "from nbdev.doclinks import nbglob; print(*nbglob(as_path=True), sep='\\n')"
+    tf = {Path(n).name for n in TF_NOTEBOOKS}
+    return sorted(p for p in map(Path, run([sys.executable, "-c", code]).stdout.split()) if p.name not in tf)
+
+
+NB_LIMIT = 600   # seconds for one notebook (the slowest, nbs/vla/55_rollouts, takes about 90)
+
+
+def _nbdev_test_one(nb):
+    "(passed, output, retries): `nbdev_test` of one notebook in a process of its own; a native crash or a hang runs again once."
+    retries = []
+    for attempt in (1, 2):
+        try:
+            r = subprocess.run([bin_("nbdev_test"), "--path", str(nb)], cwd=ROOT, capture_output=True, text=True,
+                               timeout=NB_LIMIT)
+        except subprocess.TimeoutExpired:
+            retries.append(f"attempt {attempt} still running after {NB_LIMIT} s (killed)")
+            continue
+        if r.returncode >= 0: return r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:], retries
+        retries.append(f"attempt {attempt} died of signal {-r.returncode}: {r.stderr[-1500:]}")
+    return False, "", retries
+
+
 def test_nbdev_test():
-    "The tests that live in the notebooks (all but the TensorFlow notebook, which runs in its own process)."
-    skip = "|".join(Path(n).name.replace(".", r"\.") for n in TF_NOTEBOOKS)
-    # about 5-8 minutes on 2 cores; a limit of 20 keeps a hung notebook from eating the CI's 45-minute budget
-    run([bin_("nbdev_test"), "--n_workers", "2", "--timing", "--skip_file_re", f"^({skip})$"], timeout=1200)
+    """The tests that live in the notebooks (all but the TensorFlow notebook, which runs in its own process).
+
+    Two at a time, each notebook in a process of its own rather than in `nbdev_test --n_workers 2`'s pool: once, in
+    a CI run, a worker of that pool died and the pool waited for good. Here a notebook whose process dies of a signal
+    or hangs past `NB_LIMIT` is named and run once more (a flaky native crash is reported as a warning, not hidden);
+    a notebook whose tests fail fails at once. About 3 minutes on 2 cores."""
+    import warnings
+    from concurrent.futures import ThreadPoolExecutor
+    nbs = _notebooks()
+    assert len(nbs) > 30, f"only {len(nbs)} notebooks found"
+    with ThreadPoolExecutor(2) as ex: results = dict(zip(nbs, ex.map(_nbdev_test_one, nbs)))
+    for nb, (ok, out, retries) in results.items():
+        if retries and ok: warnings.warn(f"{nb.relative_to(NBS)} passed on its second run after: {retries[0][:800]}")
+    failed = {nb: "\n".join(retries + [out]) for nb, (ok, out, retries) in results.items() if not ok}
+    assert not failed, "\n\n".join(f"{nb.relative_to(NBS)} failed:\n{log}" for nb, log in failed.items())
 
 
 @pytest.mark.parametrize("nb", TF_NOTEBOOKS)
