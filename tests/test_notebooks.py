@@ -1,5 +1,5 @@
 """Repository-level checks: notebooks and library in sync, notebook tests, docs processing."""
-import os, subprocess, sys, shutil, tempfile
+import os, subprocess, sys, shutil, tempfile, time
 from pathlib import Path
 import pytest
 
@@ -43,18 +43,21 @@ def _notebooks():
     return sorted(p for p in map(Path, run([sys.executable, "-c", code]).stdout.split()) if p.name not in tf)
 
 
-NB_LIMIT = 600   # seconds for one notebook (the slowest, nbs/vla/55_rollouts, takes about 90)
+NB_LIMIT = 600     # seconds for one notebook (the slowest, nbs/vla/55_rollouts, takes about 90)
+ALL_LIMIT = 1200   # seconds for all of them: a hung run must not eat the CI's 45-minute budget
 
 
-def _nbdev_test_one(nb):
+def _nbdev_test_one(nb, deadline):
     "(passed, output, retries): `nbdev_test` of one notebook in a process of its own; a native crash or a hang runs again once."
     retries = []
     for attempt in (1, 2):
+        limit = min(NB_LIMIT, deadline - time.monotonic())
+        if limit <= 0: return False, f"not run: the {ALL_LIMIT} s for all notebooks were spent", retries
         try:
             r = subprocess.run([bin_("nbdev_test"), "--path", str(nb)], cwd=ROOT, capture_output=True, text=True,
-                               timeout=NB_LIMIT)
+                               timeout=limit)
         except subprocess.TimeoutExpired:
-            retries.append(f"attempt {attempt} still running after {NB_LIMIT} s (killed)")
+            retries.append(f"attempt {attempt} still running after {limit:.0f} s (killed)")
             continue
         if r.returncode >= 0: return r.returncode == 0, r.stdout[-3000:] + r.stderr[-6000:], retries
         retries.append(f"attempt {attempt} died of signal {-r.returncode}: {r.stderr[-1500:]}")
@@ -67,12 +70,13 @@ def test_nbdev_test():
     Two at a time, each notebook in a process of its own rather than in `nbdev_test --n_workers 2`'s pool: once, in
     a CI run, a worker of that pool died and the pool waited for good. Here a notebook whose process dies of a signal
     or hangs past `NB_LIMIT` is named and run once more (a flaky native crash is reported as a warning, not hidden);
-    a notebook whose tests fail fails at once. About 3 minutes on 2 cores."""
+    a notebook whose tests fail fails at once; all of them together get `ALL_LIMIT`. About 3 minutes on 2 cores."""
     import warnings
     from concurrent.futures import ThreadPoolExecutor
     nbs = _notebooks()
     assert len(nbs) > 30, f"only {len(nbs)} notebooks found"
-    with ThreadPoolExecutor(2) as ex: results = dict(zip(nbs, ex.map(_nbdev_test_one, nbs)))
+    deadline = time.monotonic() + ALL_LIMIT
+    with ThreadPoolExecutor(2) as ex: results = dict(zip(nbs, ex.map(_nbdev_test_one, nbs, [deadline] * len(nbs))))
     for nb, (ok, out, retries) in results.items():
         if retries and ok: warnings.warn(f"{nb.relative_to(NBS)} passed on its second run after: {retries[0][:800]}")
     failed = {nb: "\n".join(retries + [out]) for nb, (ok, out, retries) in results.items() if not ok}
