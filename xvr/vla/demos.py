@@ -27,6 +27,7 @@ ROBOT_TYPE = "xvr_sim_robot"         # LeRobot's robot_type when a dataset does 
 def record_episode(env, # an `xvr.vla.envs.RobosuiteEnv` of one of our tasks (its cameras are recorded)
                    seed:int, # layout seed of the episode
                    noise:float=0.0, # std of Gaussian noise added to the executed xyz actions (DART); labels stay clean
+                   noise_floor:float=0.0, # the noise scales with max(|a_xyz|_max, noise_floor): > 0 perturbs holds too
                   )->dict: # images {camera: (T, H, W, 3)}, state, action, success, done, reward, ..., `succeeded`
     "Run the scripted expert in `env` from layout `seed`; its frames and whether it succeeded."
     from xvr.vla.envs import expert_policy
@@ -41,7 +42,7 @@ def record_episode(env, # an `xvr.vla.envs.RobosuiteEnv` of one of our tasks (it
         state.append(obs["state"])
         action.append(a)
         run = a.copy()
-        if noise > 0: run[:3] += rng.normal(0, noise, 3) * np.abs(a[:3]).max()   # proportional: none when still
+        if noise > 0: run[:3] += rng.normal(0, noise, 3) * max(np.abs(a[:3]).max(), noise_floor)
         obs, r, done, info = env.step(run)
         success.append(info["success"])
         dones.append(done)
@@ -286,7 +287,7 @@ def eval_seeds(n:int, # episodes
 # %% ../../nbs/vla/52_demos.ipynb #2e4ad20f
 def _size_mb(root:Path)->float: return sum(p.stat().st_size for p in Path(root).rglob("*") if p.is_file()) / 2**20
 
-def _record_task(w:LeRobotWriter, task:str, episodes:int, seed:int, limit:int, make, noise:float,
+def _record_task(w:LeRobotWriter, task:str, episodes:int, seed:int, limit:int, make, noise:tuple,
                  att:dict, att_p:Path, have:dict, run:dict, bar):
     "Attempt layouts of `task` from where the attempt log `att` left off, until `episodes` are kept or `limit`."
     a = att.setdefault(task, dict(next_seed=seed, failed=[]))
@@ -294,7 +295,7 @@ def _record_task(w:LeRobotWriter, task:str, episodes:int, seed:int, limit:int, m
     env = None
     while have[task] < episodes and s < limit:
         env = env or make(task)
-        ep = record_episode(env, s, noise)
+        ep = record_episode(env, s, *noise)
         run["attempted"] += 1
         if ep["succeeded"]:
             w.add_episode(ep)
@@ -338,6 +339,7 @@ def record_demos(out, # dataset folder (created or resumed)
                  cameras:Sequence[str]|None=None, # camera slots recorded (default all of the camera map)
                  max_attempts:int|None=None, # per task; default 3 * episodes + 10
                  noise:float=0.0, # DART noise on the executed actions (see `record_episode`)
+                 noise_floor:float=0.0, # smallest speed the DART noise scales with (see `record_episode`)
                  progress:bool=True, # show a progress bar
                  video:str|None=None, # None: PNG images; "av1" or "h264": LeRobot video features (MP4)
                  robot:str="Panda", # robosuite robot
@@ -356,15 +358,17 @@ def record_demos(out, # dataset folder (created or resumed)
     if names is None:
         made[tasks[0]] = first = make(tasks[0])
         names = first.state_names, first.action_names
-    extra = dict(seed=seed, noise=noise, robot=E.check_robot(robot), camera_map=cmap, control_freq=E.CONTROL_HZ,
-                 instruction=instruction)
+    floor = {"noise_floor": noise_floor} if noise_floor else {}    # datasets recorded without one keep resuming
+    extra = dict(seed=seed, noise=noise, **floor, robot=E.check_robot(robot), camera_map=cmap,
+                 control_freq=E.CONTROL_HZ, instruction=instruction)
     w = LeRobotWriter(root, cams, height, width, E.CONTROL_HZ, extra, video, *names, E.CAMERA_DESCRIPTIONS)
     att_p = root / "meta/xvr_attempts.json"
     att = json.loads(att_p.read_text()) if att_p.exists() else {}
     have = {t: sum(r["xvr/task"] == t for r in w.episodes) for t in tasks}
     run, t0 = dict(kept=0, attempted=0, frames=0), time.time()
     bar = tqdm(total=sum(max(0, episodes - have[t]) for t in tasks), desc="demos", unit="ep", disable=not progress)
-    for task in tasks: _record_task(w, task, episodes, seed, seed + limit, make, noise, att, att_p, have, run, bar)
+    for t in tasks:
+        _record_task(w, t, episodes, seed, seed + limit, make, (noise, noise_floor), att, att_p, have, run, bar)
     for e in [bar, *made.values()]: e.close()
     return _demos_summary(root, w, att, tasks, seed, run, time.time() - t0)
 
@@ -624,6 +628,7 @@ def _demos_parser()->argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=128)
     p.add_argument("--cameras", default=None, help="comma list of camera slots (default: all of the camera map)")
     p.add_argument("--noise", type=float, default=0.0, help="DART noise std on executed actions (default 0)")
+    p.add_argument("--noise-floor", type=float, default=0.0, help="smallest speed DART noise scales with (default 0)")
     p.add_argument("--video", choices=["av1", "h264"], help="store the cameras as LeRobot video (MP4) in this codec")
     return p
 
@@ -633,11 +638,12 @@ def xvr_vla_demos_cli(argv=None, # command-line arguments (default `sys.argv[1:]
                      ):
     "Record scripted-expert demonstrations in robosuite environments as a LeRobot v3.0 dataset (resumable)."
     a = _demos_parser().parse_args(argv)
-    check_options(a, nonneg=["episodes", "seed", "noise"], at_least=dict(height=16, width=16))
+    check_options(a, nonneg=["episodes", "seed", "noise", "noise_floor"], at_least=dict(height=16, width=16))
     tasks = env_list(a)
     writable_dir(a.out)
     cams = None if a.cameras is None else [c.strip() for c in a.cameras.split(",") if c.strip()]
     s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise, video=a.video,
+                     noise_floor=a.noise_floor,
                      robot=a.robot, camera_map=a.camera_map, instruction=a.instruction)
     print(f"kept {s['kept']}/{s['attempted']} attempted this run ({s['frames']} frames in {s['seconds']} s, "
           f"{s['frames_per_s']} frames/s)")
