@@ -53,6 +53,8 @@ class VLAConfig(JSONConfig):
     ensemble: bool = False            # ACT's temporal ensembling: a chunk per step, the predictions for now averaged
     ensemble_coeff: float = 0.01      # its weights exp(-coeff * i), i = 0 the oldest prediction (ACT's default)
     cameras: list = field(default_factory=list)  # camera slots read, in prompt order ([] = the observation's order)
+    aux_dim: int = 0                  # width of an auxiliary target regressed from the VL tokens (0 = none)
+    aux_weight: float = 1.0           # weight of its mean squared error in the training loss
     tune_llm: bool = False            # Table 7: the language model is frozen
     tune_visual: bool = True          # Table 7: the vision encoder is fine-tuned
     tune_projector: bool = True       # Table 7: the projector (VLM merger + our VL projection) is fine-tuned
@@ -319,6 +321,11 @@ class FlowMatchingHead(nn.Module):
         self.future = nn.Parameter(0.02 * torch.randn(max(cfg.n_future, 0), w))
         self.dit = DiT(w, cfg.heads, cfg.head_dim, cfg.layers, cfg.hidden, cfg.dropout)
         self.action_decoder = CategoryMLP(n, cfg.hidden, cfg.hidden, cfg.action_dim)
+        if cfg.aux_dim > 0:   # training signal only: one learned query pools the VL tokens, an MLP regresses `aux`
+            self.aux_query = nn.Parameter(0.02 * torch.randn(1, w))
+            self.aux_attn = Attention(w, cfg.heads, cfg.head_dim)
+            self.aux_out = nn.Sequential(nn.LayerNorm(w), nn.Linear(w, cfg.hidden), nn.GELU(),
+                                         nn.Linear(cfg.hidden, cfg.aux_dim))
 
     def condition(self, vl, # VLM hidden states `(B, S, vl_dim)`
                   mask=None, # token mask `(B, S)`, True = keep (None: all)
@@ -341,6 +348,14 @@ class FlowMatchingHead(nn.Module):
         a = self.action_encoder(x, t, ids) + self.pos_emb[:H]
         seq = torch.cat([s, self.future[None].expand(B, -1, -1), a], 1)
         return self.action_decoder(self.dit(seq, t, ctx, ctx_mask), ids)[:, -H:]
+
+    def aux(self, ctx, # VL tokens `(B, S, width)`
+            ctx_mask=None, # VL token mask `(B, S)`, True = keep (None: all)
+           ):
+        "The auxiliary prediction `(B, aux_dim)` from the VL tokens (needs `cfg.aux_dim > 0`)."
+        q = self.aux_query[None].expand(ctx.shape[0], -1, -1)
+        return self.aux_out(self.aux_attn(q, ctx, ctx_mask))[:, 0]
+
 
 # %% ../../nbs/vla/50_policy.ipynb #a64699ae
 VL_KEYS = ("input_ids", "attention_mask", "pixel_values", "image_grid_thw", "mm_token_type_ids")
@@ -381,7 +396,7 @@ class VLA(nn.Module):
 @patch
 def forward(self:VLA, batch:dict, # a model batch with `action (B, H, da)`, optional `action_mask`
            )->dict:
-    "Flow-matching loss on `batch['action'] (B, H, da)`; returns `dict(loss=...)`."
+    "Flow-matching loss on `batch['action'] (B, H, da)`; returns `dict(loss=...)` (+ `flow_loss`, `aux_loss` with an `aux` target)."
     ctx, m = self.condition(batch)
     state, ids = self._inputs(batch)
     a = batch["action"].float()
@@ -393,7 +408,12 @@ def forward(self:VLA, batch:dict, # a model batch with `action (B, H, da)`, opti
     tb = (t * self.cfg.buckets).long()
     v = self.head.velocity(x.to(ctx.dtype), tb, ctx, m, state.to(ctx.dtype), ids).float()
     loss = ((v - (a - noise)) ** 2 * mask).sum() / mask.sum().clamp(min=1)
-    return dict(loss=loss)
+    out = dict(loss=loss)
+    if self.cfg.aux_dim > 0 and "aux" in batch:   # the auxiliary regression (targets already scaled)
+        out["flow_loss"] = loss
+        out["aux_loss"] = ((self.head.aux(ctx, m).float() - batch["aux"].float()) ** 2).mean()
+        out["loss"] = loss + self.cfg.aux_weight * out["aux_loss"]
+    return out
 
 # %% ../../nbs/vla/50_policy.ipynb #e5e0be27
 @patch
@@ -465,7 +485,7 @@ def _prompt_text(processor, instruction:str, cameras:Sequence[str])->str:
 def make_batch(processor, # the Qwen3-VL processor
                observations:Sequence[dict], # one dict per sample
               )->dict:
-    "Collate observations `dict(images, instruction, cameras?, state, action?, action_mask?, embodiment_id?)` into a model batch."
+    "Collate observations `dict(images, instruction, cameras?, state, action?, action_mask?, aux?, embodiment_id?)` into a model batch."
     cams = [list(o["cameras"]) if o.get("cameras") is not None else [f"view {i+1}" for i in range(len(o["images"]))]
             for o in observations]
     for o, c in zip(observations, cams):
@@ -482,6 +502,8 @@ def make_batch(processor, # the Qwen3-VL processor
                       (-1, 1) if np.ndim(o.get("action_mask", 1.0)) == 1 else np.shape(o.get("action_mask", 1.0))), o["action"].shape)
                   for o in observations]
             b["action_mask"] = torch.as_tensor(np.stack(ms))
+    if all("aux" in o for o in observations):
+        b["aux"] = torch.as_tensor(np.stack([o["aux"] for o in observations]), dtype=torch.float32)
     return b
 
 # %% ../../nbs/vla/50_policy.ipynb #5eef5e82

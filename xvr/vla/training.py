@@ -20,10 +20,10 @@ from ..vlm.training import resolve_precision, latest_checkpoint, _prune_checkpoi
 from .. import launch as launcher
 
 # %% auto #0
-__all__ = ['VLATrainConfig', 'toy_episodes', 'chunk', 'random_shift', 'ChunkDataset', 'load_episodes', 'make_optimizer',
-           'build_policy', 'data_dims', 'train', 'save_checkpoint', 'wilson', 'success_table', 'success_records',
-           'write_success', 'plot_success', 'ChunkPolicy', 'evaluate_tasks', 'policy_from_dir', 'accelerate_command',
-           'launch', 'vla_worker_cli', 'default_notebook', 'xvr_vla_train_cli']
+__all__ = ['VLATrainConfig', 'toy_episodes', 'chunk', 'random_shift', 'keypose_targets', 'ChunkDataset', 'load_episodes',
+           'make_optimizer', 'build_policy', 'data_dims', 'train', 'save_checkpoint', 'wilson', 'success_table',
+           'success_records', 'write_success', 'plot_success', 'ChunkPolicy', 'evaluate_tasks', 'policy_from_dir',
+           'accelerate_command', 'launch', 'vla_worker_cli', 'default_notebook', 'xvr_vla_train_cli']
 
 # %% ../../nbs/vla/53_training.ipynb #bc1b3c8b
 @dataclass
@@ -58,12 +58,14 @@ class VLATrainConfig(JSONConfig):
     image_shift: int = 4                    # random-shift augmentation: each image moved by up to +-N pixels (0 = off)
     state_noise: float = 0.0                # std of Gaussian noise added to the normalised state (0 = off)
     action_min_span: float = 0.0            # action dims spanning less are widened to it before min-max (0 = GR00T's)
+    aux: str = ""                           # auxiliary target: "" none, "keyposes" (`keypose_targets`)
+    aux_weight: float = 1.0                 # weight of the auxiliary error in the loss
 
     def head_config(self, **data, # `data_dims`: `state_dim`, `action_dim`, `cameras`
                    )->VLAConfig:
-        "The policy's `VLAConfig`: `head` over the data's `cameras` (and `state_dim`, `action_dim` for the tiny head)."
-        data = {k: v for k, v in data.items() if v and (self.model == "tiny" or k == "cameras")}
-        kw = data | dict(self.head)
+        "The policy's `VLAConfig`: `head` over the data's `cameras` (and `state_dim`, `action_dim` for the tiny head; `aux_dim`)."
+        data = {k: v for k, v in data.items() if v and (self.model == "tiny" or k in ("cameras", "aux_dim"))}
+        kw = data | (dict(aux_weight=self.aux_weight) if self.aux else {}) | dict(self.head)
         return VLAConfig.tiny(**kw) if self.model == "tiny" else VLAConfig.from_dict(kw)
 
 # %% ../../nbs/vla/53_training.ipynb #688759a0
@@ -102,6 +104,21 @@ def random_shift(img:np.ndarray, # `(H, W, 3)` image
     dy, dx = (int(v) for v in (rng or np.random.default_rng()).integers(0, 2 * n + 1, 2))
     return np.pad(np.asarray(img), ((n, n), (n, n), (0, 0)), mode="edge")[dy:dy + H, dx:dx + W]
 
+# %% ../../nbs/vla/53_training.ipynb #b966fe61
+def keypose_targets(state:np.ndarray, # an episode's states `(T, ds)`
+                    action:np.ndarray, # its actions `(T, da)`; the gripper dim is two-valued
+                    pos:Sequence[int]=(0, 1, 2), # the state dims holding the end-effector position
+                    gripper:int=-1, # the action dim of the gripper command
+                    n:int=2, # keyposes ahead
+                   )->np.ndarray: # `(T, n * len(pos))`: keypose k+1 minus the position now, for k < n
+    "Each step's next `n` keyposes (gripper-command changes, then the episode's last step) relative to its position."
+    p, g = np.asarray(state, np.float64)[:, list(pos)], np.asarray(action, np.float64)[:, gripper]
+    closed = g > (g.min() + g.max()) / 2
+    keys = np.r_[np.flatnonzero(closed[1:] != closed[:-1]) + 1, len(p) - 1]
+    nxt = np.searchsorted(keys, np.arange(len(p)), side="right")         # index in `keys` of the next keypose
+    ks = keys[np.minimum(nxt[:, None] + np.arange(n), len(keys) - 1)]     # (T, n) step of each keypose ahead
+    return (p[ks] - p[:, None]).reshape(len(p), -1).astype(np.float32)
+
 # %% ../../nbs/vla/53_training.ipynb #43d03b0d
 class ChunkDataset(torch.utils.data.Dataset):
     "Every time step of every episode as an observation + normalised action chunk (`xvr.vla.policy.make_batch` input)."
@@ -112,6 +129,7 @@ class ChunkDataset(torch.utils.data.Dataset):
                  image_shift:int=0, # random-shift augmentation, pixels (0 = off)
                  state_noise:float=0.0, # std of Gaussian noise on the normalised state (0 = off)
                  action_min_span:float=0.0, # narrow action dims widened to this span before scaling (robot units)
+                 aux:str="", # auxiliary target per example: "" none, "keyposes" (`keypose_targets`)
                  seed:int=0): # augmentation draws depend on (seed, epoch, index) only: a resumed run repeats them
         if not episodes: raise DataError("no demonstration episodes")
         self.eps, self.H, self.shift, self.noise = list(episodes), horizon, image_shift, state_noise
@@ -124,6 +142,13 @@ class ChunkDataset(torch.utils.data.Dataset):
                                                        e0.get("state_names") or (), e0.get("action_names") or (),
                                                        action_min_span)
         self.index = [(i, t) for i, e in enumerate(self.eps) for t in range(len(e["action"]))]
+        self.aux, self.aux_targets, self.aux_scale = aux, None, None
+        if aux:
+            if aux != "keyposes": raise DataError(f"unknown auxiliary target {aux!r} (known: 'keyposes')")
+            self.aux_targets = [keypose_targets(e["state"], e["action"], _eef_dims(e), _gripper_dim(e)) for e in self.eps]
+            self.aux_scale = np.concatenate(self.aux_targets).std(0).clip(min=1e-3).astype(np.float32)
+    @property
+    def aux_dim(self)->int: return 0 if self.aux_targets is None else self.aux_targets[0].shape[1]
     def __len__(self): return len(self.index)
     def __getitem__(self, k):
         i, t = self.index[k]; e = self.eps[i]
@@ -131,9 +156,11 @@ class ChunkDataset(torch.utils.data.Dataset):
         s, rng = self.normalizer.state(e["state"][t]), np.random.default_rng([self.seed, self.epoch, k])
         if self.noise > 0: s = s + self.noise * rng.standard_normal(len(s))
         ims = [random_shift(e["images"][c][t], self.shift, rng) for c in self.cameras]
-        return dict(images=ims, cameras=self.cameras,
-                    instruction=e["instruction"], state=s.astype(np.float32), action=self.normalizer.action(a),
-                    action_mask=m, embodiment_id=int(e.get("embodiment_id", 0)))
+        x = dict(images=ims, cameras=self.cameras,
+                 instruction=e["instruction"], state=s.astype(np.float32), action=self.normalizer.action(a),
+                 action_mask=m, embodiment_id=int(e.get("embodiment_id", 0)))
+        if self.aux_targets is not None: x["aux"] = self.aux_targets[i][t] / self.aux_scale
+        return x
 
 # %% ../../nbs/vla/53_training.ipynb #d84afd0e
 def _check_episode(e:dict, k:int, cameras:list, e0:dict):
@@ -144,6 +171,20 @@ def _check_episode(e:dict, k:int, cameras:list, e0:dict):
         if np.shape(e[key])[1:] != np.shape(e0[key])[1:]:
             raise DataError(f"episode {k}'s {key} has shape {np.shape(e[key])[1:]}, "
                             f"episode 0's {np.shape(e0[key])[1:]}")
+
+def _eef_dims(e:dict)->list[int]:
+    "The state dims of the end-effector position (named `eef_x`, `eef_y`, `eef_z`; unnamed states: the first three)."
+    names = list(e.get("state_names") or [])
+    if not names: return [0, 1, 2]
+    if missing := [k for k in ("eef_x", "eef_y", "eef_z") if k not in names]:
+        raise DataError(f"the keypose target needs the end-effector position in the state; no {missing} in {names}")
+    return [names.index(k) for k in ("eef_x", "eef_y", "eef_z")]
+
+def _gripper_dim(e:dict)->int:
+    "The action dim named `gripper` (unnamed: the last)."
+    names = list(e.get("action_names") or [])
+    return names.index("gripper") if "gripper" in names else -1
+
 
 # %% ../../nbs/vla/53_training.ipynb #b591cb6b
 def load_episodes(data_dirs:Sequence, # demonstration folders: LeRobot v3.0 or GR00T-flavoured LeRobot v2.1
@@ -193,8 +234,9 @@ def _log(path, rec:dict):
 # %% ../../nbs/vla/53_training.ipynb #d7cdba5a
 def data_dims(ds:ChunkDataset, # the training chunks (their normaliser and camera slots)
              )->dict:
-    "The `head_config` fields the data decides: state and action widths, camera slots."
-    return dict(state_dim=len(ds.normalizer.state_min), action_dim=len(ds.normalizer.action_min), cameras=ds.cameras)
+    "The `head_config` fields the data decides: state and action widths, camera slots, the auxiliary target's width."
+    return dict(state_dim=len(ds.normalizer.state_min), action_dim=len(ds.normalizer.action_min), cameras=ds.cameras,
+                aux_dim=ds.aux_dim)
 
 def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Table 7 defaults)
           episodes:Sequence[dict]|None=None,   # in-memory demonstrations (None: read `cfg.data_dir`)
@@ -209,8 +251,7 @@ def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Tab
     set_seed(cfg.seed)
     episodes = episodes if episodes is not None else load_episodes(cfg.data_dir, cfg.tasks)
     ds = ChunkDataset(episodes, cfg.head_config().horizon, cameras=cfg.cameras or None, image_shift=cfg.image_shift,
-                      state_noise=cfg.state_noise,
-                      action_min_span=cfg.action_min_span, seed=cfg.seed)
+                      state_noise=cfg.state_noise, action_min_span=cfg.action_min_span, aux=cfg.aux, seed=cfg.seed)
     model, proc = build_policy(cfg, sorted({e["instruction"] for e in episodes}), **data_dims(ds))
     if acc.is_main_process: atomic_write_text(out / "normalizer.json", ds.normalizer.to_json())
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -231,7 +272,7 @@ def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Tab
 # %% ../../nbs/vla/53_training.ipynb #30ade0db
 def _loop(cfg, acc, model, opt, sched, dl, gen, state, out):
     from tqdm.auto import tqdm
-    history, t0, run_loss, run_n, gn = [], time.time(), 0.0, 0, float("nan")
+    history, t0, run_loss, run_aux, run_n, gn = [], time.time(), 0.0, 0.0, 0, float("nan")
     bar = tqdm(total=cfg.max_steps, initial=state["step"], disable=not acc.is_local_main_process, desc="vla")
     model.train()
     while state["step"] < cfg.max_steps:
@@ -240,17 +281,19 @@ def _loop(cfg, acc, model, opt, sched, dl, gen, state, out):
         dlx = acc.skip_first_batches(dl, state["batches"]) if state["batches"] else dl
         for batch in dlx:
             with acc.accumulate(model):
-                loss = model(batch)["loss"]
+                res = model(batch); loss = res["loss"]
                 acc.backward(loss)
                 if acc.sync_gradients: gn = acc.clip_grad_norm_(model.parameters(), cfg.max_grad_norm)
                 opt.step(); sched.step(); opt.zero_grad()
             state["batches"] += 1; run_loss += loss.detach().float().item(); run_n += 1
+            if "aux_loss" in res: run_aux += res["aux_loss"].detach().float().item()
             if not acc.sync_gradients: continue
             state["step"] += 1; bar.update(1)
             rec = dict(step=state["step"], epoch=state["epoch"] + state["batches"] / len(dl),
                        loss=acc.gather(torch.tensor(run_loss / run_n, device=acc.device)).mean().item(),
                        lr=sched.get_last_lr()[0], grad_norm=float(gn), time=time.time() - t0)
-            run_loss, run_n = 0.0, 0
+            if cfg.aux: rec["aux_loss"] = acc.gather(torch.tensor(run_aux / run_n, device=acc.device)).mean().item()
+            run_loss, run_aux, run_n = 0.0, 0.0, 0
             if acc.is_main_process and (state["step"] % cfg.logging_steps == 0 or state["step"] == 1): _log(out / "log.jsonl", rec)
             history.append(rec); bar.set_postfix(loss=f"{rec['loss']:.3f}")
             if state["step"] % cfg.save_steps == 0 or state["step"] >= cfg.max_steps: save_checkpoint(acc, state, cfg)
