@@ -100,6 +100,7 @@ def main(argv=None):
     ap.add_argument("--action-min-span", type=float, default=0.0, help="narrow action dims widened to this span")
     ap.add_argument("--aux", default="", help="auxiliary target of the head: '' none, 'keyposes' (next two keyposes)")
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary error in the loss")
+    ap.add_argument("--aux-condition", action="store_true", help="the action head also reads the auxiliary prediction")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--head", default="{}", help="JSON VLAConfig overrides of the head")
@@ -140,7 +141,7 @@ def main(argv=None):
                          per_device_batch=a.batch, lr=a.lr, num_workers=0, save_steps=max(200, a.steps // 4),
                          logging_steps=50, min_pixels=a.pixels ** 2, max_pixels=a.pixels ** 2, head=head,
                          cameras=a.cameras or [], tiny_kwargs=dict(patch_size=a.patch) | json.loads(a.tiny),
-                         action_min_span=a.action_min_span, aux=a.aux, aux_weight=a.aux_weight, **aug)
+                         action_min_span=a.action_min_span, aux=a.aux, aux_weight=a.aux_weight, aux_condition=a.aux_condition, **aug)
     t0 = time.time()
     h = train(cfg, eps)["history"]
     train_min = (time.time() - t0) / 60

@@ -55,6 +55,7 @@ class VLAConfig(JSONConfig):
     cameras: list = field(default_factory=list)  # camera slots read, in prompt order ([] = the observation's order)
     aux_dim: int = 0                  # width of an auxiliary target regressed from the VL tokens (0 = none)
     aux_weight: float = 1.0           # weight of its mean squared error in the training loss
+    aux_condition: bool = False       # the DiT also reads the (detached) auxiliary prediction, as one more token
     tune_llm: bool = False            # Table 7: the language model is frozen
     tune_visual: bool = True          # Table 7: the vision encoder is fine-tuned
     tune_projector: bool = True       # Table 7: the projector (VLM merger + our VL projection) is fine-tuned
@@ -326,6 +327,7 @@ class FlowMatchingHead(nn.Module):
             self.aux_attn = Attention(w, cfg.heads, cfg.head_dim)
             self.aux_out = nn.Sequential(nn.LayerNorm(w), nn.Linear(w, cfg.hidden), nn.GELU(),
                                          nn.Linear(cfg.hidden, cfg.aux_dim))
+            if cfg.aux_condition: self.aux_encoder = nn.Linear(cfg.aux_dim, w)
 
     def condition(self, vl, # VLM hidden states `(B, S, vl_dim)`
                   mask=None, # token mask `(B, S)`, True = keep (None: all)
@@ -341,12 +343,14 @@ class FlowMatchingHead(nn.Module):
                  ctx_mask, # VL token mask `(B, S)`
                  state, # padded states `(B, state_dim)`
                  ids, # embodiment per sample `(B,)`
+                 aux=None, # auxiliary prediction `(B, aux_dim)` read as a token (`cfg.aux_condition`; None: none)
                 ):
         "Predicted velocity `(B, H, action_dim)` of noisy actions `x` at discretised times `t (B,)`."
         B, H = x.shape[:2]
         s = self.state_encoder(state[:, None], ids)
         a = self.action_encoder(x, t, ids) + self.pos_emb[:H]
-        seq = torch.cat([s, self.future[None].expand(B, -1, -1), a], 1)
+        extra = [] if aux is None else [self.aux_encoder(aux)[:, None]]
+        seq = torch.cat([s, *extra, self.future[None].expand(B, -1, -1), a], 1)
         return self.action_decoder(self.dit(seq, t, ctx, ctx_mask), ids)[:, -H:]
 
     def aux(self, ctx, # VL tokens `(B, S, width)`
@@ -406,12 +410,14 @@ def forward(self:VLA, batch:dict, # a model batch with `action (B, H, da)`, opti
     t = sample_time(a.shape[0], self.cfg).to(a.device)
     x = (1 - t[:, None, None]) * noise + t[:, None, None] * a
     tb = (t * self.cfg.buckets).long()
-    v = self.head.velocity(x.to(ctx.dtype), tb, ctx, m, state.to(ctx.dtype), ids).float()
+    p = self.head.aux(ctx, m) if self.cfg.aux_dim > 0 else None
+    cond = p.detach() if p is not None and self.cfg.aux_condition else None
+    v = self.head.velocity(x.to(ctx.dtype), tb, ctx, m, state.to(ctx.dtype), ids, cond).float()
     loss = ((v - (a - noise)) ** 2 * mask).sum() / mask.sum().clamp(min=1)
     out = dict(loss=loss)
     if self.cfg.aux_dim > 0 and "aux" in batch:   # the auxiliary regression (targets already scaled)
         out["flow_loss"] = loss
-        out["aux_loss"] = ((self.head.aux(ctx, m).float() - batch["aux"].float()) ** 2).mean()
+        out["aux_loss"] = ((p.float() - batch["aux"].float()) ** 2).mean()
         out["loss"] = loss + self.cfg.aux_weight * out["aux_loss"]
     return out
 
@@ -426,11 +432,12 @@ def sample(self:VLA, batch:dict, # a model batch (`make_batch`)
     "Denoise an action chunk `(B, H, action_dims)` with `steps` Euler steps (default `cfg.inference_steps`)."
     ctx, m = self.condition(batch)
     state, ids = self._inputs(batch)
+    cond = self.head.aux(ctx, m) if self.cfg.aux_dim > 0 and self.cfg.aux_condition else None
     K = steps or self.cfg.inference_steps
     x = torch.randn(ctx.shape[0], self.cfg.horizon, self.cfg.action_dim, generator=generator).to(ctx.device, ctx.dtype)
     for k in range(K):
         tb = torch.full((x.shape[0],), int(k / K * self.cfg.buckets), device=x.device)
-        x = x + self.head.velocity(x, tb, ctx, m, state.to(ctx.dtype), ids) / K
+        x = x + self.head.velocity(x, tb, ctx, m, state.to(ctx.dtype), ids, cond) / K
     return x[..., :action_dims].float() if action_dims else x.float()
 
 # %% ../../nbs/vla/50_policy.ipynb #b49dd5a5

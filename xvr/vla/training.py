@@ -60,12 +60,13 @@ class VLATrainConfig(JSONConfig):
     action_min_span: float = 0.0            # action dims spanning less are widened to it before min-max (0 = GR00T's)
     aux: str = ""                           # auxiliary target: "" none, "keyposes" (`keypose_targets`)
     aux_weight: float = 1.0                 # weight of the auxiliary error in the loss
+    aux_condition: bool = False             # the action head also reads the auxiliary prediction (`VLAConfig`)
 
     def head_config(self, **data, # `data_dims`: `state_dim`, `action_dim`, `cameras`
                    )->VLAConfig:
         "The policy's `VLAConfig`: `head` over the data's `cameras` (and `state_dim`, `action_dim` for the tiny head; `aux_dim`)."
         data = {k: v for k, v in data.items() if v and (self.model == "tiny" or k in ("cameras", "aux_dim"))}
-        kw = data | (dict(aux_weight=self.aux_weight) if self.aux else {}) | dict(self.head)
+        kw = data | (dict(aux_weight=self.aux_weight, aux_condition=self.aux_condition) if self.aux else {}) | dict(self.head)
         return VLAConfig.tiny(**kw) if self.model == "tiny" else VLAConfig.from_dict(kw)
 
 # %% ../../nbs/vla/53_training.ipynb #688759a0
