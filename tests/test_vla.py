@@ -140,9 +140,12 @@ def test_papermill_end_to_end_on_sim_demos(tmp_path, monkeypatch):
     record_demos(data, "press_button", episodes=2, height=32, width=32, progress=False)
     out = tmp_path / "run"
     params = dict(tiny=True, data_dir=[str(data)], tasks=["press_button"], output_dir=str(out), max_steps=3, per_device_batch=4,
-                  save_steps=3, num_workers=0, min_pixels=1024, max_pixels=1024, n_episodes=1, image_size=32, label="tiny")
+                  save_steps=3, num_workers=0, min_pixels=1024, max_pixels=1024, n_episodes=1, image_size=32, label="tiny",
+                  aux="keyposes", aux_condition=True)     # the keypose target on recorded demos (eef_* states)
     pm.execute_notebook(str(ROOT / "nbs" / "vla/54_vla_run.ipynb"), str(tmp_path / "vla_run.ipynb"), parameters=params,
                         cwd=str(tmp_path), progress_bar=False, kernel_name="python3", language="python")
     rows = (out / "table7.csv").read_text().splitlines()
     assert rows[0].startswith("policy,task,successes,episodes,rate") and rows[1].startswith("tiny,press_button,")
     assert (out / "table7.md").read_text().startswith("| Policy | press_button | Mean |")
+    vc = json.loads((out / "final" / "vla_config.json").read_text())
+    assert (vc["aux_dim"], vc["aux_condition"]) == (6, True) and all("aux_loss" in r for r in read_log(out))
