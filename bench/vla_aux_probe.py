@@ -18,7 +18,7 @@ import numpy as np, torch
 def predict(model, proc, nz, ep, cams, every, scale, batch=16):
     "Predicted and true keyposes (T', n, 3) in metres of episode `ep`, every `every`-th step; its grasp step."
     from xvr.vla.policy import make_batch
-    from xvr.vla.training import keypose_targets, _eef_dims, _gripper_dim
+    from xvr.vla.training import keypose_targets, _closed, _eef_dims, _gripper_dim
     ts = np.arange(0, len(ep["action"]), every)
     true = keypose_targets(ep["state"], ep["action"], _eef_dims(ep), _gripper_dim(ep))[ts]
     pred = []
@@ -28,9 +28,8 @@ def predict(model, proc, nz, ep, cams, every, scale, batch=16):
         with torch.no_grad():
             ctx, m = model.condition(make_batch(proc, obs))
             pred.append(model.head.aux(ctx, m).numpy() * scale)
-    g = np.asarray(ep["action"])[:, _gripper_dim(ep)]
-    closed = np.flatnonzero(g > (g.min() + g.max()) / 2)
-    grasp = closed[0] if len(closed) else len(g)
+    closed = np.flatnonzero(_closed(np.asarray(ep["action"])[:, _gripper_dim(ep)]))
+    grasp = closed[0] if len(closed) else len(ep["action"])
     return np.concatenate(pred).reshape(len(ts), -1, 3), true.reshape(len(ts), -1, 3), ts < grasp
 
 

@@ -410,12 +410,13 @@ def forward(self:VLA, batch:dict, # a model batch with `action (B, H, da)`, opti
     t = sample_time(a.shape[0], self.cfg).to(a.device)
     x = (1 - t[:, None, None]) * noise + t[:, None, None] * a
     tb = (t * self.cfg.buckets).long()
-    p = self.head.aux(ctx, m) if self.cfg.aux_dim > 0 else None
+    target = self.cfg.aux_dim > 0 and "aux" in batch
+    p = self.head.aux(ctx, m) if target or (self.cfg.aux_dim > 0 and self.cfg.aux_condition) else None
     cond = p.detach() if p is not None and self.cfg.aux_condition else None
     v = self.head.velocity(x.to(ctx.dtype), tb, ctx, m, state.to(ctx.dtype), ids, cond).float()
     loss = ((v - (a - noise)) ** 2 * mask).sum() / mask.sum().clamp(min=1)
     out = dict(loss=loss)
-    if self.cfg.aux_dim > 0 and "aux" in batch:   # the auxiliary regression (targets already scaled)
+    if target:   # the auxiliary regression (targets already scaled)
         out["flow_loss"] = loss
         out["aux_loss"] = ((p.float() - batch["aux"].float()) ** 2).mean()
         out["loss"] = loss + self.cfg.aux_weight * out["aux_loss"]

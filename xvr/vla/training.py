@@ -106,6 +106,11 @@ def random_shift(img:np.ndarray, # `(H, W, 3)` image
     return np.pad(np.asarray(img), ((n, n), (n, n), (0, 0)), mode="edge")[dy:dy + H, dx:dx + W]
 
 # %% ../../nbs/vla/53_training.ipynb #b966fe61
+def _closed(g:np.ndarray)->np.ndarray:
+    "Which steps of a two-valued gripper command `g (T,)` are its upper value (closed)."
+    g = np.asarray(g, np.float64)
+    return g > (g.min() + g.max()) / 2
+
 def keypose_targets(state:np.ndarray, # an episode's states `(T, ds)`
                     action:np.ndarray, # its actions `(T, da)`; the gripper dim is two-valued
                     pos:Sequence[int]=(0, 1, 2), # the state dims holding the end-effector position
@@ -113,8 +118,7 @@ def keypose_targets(state:np.ndarray, # an episode's states `(T, ds)`
                     n:int=2, # keyposes ahead
                    )->np.ndarray: # `(T, n * len(pos))`: keypose k+1 minus the position now, for k < n
     "Each step's next `n` keyposes (gripper-command changes, then the episode's last step) relative to its position."
-    p, g = np.asarray(state, np.float64)[:, list(pos)], np.asarray(action, np.float64)[:, gripper]
-    closed = g > (g.min() + g.max()) / 2
+    p, closed = np.asarray(state, np.float64)[:, list(pos)], _closed(np.asarray(action)[:, gripper])
     keys = np.r_[np.flatnonzero(closed[1:] != closed[:-1]) + 1, len(p) - 1]
     nxt = np.searchsorted(keys, np.arange(len(p)), side="right")         # index in `keys` of the next keypose
     ks = keys[np.minimum(nxt[:, None] + np.arange(n), len(keys) - 1)]     # (T, n) step of each keypose ahead
