@@ -9,7 +9,8 @@ held-out error before the grasp says the policy cannot tell where the plate is f
 
 Usage: MUJOCO_GL=egl python bench/vla_aux_probe.py --policy RUN/final --demos DIR [DIR ...] [--train-demos 100]
        [--task pick_place] [--episodes 10] [--every 2] [--size 96]
-`--demos`/`--train-demos` must name the run's training episodes (the targets' scale is fitted on them, as in training).
+`--demos`/`--train-demos` name the run's training episodes (the training-layout rows); the targets' scale comes with the
+policy (`head.aux_scale`, saved by training).
 """
 import argparse, json
 import numpy as np, torch
@@ -63,7 +64,9 @@ def main(argv=None):
     if model.cfg.aux_dim <= 0: raise SystemExit(f"{a.policy}: the policy has no auxiliary head (aux_dim 0)")
     eps = load_episodes(a.demos, [a.task])[:a.train_demos]
     cams = list(model.cfg.cameras or eps[0]["images"])
-    scale = ChunkDataset(eps, model.cfg.horizon, cameras=cams, aux="keyposes").aux_scale
+    scale = model.head.aux_scale.numpy()   # the training targets' std per dimension, saved with the head
+    if np.allclose(scale, 1):   # a policy saved before the scale was: refit it on the training episodes
+        scale = ChunkDataset(eps, model.cfg.horizon, cameras=cams, aux="keyposes").aux_scale
     train = [predict(model, proc, nz, e, cams, a.every, scale) for e in eps[:a.episodes]]
     env = make_env(a.task, cameras=cams, height=a.size, width=a.size)
     held = []

@@ -328,6 +328,9 @@ class FlowMatchingHead(nn.Module):
             self.aux_out = nn.Sequential(nn.LayerNorm(w), nn.Linear(w, cfg.hidden), nn.GELU(),
                                          nn.Linear(cfg.hidden, cfg.aux_dim))
             if cfg.aux_condition: self.aux_encoder = nn.Linear(cfg.aux_dim, w)
+            # the targets' scale (std per dimension, set by training and saved with the weights): the regressor
+            # predicts `target / aux_scale`, so `prediction * aux_scale` is in the target's units (metres for keyposes)
+            self.register_buffer("aux_scale", torch.ones(cfg.aux_dim))
 
     def condition(self, vl, # VLM hidden states `(B, S, vl_dim)`
                   mask=None, # token mask `(B, S)`, True = keep (None: all)
@@ -602,7 +605,9 @@ def load_vla(path, # a folder written by `save_vla`
     cfg = VLAConfig.load(path / "vla_config.json")
     vlm, proc = load_qwen(path / "backbone", dtype=dtype or torch.float32)
     model = VLA(vlm, cfg)
-    model.head.load_state_dict(torch.load(path / "head.pt", map_location="cpu", weights_only=True))
+    sd = torch.load(path / "head.pt", map_location="cpu", weights_only=True)
+    if cfg.aux_dim > 0: sd.setdefault("aux_scale", model.head.aux_scale)   # saved before the scale was: ones
+    model.head.load_state_dict(sd)
     nz = path / "normalizer.json"
     return model.eval(), proc, (Normalizer.from_json(nz.read_text()) if nz.exists() else None)
 

@@ -258,6 +258,7 @@ def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Tab
     ds = ChunkDataset(episodes, cfg.head_config().horizon, cameras=cfg.cameras or None, image_shift=cfg.image_shift,
                       state_noise=cfg.state_noise, action_min_span=cfg.action_min_span, aux=cfg.aux, seed=cfg.seed)
     model, proc = build_policy(cfg, sorted({e["instruction"] for e in episodes}), **data_dims(ds))
+    if ds.aux_scale is not None: model.head.aux_scale.copy_(torch.as_tensor(ds.aux_scale))   # saved with the head
     if acc.is_main_process: atomic_write_text(out / "normalizer.json", ds.normalizer.to_json())
     gen = torch.Generator().manual_seed(cfg.seed)
     dl = torch.utils.data.DataLoader(ds, batch_size=cfg.per_device_batch, shuffle=True, num_workers=cfg.num_workers,
