@@ -3,6 +3,7 @@
 Usage: MUJOCO_GL=egl python bench/vla_learning_check.py [--task pick_place] [--demos 50] [--steps 2400] [--episodes 20]
            [--size 96] [--pixels 96] [--patch 16] [--cameras agentview_left wrist] [--image-shift 2] [--state-noise 0]
            [--tiny '{"vision_hidden": 64}'] [--record-noise 0.3] [--record-noise-floor 0] [--record-workers 2]
+           [--action-space target]
            [--head '{"tune_llm": false}']
            [--eval "" "ensemble=1,ensemble_coeff=-0.1" "n_action_steps=4"] [--out /tmp/vla_check]
 Demonstrations are recorded once per task, image size and DART noise into `--out` (resumed, and reused by later runs:
@@ -94,6 +95,8 @@ def main(argv=None):
     ap.add_argument("--record-noise", type=float, default=0.3, help="DART noise of the recorded demonstrations")
     ap.add_argument("--record-noise-floor", type=float, default=0.0,
                     help="smallest speed the DART noise scales with (0: proportional, none when the expert is still)")
+    ap.add_argument("--action-space", choices=["delta", "target"], default="delta",
+                    help="recorded actions: the env's deltas, or the expert's absolute grip-site targets")
     ap.add_argument("--cameras", nargs="*", default=None, help="camera slots the policy reads (default all)")
     ap.add_argument("--image-shift", type=int, default=2, help="random-shift pixels (2 of 96: GR00T's 95%% crop)")
     ap.add_argument("--state-noise", type=float, default=None, help="state noise std (default VLATrainConfig's)")
@@ -119,11 +122,13 @@ def main(argv=None):
     from xvr.vla.policy import VLAPolicy
     out, t0 = Path(a.out), time.time()
     demos = out / (f"demos_{a.task}_{a.size}" + (f"_dart{a.record_noise:g}" if a.record_noise else "")
-                  + (f"_floor{a.record_noise_floor:g}" if a.record_noise_floor else ""))
+                  + (f"_floor{a.record_noise_floor:g}" if a.record_noise_floor else "")
+                  + ("_target" if a.action_space == "target" else ""))
     w = a.record_workers
     parts = [demos] if w == 1 else [demos.with_name(f"{demos.name}_part{k}of{w}") for k in range(w)]
     jobs = [dict(out=d, tasks=a.task, episodes=-(-a.demos // w), seed=k * PART_SEEDS, height=a.size, width=a.size,
-                 noise=a.record_noise, noise_floor=a.record_noise_floor, progress=False) for k, d in enumerate(parts)]
+                 noise=a.record_noise, noise_floor=a.record_noise_floor, action_space=a.action_space,
+                 progress=False) for k, d in enumerate(parts)]
     if w == 1: summ = [record_demos(**jobs[0])]
     else:   # one process per part (MuJoCo contexts are per process), disjoint layout seeds
         import multiprocessing as mp

@@ -14,22 +14,26 @@ from ..core import DataError, atomic_write_text, cli, check_options, writable_di
 from ..video import VideoFrames, frames_at, video_info, write_video
 
 # %% auto #0
-__all__ = ['CODEBASE_VERSION', 'EVAL_SEED_OFFSET', 'ROBOT_TYPE', 'DATA_PATH', 'EPISODES_PATH', 'VIDEO_PATH', 'zero_policy',
-           'record_episode', 'lerobot_features', 'aggregate_stats', 'LeRobotWriter', 'check_demo_seeds', 'eval_seeds',
-           'record_demos', 'PNGFrames', 'load_lerobot', 'env_settings', 'action_chunk', 'iter_chunks', 'rollout',
-           'ExpertChunkPolicy', 'ZeroPolicy', 'evaluate_policy', 'add_env_options', 'env_list', 'xvr_vla_demos_cli']
+__all__ = ['CODEBASE_VERSION', 'EVAL_SEED_OFFSET', 'ROBOT_TYPE', 'ACTION_SPACES', 'DATA_PATH', 'EPISODES_PATH', 'VIDEO_PATH',
+           'zero_policy', 'record_episode', 'lerobot_features', 'aggregate_stats', 'LeRobotWriter', 'check_demo_seeds',
+           'eval_seeds', 'record_demos', 'PNGFrames', 'load_lerobot', 'env_settings', 'action_chunk', 'iter_chunks',
+           'rollout', 'ExpertChunkPolicy', 'ZeroPolicy', 'evaluate_policy', 'add_env_options', 'env_list',
+           'xvr_vla_demos_cli']
 
 # %% ../../nbs/vla/52_demos.ipynb #ae3d8d2e
 CODEBASE_VERSION = "v3.0"            # LeRobot dataset format written and read here
 EVAL_SEED_OFFSET = 1_000_000         # evaluation layouts use seeds >= this; demonstrations use seeds below it
 ROBOT_TYPE = "xvr_sim_robot"         # LeRobot's robot_type when a dataset does not name its robot
+ACTION_SPACES = ("delta", "target")  # recorded actions: the env's own, or absolute grip-site targets (+ rotation, gripper)
 
 def record_episode(env, # an `xvr.vla.envs.RobosuiteEnv` of one of our tasks (its cameras are recorded)
                    seed:int, # layout seed of the episode
                    noise:float=0.0, # std of Gaussian noise added to the executed xyz actions (DART); labels stay clean
                    noise_floor:float=0.0, # the noise scales with max(|a_xyz|_max, noise_floor): > 0 perturbs holds too
+                   action_space:str="delta", # "delta": the env's action; "target": xyz is the expert's grip-site target
                   )->dict: # images {camera: (T, H, W, 3)}, state, action, success, done, reward, ..., `succeeded`
     "Run the scripted expert in `env` from layout `seed`; its frames and whether it succeeded."
+    if action_space not in ACTION_SPACES: raise DataError(f"unknown action space {action_space!r} (known: {ACTION_SPACES})")
     from xvr.vla.envs import expert_policy
     obs = env.reset(seed)
     pi = expert_policy(env)
@@ -40,7 +44,7 @@ def record_episode(env, # an `xvr.vla.envs.RobosuiteEnv` of one of our tasks (it
         a = pi(obs)
         for c in env.cameras: imgs[c].append(obs["images"][c])
         state.append(obs["state"])
-        action.append(a)
+        action.append(a if action_space == "delta" else np.r_[pi.target, a[3:]].astype(np.float32))
         run = a.copy()
         if noise > 0: run[:3] += rng.normal(0, noise, 3) * max(np.abs(a[:3]).max(), noise_floor)
         obs, r, done, info = env.step(run)
@@ -180,7 +184,7 @@ class LeRobotWriter:
                 raise DataError(f"not a LeRobot {CODEBASE_VERSION} dataset", info)
             if old.get("fps") != self.fps or old.get("features") != self.features or old.get("xvr") != self.extra:
                 raise DataError("dataset was written with other parameters (fps, cameras, image size, robot, "
-                                "camera map or seed); use another folder", info)
+                                "camera map, seed, noise or action space); use another folder", info)
         self.episodes = self._read_episodes()
 
     def _read_episodes(self)->list[dict]:
@@ -340,6 +344,7 @@ def record_demos(out, # dataset folder (created or resumed)
                  max_attempts:int|None=None, # per task; default 3 * episodes + 10
                  noise:float=0.0, # DART noise on the executed actions (see `record_episode`)
                  noise_floor:float=0.0, # smallest speed the DART noise scales with (see `record_episode`)
+                 action_space:str="delta", # "delta" (the env's actions) or "target" (see `record_episode`)
                  progress:bool=True, # show a progress bar
                  video:str|None=None, # None: PNG images; "av1" or "h264": LeRobot video features (MP4)
                  robot:str="Panda", # robosuite robot
@@ -354,11 +359,18 @@ def record_demos(out, # dataset folder (created or resumed)
     cmap = E.parse_camera_map(camera_map) or E.default_camera_map(E.env_name(tasks[0]))
     cams, root, made = tuple(cmap if cameras is None else cameras), Path(out), {}
     make = lambda t: made.pop(t, None) or E.make_env(t, robot, cams, cmap, height, width, instruction=instruction)
+    if action_space not in ACTION_SPACES: raise DataError(f"unknown action space {action_space!r} (known: {ACTION_SPACES})")
     names = _recorded_names(root)                      # a reopened folder: no environment needed to check it
     if names is None:
         made[tasks[0]] = first = make(tasks[0])
         names = first.state_names, first.action_names
+        if action_space == "target":
+            if tuple(first.action_names) != E.ACTION_NAMES:
+                raise DataError(f"target actions need our tasks' OSC_POSE actions {E.ACTION_NAMES}; "
+                                f"{first.name} has {first.action_names}")
+            names = first.state_names, E.TARGET_ACTION_NAMES
     floor = {"noise_floor": noise_floor} if noise_floor else {}    # datasets recorded without one keep resuming
+    if action_space != "delta": floor["action_space"] = action_space
     extra = dict(seed=seed, noise=noise, **floor, robot=E.check_robot(robot), camera_map=cmap,
                  control_freq=E.CONTROL_HZ, instruction=instruction)
     w = LeRobotWriter(root, cams, height, width, E.CONTROL_HZ, extra, video, *names, E.CAMERA_DESCRIPTIONS)
@@ -368,7 +380,7 @@ def record_demos(out, # dataset folder (created or resumed)
     run, t0 = dict(kept=0, attempted=0, frames=0), time.time()
     bar = tqdm(total=sum(max(0, episodes - have[t]) for t in tasks), desc="demos", unit="ep", disable=not progress)
     for t in tasks:
-        _record_task(w, t, episodes, seed, seed + limit, make, (noise, noise_floor), att, att_p, have, run, bar)
+        _record_task(w, t, episodes, seed, seed + limit, make, (noise, noise_floor, action_space), att, att_p, have, run, bar)
     for e in [bar, *made.values()]: e.close()
     return _demos_summary(root, w, att, tasks, seed, run, time.time() - t0)
 
@@ -461,7 +473,7 @@ def env_settings(folder, # a LeRobot folder written by `record_demos`
     rows = []
     for p in sorted((Path(folder) / "meta/episodes").glob("chunk-*/file-*.parquet")):
         rows += pq.read_table(p, columns=["xvr/task"]).column(0).to_pylist()
-    return dict(robot=x.get("robot", "Panda"), camera_map=x.get("camera_map"),
+    return dict(robot=x.get("robot", "Panda"), camera_map=x.get("camera_map"), action_space=x.get("action_space", "delta"),
                 control_freq=x.get("control_freq", info["fps"]), instruction=x.get("instruction"),
                 cameras=x.get("cameras"), height=x.get("height"), width=x.get("width"), tasks=list(dict.fromkeys(rows)),
                 state_dim=f["observation.state"]["shape"][0], action_dim=f["action"]["shape"][0])
@@ -629,6 +641,8 @@ def _demos_parser()->argparse.ArgumentParser:
     p.add_argument("--cameras", default=None, help="comma list of camera slots (default: all of the camera map)")
     p.add_argument("--noise", type=float, default=0.0, help="DART noise std on executed actions (default 0)")
     p.add_argument("--noise-floor", type=float, default=0.0, help="smallest speed DART noise scales with (default 0)")
+    p.add_argument("--action-space", choices=ACTION_SPACES, default="delta",
+                   help="recorded actions: the env's deltas (default) or the expert's absolute grip-site targets")
     p.add_argument("--video", choices=["av1", "h264"], help="store the cameras as LeRobot video (MP4) in this codec")
     return p
 
@@ -643,7 +657,7 @@ def xvr_vla_demos_cli(argv=None, # command-line arguments (default `sys.argv[1:]
     writable_dir(a.out)
     cams = None if a.cameras is None else [c.strip() for c in a.cameras.split(",") if c.strip()]
     s = record_demos(a.out, tasks, a.episodes, a.seed, a.height, a.width, cams, noise=a.noise, video=a.video,
-                     noise_floor=a.noise_floor,
+                     noise_floor=a.noise_floor, action_space=a.action_space,
                      robot=a.robot, camera_map=a.camera_map, instruction=a.instruction)
     print(f"kept {s['kept']}/{s['attempted']} attempted this run ({s['frames']} frames in {s['seconds']} s, "
           f"{s['frames_per_s']} frames/s)")

@@ -30,11 +30,11 @@ from ..sources.sim import mj_camera_attrs, robosuite_assets
 
 # %% auto #0
 __all__ = ['CONTROL_HZ', 'TABLE_TOP', 'TASKS', 'ENV_NAMES', 'ROBOCASA_ANALOGUE', 'CAMERAS', 'CAMERA_MAPS', 'STATE_NAMES',
-           'ACTION_NAMES', 'STATE_DIM', 'ACTION_DIM', 'STATE_LAYOUT', 'ACTION_LAYOUT', 'CAMERA_DESCRIPTIONS',
-           'MAX_DELTA', 'MAX_ROT', 'env_name', 'check_robot', 'parse_camera_map', 'import_modules',
-           'coffee_machine_file', 'cabinet_file', 'shelf_file', 'plate_file', 'XvrTask', 'XvrPressButton',
-           'XvrOpenDrawer', 'XvrPnPShelfToCounter', 'default_camera_map', 'RobosuiteEnv', 'make_env', 'ScriptedExpert',
-           'expert_policy']
+           'ACTION_NAMES', 'STATE_DIM', 'ACTION_DIM', 'STATE_LAYOUT', 'ACTION_LAYOUT', 'TARGET_ACTION_NAMES',
+           'TARGET_ACTION_LAYOUT', 'CAMERA_DESCRIPTIONS', 'MAX_DELTA', 'MAX_ROT', 'env_name', 'check_robot',
+           'parse_camera_map', 'import_modules', 'coffee_machine_file', 'cabinet_file', 'shelf_file', 'plate_file',
+           'XvrTask', 'XvrPressButton', 'XvrOpenDrawer', 'XvrPnPShelfToCounter', 'default_camera_map', 'RobosuiteEnv',
+           'make_env', 'ScriptedExpert', 'expert_policy']
 
 # %% ../../nbs/vla/51_envs.ipynb #049ca05e
 CONTROL_HZ = 10                      # policy steps per second (robosuite's control_freq) unless make_env is told
@@ -56,6 +56,9 @@ ACTION_NAMES = ("d_eef_x", "d_eef_y", "d_eef_z", "d_rot_x", "d_rot_y", "d_rot_z"
 STATE_DIM, ACTION_DIM = len(STATE_NAMES), len(ACTION_NAMES)
 STATE_LAYOUT = [("eef_position", 3), ("eef_rotation", 3, "axis_angle"), ("gripper_qpos", 2)]   # for GR00T's modality.json
 ACTION_LAYOUT = [("eef_delta_position", 3, None, False), ("eef_delta_rotation", 3, "axis_angle", False), ("gripper", 1)]
+# demonstrations recorded with `action_space="target"`: the position part is where the grip site should go (absolute)
+TARGET_ACTION_NAMES = ("eef_target_x", "eef_target_y", "eef_target_z") + ACTION_NAMES[3:]
+TARGET_ACTION_LAYOUT = [("eef_target_position", 3, None, True)] + ACTION_LAYOUT[1:]
 CAMERA_DESCRIPTIONS = {
     "agentview_left": "A fixed camera behind the robot on its left looks at the counter and the gripper.",
     "agentview_right": "A fixed camera behind the robot on its right looks at the counter and the gripper.",
@@ -491,7 +494,7 @@ def make_env(name:str, # registered robosuite environment, or one of `TASKS`
 MAX_DELTA, MAX_ROT = 0.05, 0.5     # metres / radians an OSC_POSE action of 1 moves the goal (robosuite's output_max)
 
 class ScriptedExpert:
-    "Waypoint-following expert for one episode of our tasks: `expert(obs) -> action (7,)`; `i`/`hold` is its progress."
+    "Waypoint-following expert for one episode of our tasks: `expert(obs) -> action (7,)`; `i`/`hold` is its progress, `target` the grip-site position it heads for."
     def __init__(self,
                  env:RobosuiteEnv, # one of our tasks' environments, after `reset`
                  tol:float=0.006, # distance at which a waypoint counts as reached, metres
@@ -515,7 +518,7 @@ def __call__(self:ScriptedExpert,
     eef = self.env.env.eef_pos()
     while True:
         target, grip, hold = self.waypoints[min(self.i, len(self.waypoints) - 1)]
-        err = target - eef
+        err, self.target = target - eef, np.asarray(target, np.float32)
         if np.abs(err).max() > self.tol or self.i >= len(self.waypoints): break
         if self.hold < hold:
             self.hold += 1

@@ -88,7 +88,7 @@ def layout_for(names:Sequence[str], # a vector's element names (`info.json` feat
     "The known layout of a vector with element `names` (an env's `STATE_LAYOUT`/`ACTION_LAYOUT` too, if defined)."
     from xvr.vla import envs
     known = dict(KNOWN_LAYOUTS)
-    for n, l in (("STATE", "STATE_LAYOUT"), ("ACTION", "ACTION_LAYOUT")):
+    for n, l in (("STATE", "STATE_LAYOUT"), ("ACTION", "ACTION_LAYOUT"), ("TARGET_ACTION", "TARGET_ACTION_LAYOUT")):
         if hasattr(envs, l) and hasattr(envs, f"{n}_NAMES"):
             known[tuple(getattr(envs, f"{n}_NAMES"))] = as_layout(getattr(envs, l))
     if tuple(names or ()) in known: return known[tuple(names)]

@@ -23,7 +23,7 @@ from ..vlm.qwen import sample_messages, collate, tiny_qwen3_vl, save_qwen, load_
 __all__ = ['VL_KEYS', 'VLAConfig', 'linear_patch_embed', 'VLBackbone', 'vla_prompt', 'encode_observation', 'CategoryLinear',
            'CategoryMLP', 'sinusoid', 'TimestepEncoder', 'ActionEncoder', 'AdaLayerNorm', 'Attention', 'DiTBlock',
            'DiT', 'sample_time', 'FlowMatchingHead', 'pad_last', 'VLA', 'param_groups', 'set_trainable', 'count_params',
-           'make_batch', 'Normalizer', 'save_vla', 'load_vla', 'VLAPolicy']
+           'make_batch', 'Normalizer', 'save_vla', 'load_vla', 'VLAPolicy', 'to_env_action']
 
 # %% ../../nbs/vla/50_policy.ipynb #1d037efa
 @dataclass
@@ -52,6 +52,8 @@ class VLAConfig(JSONConfig):
     binary_gripper: bool = True       # at inference, snap two-valued action dims (the gripper) to the nearer value
     ensemble: bool = False            # ACT's temporal ensembling: a chunk per step, the predictions for now averaged
     ensemble_coeff: float = 0.01      # its weights exp(-coeff * i), i = 0 the oldest prediction (ACT's default)
+    action_space: str = "delta"       # "target": action dims 0-2 are absolute end-effector targets (`to_env_action`)
+    target_step: float = 0.05         # "target": metres an env action of 1 moves the end effector (OSC_POSE's output_max)
     cameras: list = field(default_factory=list)  # camera slots read, in prompt order ([] = the observation's order)
     aux_dim: int = 0                  # width of an auxiliary target regressed from the VL tokens (0 = none)
     aux_weight: float = 1.0           # weight of its mean squared error in the training loss
@@ -665,9 +667,22 @@ def act(self:VLAPolicy, obs:dict, # `images` (list or camera -> image), `state`,
 def __call__(self:VLAPolicy, obs:dict, # one observation, as for `act`
             )->np.ndarray:
     "The next single action `(da,)`: from the current chunk, sampling a new one every `n_action_steps` calls."
-    if self.model.cfg.ensemble: return self.ensembled(obs)
-    if not self._queue: self._queue = list(self.act(obs)[:self.n_action_steps])
-    return self._queue.pop(0)
+    if self.model.cfg.ensemble: a = self.ensembled(obs)
+    else:
+        if not self._queue: self._queue = list(self.act(obs)[:self.n_action_steps])
+        a = self._queue.pop(0)
+    return to_env_action(a, obs["state"], self.model.cfg)
+
+def to_env_action(a:np.ndarray, # (da,) one action as the policy predicts it
+                  state:np.ndarray, # the observation's state: its first three entries the end-effector position
+                  cfg:VLAConfig, # `action_space` and `target_step`
+                 )->np.ndarray: # (da,) the action the environment takes
+    "A target action's position part as the env's delta, `clip((target - eef) / target_step, -1, 1)`; others as they are."
+    if cfg.action_space == "delta": return a
+    if cfg.action_space != "target": raise DataError(f"unknown action space {cfg.action_space!r} (known: delta, target)")
+    a = np.array(a, np.float32)
+    a[:3] = np.clip((a[:3] - np.asarray(state, np.float32)[:3]) / cfg.target_step, -1, 1)
+    return a
 
 
 # %% ../../nbs/vla/50_policy.ipynb #5d2c9e41

@@ -20,10 +20,10 @@ from ..vlm.training import resolve_precision, latest_checkpoint, _prune_checkpoi
 from .. import launch as launcher
 
 # %% auto #0
-__all__ = ['VLATrainConfig', 'toy_episodes', 'chunk', 'random_shift', 'keypose_targets', 'ChunkDataset', 'load_episodes',
-           'make_optimizer', 'build_policy', 'data_dims', 'train', 'save_checkpoint', 'wilson', 'success_table',
-           'success_records', 'write_success', 'plot_success', 'ChunkPolicy', 'evaluate_tasks', 'policy_from_dir',
-           'accelerate_command', 'launch', 'vla_worker_cli', 'default_notebook', 'xvr_vla_train_cli']
+__all__ = ['TARGET_DIMS', 'VLATrainConfig', 'toy_episodes', 'chunk', 'random_shift', 'keypose_targets', 'ChunkDataset',
+           'load_episodes', 'make_optimizer', 'build_policy', 'data_dims', 'train', 'save_checkpoint', 'wilson',
+           'success_table', 'success_records', 'write_success', 'plot_success', 'ChunkPolicy', 'evaluate_tasks',
+           'policy_from_dir', 'accelerate_command', 'launch', 'vla_worker_cli', 'default_notebook', 'xvr_vla_train_cli']
 
 # %% ../../nbs/vla/53_training.ipynb #bc1b3c8b
 @dataclass
@@ -64,8 +64,8 @@ class VLATrainConfig(JSONConfig):
 
     def head_config(self, **data, # `data_dims`: `state_dim`, `action_dim`, `cameras`
                    )->VLAConfig:
-        "The policy's `VLAConfig`: `head` over the data's `cameras` (and `state_dim`, `action_dim` for the tiny head; `aux_dim`)."
-        data = {k: v for k, v in data.items() if v and (self.model == "tiny" or k in ("cameras", "aux_dim"))}
+        "The policy's `VLAConfig`: `head` over the data's `cameras` (and `state_dim`, `action_dim` for the tiny head; `aux_dim`, `action_space`)."
+        data = {k: v for k, v in data.items() if v and (self.model == "tiny" or k in ("cameras", "aux_dim", "action_space"))}
         kw = data | (dict(aux_weight=self.aux_weight, aux_condition=self.aux_condition) if self.aux else {}) | dict(self.head)
         return VLAConfig.tiny(**kw) if self.model == "tiny" else VLAConfig.from_dict(kw)
 
@@ -239,9 +239,12 @@ def _log(path, rec:dict):
 # %% ../../nbs/vla/53_training.ipynb #d7cdba5a
 def data_dims(ds:ChunkDataset, # the training chunks (their normaliser and camera slots)
              )->dict:
-    "The `head_config` fields the data decides: state and action widths, camera slots, the auxiliary target's width."
+    "The `head_config` fields the data decides: state and action widths, camera slots, auxiliary width, action space."
+    target = tuple(ds.normalizer.action_names[:3]) == TARGET_DIMS      # recorded with `action_space="target"`
     return dict(state_dim=len(ds.normalizer.state_min), action_dim=len(ds.normalizer.action_min), cameras=ds.cameras,
-                aux_dim=ds.aux_dim)
+                aux_dim=ds.aux_dim, action_space="target" if target else "delta")
+
+TARGET_DIMS = ("eef_target_x", "eef_target_y", "eef_target_z")   # `xvr.vla.envs.TARGET_ACTION_NAMES[:3]`
 
 def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Table 7 defaults)
           episodes:Sequence[dict]|None=None,   # in-memory demonstrations (None: read `cfg.data_dir`)
@@ -393,8 +396,9 @@ class ChunkPolicy:
         self.policy = policy
     def __call__(self, obs:dict, # one observation, as for `VLAPolicy.act`
                 )->np.ndarray:
-        "The chunk to play; with temporal ensembling, the one ensembled action of this step `(1, da)`."
-        return self.policy.ensembled(obs)[None] if self.policy.model.cfg.ensemble else self.policy.act(obs)
+        "The chunk to play; with temporal ensembling or target actions, the one env action of this step `(1, da)`."
+        cfg = self.policy.model.cfg     # a target is turned into a delta from the state of the step that plays it
+        return self.policy(obs)[None] if cfg.ensemble or cfg.action_space != "delta" else self.policy.act(obs)
     def reset(self, env=None, # the env starting an episode (its `episode_seed` re-seeds; None: no re-seed)
              ):
         self.policy.reset(getattr(env, "episode_seed", None) if env is not None else None)
