@@ -3,7 +3,7 @@
 Usage: MUJOCO_GL=egl python bench/vla_learning_check.py [--task pick_place] [--demos 50] [--steps 2400] [--episodes 20]
            [--size 96] [--pixels 96] [--patch 16] [--cameras agentview_left wrist] [--image-shift 2] [--state-noise 0]
            [--tiny '{"vision_hidden": 64}'] [--record-noise 0.3] [--record-noise-floor 0] [--record-workers 2]
-           [--action-space target]
+           [--action-space target] [--ema 0.999]
            [--head '{"tune_llm": false}']
            [--eval "" "ensemble=1,ensemble_coeff=-0.1" "n_action_steps=4"] [--out /tmp/vla_check]
 Demonstrations are recorded once per task, image size and DART noise into `--out` (resumed, and reused by later runs:
@@ -104,6 +104,7 @@ def main(argv=None):
     ap.add_argument("--aux", default="", help="auxiliary target of the head: '' none, 'keyposes' (next two keyposes)")
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary error in the loss")
     ap.add_argument("--aux-condition", action="store_true", help="the action head also reads the auxiliary prediction")
+    ap.add_argument("--ema", type=float, default=0.0, help="EMA decay of the weights (0 off; 0.999 diffusion policy's)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--head", default="{}", help="JSON VLAConfig overrides of the head")
@@ -146,7 +147,7 @@ def main(argv=None):
                          per_device_batch=a.batch, lr=a.lr, num_workers=0, save_steps=max(200, a.steps // 4),
                          logging_steps=50, min_pixels=a.pixels ** 2, max_pixels=a.pixels ** 2, head=head,
                          cameras=a.cameras or [], tiny_kwargs=dict(patch_size=a.patch) | json.loads(a.tiny),
-                         action_min_span=a.action_min_span, aux=a.aux, aux_weight=a.aux_weight, aux_condition=a.aux_condition, **aug)
+                         action_min_span=a.action_min_span, aux=a.aux, aux_weight=a.aux_weight, aux_condition=a.aux_condition, ema_decay=a.ema, **aug)
     t0 = time.time()
     h = train(cfg, eps)["history"]
     train_min = (time.time() - t0) / 60

@@ -393,24 +393,33 @@ def write_image(path, # the file; its suffix picks the format (.png, .jpg, .npy)
                 quality:int=95, # JPEG quality, 0-100
                )->str: # the written file's `content_hash`
     "Write uint8 RGB `image` to `path` (.png lossless, .jpg with `quality`, .npy raw); the file's `content_hash`."
-    path = Path(path)
-    if path.suffix == ".npy":
+    path = os.fspath(path)                        # a plain string: the data engine writes thousands of these a second
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".npy":
         b = io.BytesIO()
         np.save(b, np.ascontiguousarray(image, dtype=np.uint8))
         data = b.getvalue()
     else:
-        params = [cv2.IMWRITE_JPEG_QUALITY, quality] if path.suffix.lower() in (".jpg", ".jpeg") else []
-        try: ok, enc = cv2.imencode(path.suffix, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params)
+        params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
+        try: ok, enc = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params)
         except cv2.error: ok = False
-        if not ok: raise DataError("could not write image (cannot encode it)", path)
+        if not ok: raise DataError("could not write image (cannot encode it)", Path(path))
         data = memoryview(enc)                    # written and hashed as it is: no copy of the encoded bytes
     try:
-        try: path.write_bytes(data)
+        try: _write_file(path, data)
         except FileNotFoundError:                  # its folder is made on first use (not probed for every image)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-    except OSError as e: raise DataError(f"could not write image ({e.strerror or e})", path)
+            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+            _write_file(path, data)
+    except OSError as e: raise DataError(f"could not write image ({e.strerror or e})", Path(path))
     return content_hash(data)
+
+def _write_file(path:str, data):
+    "Create or truncate `path` and write `data` to it with the OS's own calls (no buffered file object)."
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data).cast("B")
+        while view: view = view[os.write(fd, view):]
+    finally: os.close(fd)
 
 # %% ../nbs/00_core.ipynb #a42980f1
 @dataclass

@@ -160,14 +160,20 @@ def prepare_split(src:FolderSource, # the source's items
                      pct[one] if one else pct, dict(rules))
 
 # %% ../nbs/31_dataset.ipynb #0e624245
+@lru_cache(maxsize=None)
+def _glibc():
+    "This process's glibc through ctypes, or None; looked up once (finding it runs `ldconfig` and reads the interpreter)."
+    import ctypes, ctypes.util, platform
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc": return None
+    try: return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError: return None
+
 def keep_heap(trim_mb:int=256, # glibc M_TRIM_THRESHOLD, MB
               mmap_mb:int=64, # glibc M_MMAP_THRESHOLD, MB
              )->bool:
     "Let this process keep freed memory (glibc `mallopt`), so image-sized buffers are not page-faulted in again; True if set."
-    import ctypes, ctypes.util, platform
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc": return False
-    try: libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-    except OSError: return False
+    libc = _glibc()
+    if libc is None: return False
     M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
     return bool(libc.mallopt(M_TRIM_THRESHOLD, trim_mb << 20)) and bool(libc.mallopt(M_MMAP_THRESHOLD, mmap_mb << 20))
 
@@ -262,7 +268,7 @@ def run_unit(src:FolderSource, # the source's items
     try:        # images are encoded and written by other threads while the next sample is made
         for k, s in enumerate(_draw_samples(src, prep, task, n, rng, max_attempts, rejects)):
             rels = [f"images/{k:04d}_{j}.jpg" for j in range(len(s.pixels))]
-            futs = [writer.submit(write_image, tmp / r, im, quality) for r, im in zip(rels, s.pixels)]
+            futs = [writer.submit(write_image, f"{tmp}/{r}", im, quality) for r, im in zip(rels, s.pixels)]
             s.images, s.pixels = [f"shards/{final.name}/{r}" for r in rels], []
             s.id = f"{task}/{s.source}/{split}/{unit:05d}-{k:04d}"
             made.append((s, futs))

@@ -143,7 +143,9 @@ _PLAIN = frozenset((int, float, str, bool, type(None)))
 
 def _jsonable(o):
     "`o` with NumPy arrays and scalars turned into lists and Python numbers (recursively)."
-    if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
+    if type(o) in _PLAIN: return o                # the common case first: metadata is mostly plain numbers and strings
+    if isinstance(o, dict):
+        return {(k if type(k) is str else str(k)): (v if type(v) in _PLAIN else _jsonable(v)) for k, v in o.items()}
     if isinstance(o, (list, tuple)): return [v if type(v) in _PLAIN else _jsonable(v) for v in o]
     if isinstance(o, np.ndarray): return o.tolist() if o.dtype != object else _jsonable(o.tolist())  # Python numbers
     if isinstance(o, np.generic): return o.item()

@@ -21,9 +21,10 @@ from .. import launch as launcher
 
 # %% auto #0
 __all__ = ['TARGET_DIMS', 'VLATrainConfig', 'toy_episodes', 'chunk', 'random_shift', 'keypose_targets', 'ChunkDataset',
-           'load_episodes', 'make_optimizer', 'build_policy', 'data_dims', 'train', 'save_checkpoint', 'wilson',
-           'success_table', 'success_records', 'write_success', 'plot_success', 'ChunkPolicy', 'evaluate_tasks',
-           'policy_from_dir', 'accelerate_command', 'launch', 'vla_worker_cli', 'default_notebook', 'xvr_vla_train_cli']
+           'load_episodes', 'make_optimizer', 'weight_average', 'build_policy', 'data_dims', 'train', 'save_checkpoint',
+           'wilson', 'success_table', 'success_records', 'write_success', 'plot_success', 'ChunkPolicy',
+           'evaluate_tasks', 'policy_from_dir', 'accelerate_command', 'launch', 'vla_worker_cli', 'default_notebook',
+           'xvr_vla_train_cli']
 
 # %% ../../nbs/vla/53_training.ipynb #bc1b3c8b
 @dataclass
@@ -61,6 +62,7 @@ class VLATrainConfig(JSONConfig):
     aux: str = ""                           # auxiliary target: "" none, "keyposes" (`keypose_targets`)
     aux_weight: float = 1.0                 # weight of the auxiliary error in the loss
     aux_condition: bool = False             # the action head also reads the auxiliary prediction (`VLAConfig`)
+    ema_decay: float = 0.0                  # exponential moving average of the weights, per step (0 = off); saved as the policy
 
     def head_config(self, **data, # `data_dims`: `state_dim`, `action_dim`, `cameras`
                    )->VLAConfig:
@@ -221,6 +223,15 @@ def make_optimizer(model, # the `VLA` (only parameters with `requires_grad` are 
              else get_constant_schedule_with_warmup(opt, warm))
     return opt, sched
 
+def weight_average(model, # the model being trained (unwrapped from accelerate)
+                   decay:float, # per-step decay of the average (0: none)
+                  ):
+    "An exponential moving average of `model`'s parameters (`torch.optim.swa_utils.AveragedModel`), or None if `decay` is 0."
+    if not decay: return None
+    if not 0 < decay < 1: raise ValueError(f"ema_decay must be in [0, 1), got {decay}")
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+    return AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=False)   # buffers copied as they are
+
 def build_policy(cfg:VLATrainConfig, # backbone, seed and head settings
                  instructions:Sequence[str]=(), # instructions for the tiny backbone's vocabulary
                  **data, # the data's widths and camera slots, as for `VLATrainConfig.head_config`
@@ -268,18 +279,20 @@ def train(cfg:VLATrainConfig,                  # the run's hyper-parameters (Tab
                                      collate_fn=lambda b: make_batch(proc, b), generator=gen, drop_last=len(ds) >= cfg.per_device_batch)
     opt, sched = make_optimizer(model, cfg)
     model, opt, dl, sched = acc.prepare(model, opt, dl, sched)
+    ema = weight_average(acc.unwrap_model(model), cfg.ema_decay)
+    if ema is not None: acc.register_for_checkpointing(ema)           # saved and resumed with the checkpoints
     state, ck = dict(step=0, epoch=0, batches=0), latest_checkpoint(out) if cfg.resume else None
     if ck is not None:
         acc.load_state(str(ck)); state = json.loads((ck / "trainer_state.json").read_text())
         acc.print(f"resumed from {ck} at step {state['step']}")
     if acc.is_main_process: acc.print(json.dumps(count_params(acc.unwrap_model(model))))
-    r = _loop(cfg, acc, model, opt, sched, dl, gen, state, out)
-    if acc.is_main_process: save_vla(acc.unwrap_model(model), proc, out / "final", ds.normalizer)
+    r = _loop(cfg, acc, model, opt, sched, dl, gen, state, out, ema)
+    if acc.is_main_process: save_vla(ema.module if ema is not None else acc.unwrap_model(model), proc, out / "final", ds.normalizer)
     acc.wait_for_everyone()
     return r
 
 # %% ../../nbs/vla/53_training.ipynb #30ade0db
-def _loop(cfg, acc, model, opt, sched, dl, gen, state, out):
+def _loop(cfg, acc, model, opt, sched, dl, gen, state, out, ema=None):
     from tqdm.auto import tqdm
     history, t0, run_loss, run_aux, run_n, gn = [], time.time(), 0.0, 0.0, 0, float("nan")
     bar = tqdm(total=cfg.max_steps, initial=state["step"], disable=not acc.is_local_main_process, desc="vla")
@@ -297,6 +310,7 @@ def _loop(cfg, acc, model, opt, sched, dl, gen, state, out):
             state["batches"] += 1; run_loss += loss.detach().float().item(); run_n += 1
             if "aux_loss" in res: run_aux += res["aux_loss"].detach().float().item()
             if not acc.sync_gradients: continue
+            if ema is not None: ema.update_parameters(acc.unwrap_model(model))
             state["step"] += 1; bar.update(1)
             rec = dict(step=state["step"], epoch=state["epoch"] + state["batches"] / len(dl),
                        loss=acc.gather(torch.tensor(run_loss / run_n, device=acc.device)).mean().item(),
