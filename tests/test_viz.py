@@ -153,6 +153,15 @@ def _raw_get(port, path):
     return r.status, body
 
 
+def _images_decoded(pg, timeout:float=10.0)->bool:
+    "True once every image of the page has loaded with a size; False if one has not within `timeout` s (a broken one never does)."
+    end = time.monotonic() + timeout     # polled from Python: the page may still be fetching them, and the CSP forbids string eval
+    while not pg.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)"):
+        if time.monotonic() > end: return False
+        time.sleep(0.05)
+    return True
+
+
 def test_annotation_flow_in_browser(app, browser):
     url, toks, study, port = app
     pg, errors = _page(browser, f"{url}/a/{toks['ann1']}")
@@ -161,7 +170,7 @@ def test_annotation_flow_in_browser(app, browser):
         pg.wait_for_selector("#sample", timeout=10000)
         assert pg.inner_text("h1") == f"Sample {k + 1} of {len(study.subset)}"
         sid = pg.get_attribute("#sample", "data-id")
-        assert pg.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+        assert _images_decoded(pg)
         it = study.by_id[sid]
         assert pg.locator(".answer, .answer-line").count() == 0 and "answer:" not in pg.content()
         buttons = pg.locator("#choices button")
