@@ -104,7 +104,7 @@ def main(argv=None):
     ap.add_argument("--aux", default="", help="auxiliary target of the head: '' none, 'keyposes' (next two keyposes)")
     ap.add_argument("--aux-weight", type=float, default=1.0, help="weight of the auxiliary error in the loss")
     ap.add_argument("--aux-condition", action="store_true", help="the action head also reads the auxiliary prediction")
-    ap.add_argument("--ema", type=float, default=0.0, help="EMA decay of the weights (0 off; 0.999 diffusion policy's)")
+    ap.add_argument("--ema", type=float, default=0.0, help="EMA decay of the weights (0 off; 0.999: a horizon of about 1,000 steps)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--head", default="{}", help="JSON VLAConfig overrides of the head")
