@@ -13,7 +13,14 @@ thread, in memory: a generator cannot be faster than encoding its output. All nu
   threads): the work done, whatever the parallelism. The CPU ratio is the one-core efficiency; the wall ratio is
   what one process gives.
 - the file tax: writing the floor's JPEG bytes to files in the output's file system, per image, next to encoding;
+  and the image path: `write_image` (encoding RGB pixels, hashing, writing the file) against the floor, per image;
 - end to end: `generate` for the whole dataset (setup included), with 1 and with 2 worker processes.
+
+Each round's output is removed once its floor is measured (`--keep-rounds` keeps them). A long run fills the page
+cache, and from then on the kernel recycles the memory of written pages; a short bench that keeps its output instead
+asks for fresh memory for every file, which on our VM cost from 0.02 to 0.5 ms per 60 KB image within one hour (as
+much as encoding it), by the byte and not by the file (one large file cost the same), while rewriting freed memory
+stayed at 0.02-0.04 ms: that is what the file tax line measures.
 
 Everything the bench writes goes to a temporary folder inside `--work-dir` (default: the current folder, where the
 README writes its dataset), removed at the end. Creating a file is part of generating: it is measured there before
@@ -23,12 +30,12 @@ that slow, the ratios measure the file system as much as the generator: `--work-
 generator's own.
 
 Usage: python bench/bench_generate.py [--per-task 64] [--rounds 5] [--scenes 10] [--episodes 6] [--source-dir DIR]
-       [--writers N] [--e2e-per-task 256] [--work-dir DIR]
+       [--writers N] [--e2e-per-task 256] [--work-dir DIR] [--keep-rounds]
 """
 import argparse, os, shutil, tempfile, time
 from pathlib import Path
 import cv2, numpy as np
-from xvr.core import read_jsonl, read_image
+from xvr.core import read_jsonl, read_image, write_image
 from xvr.dataset import FolderSource, prepare_split, run_unit, generate
 from xvr.sources.sim import render_dataset
 from xvr.core import TASK_NAMES
@@ -62,6 +69,8 @@ def main():
     ap.add_argument("--writers", type=int, default=None, help="JPEG writer threads per process (default: one per core)")
     ap.add_argument("--e2e-per-task", type=int, default=256, help="samples per task of the end-to-end runs")
     ap.add_argument("--work-dir", default=".", help="folder for the bench's outputs (a temporary folder inside it)")
+    ap.add_argument("--keep-rounds", action="store_true",
+                    help="keep every round's output (default: removed once measured, so the page cache recycles its memory)")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(dir=a.work_dir, prefix=".bench_generate-"))
     print(f"creating a file in {tmp}: {file_cost(tmp / 'probe', [os.urandom(30_000)] * 500) * 1e3:.3f} ms (before the rounds)")
@@ -75,7 +84,7 @@ def main():
     for task in TASK_NAMES:
         out = tmp / "units" / task; (out / "shards").mkdir(parents=True)
         run_unit(src, prep, "train", task, 10_000, a.per_task, 1, out)  # warm the per-process caches (not timed)
-    encoded = []
+    encoded, last = [], []
     for rnd in range(a.rounds):
         for task in TASK_NAMES:
             out = tmp / "units" / task
@@ -83,6 +92,8 @@ def main():
             imgs = [read_image(p) for p in sorted((out / "shards" / f"{task}-{rnd:05d}" / "images").glob("*.jpg"))]
             fw, fc, enc = floor(imgs); encoded += enc
             for k, v in zip(keys, (r["samples"], w2 - w, c2 - c, fw, fc)): m[task][k].append(v)
+            if rnd == a.rounds - 1: last += imgs
+            if not a.keep_rounds: shutil.rmtree(out / "shards" / f"{task}-{rnd:05d}")
     med = lambda x: float(np.median(x))
     print(f"{'task':36s} {'samples/s':>9s} {'floor/s':>8s} {'wall':>5s} {'CPU':>5s}   wall min-max  (medians of {a.rounds} rounds)")
     for task in TASK_NAMES:
@@ -97,6 +108,12 @@ def main():
     tax = file_cost(tmp / "filetax", encoded); enc = sum(sum(m[t]["fw"]) for t in TASK_NAMES) / len(encoded)
     print(f"per image: JPEG encoding {enc * 1e3:.3f} ms, creating + writing its file {tax * 1e3:.3f} ms "
           f"({tax / enc:.2f}x the encoding) on {tmp}")
+    # the image path: `write_image` (RGB pixels -> JPEG, its content hash, the file) on the last round's images
+    (tmp / "path").mkdir(); c = time.process_time()
+    for i, im in enumerate(last): write_image(f"{tmp}/path/{i:06d}.jpg", im, 90)
+    c = time.process_time() - c; fc = floor(last)[1]
+    print(f"per image: write_image {c / len(last) * 1e3:.3f} ms CPU, {c / fc:.2f}x the floor's encoding of the same "
+          f"{len(last)} images (the colour handling, the content hash and the file included)")
 
     for workers in (1, 2):
         outd = tmp / f"out{workers}"; t = time.perf_counter()

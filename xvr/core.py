@@ -13,6 +13,7 @@ from fastcore.basics import patch
 
 import cv2
 import numpy as np
+import simplejpeg
 
 _log = logging.getLogger(__name__)
 
@@ -400,11 +401,16 @@ def write_image(path, # the file; its suffix picks the format (.png, .jpg, .npy)
         np.save(b, np.ascontiguousarray(image, dtype=np.uint8))
         data = b.getvalue()
     else:
-        params = [cv2.IMWRITE_JPEG_QUALITY, quality] if ext in (".jpg", ".jpeg") else []
-        try: ok, enc = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR), params)
-        except cv2.error: ok = False
-        if not ok: raise DataError("could not write image (cannot encode it)", Path(path))
-        data = memoryview(enc)                    # written and hashed as it is: no copy of the encoded bytes
+        data = None
+        if ext in (".jpg", ".jpeg"):              # libjpeg-turbo reads RGB as it is: no BGR copy of the image
+            try: data = simplejpeg.encode_jpeg(np.ascontiguousarray(image), quality=int(quality), colorspace="RGB",
+                                               colorsubsampling="420", fastdct=False)
+            except (ValueError, TypeError): pass
+        else:
+            try: ok, enc = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
+            except cv2.error: ok = False
+            if ok: data = memoryview(enc)         # written and hashed as it is: no copy of the encoded bytes
+        if data is None: raise DataError("could not write image (cannot encode it)", Path(path))
     try:
         try: _write_file(path, data)
         except FileNotFoundError:                  # its folder is made on first use (not probed for every image)

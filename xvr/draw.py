@@ -79,7 +79,11 @@ def draw_arrow(img:np.ndarray, # (H, W, 3) uint8 RGB
 def draw_markers(img:np.ndarray, # (H, W, 3) uint8 RGB
                  markers:Sequence[dict], # marker records: dots (`uv`) and arrows (`start`, `end`), each with a `color`
                 )->np.ndarray:
-    "Draw recorded markers (dots and arrows) on a copy of `img` (one copy, however many markers)."
+    "Draw recorded markers (dots and arrows) on a copy of `img` (one copy, however many markers); none: a read-only view."
+    if not markers:                                           # nothing drawn, nothing copied (an unmarked view)
+        out = np.ascontiguousarray(img).view()
+        out.flags.writeable = False                           # drawing on it would draw on `img`: refused, loudly
+        return out
     out = np.ascontiguousarray(img).copy()
     for m in markers:
         if "uv" in m: draw_dot(out, m["uv"], m["color"], copy=False)

@@ -98,7 +98,7 @@ def view_meta(camera:Camera|None, # the image's calibrated camera; None when the
 # %% ../../nbs/tasks/20_common.ipynb #6b5d3734
 def mark_views(views:Sequence[View], # the images' views, in prompt order
                roles:Sequence[str], # each image's role (`view_meta`)
-               markers:Sequence[Sequence[dict]], # each image's `dot`/`arrow` records (empty: an unmarked copy)
+               markers:Sequence[Sequence[dict]], # each image's `dot`/`arrow` records (empty: the view's pixels, read-only)
                labels:Sequence[str|None]|None=None, # each image's label in its prompt line; default none
               )->tuple[list, list, list]: # (`view_meta` records, marked (H, W, 3) uint8 pixels, prompt lines)
     "The metadata, marked pixels and numbered prompt lines of `views` shown in this order."
