@@ -21,10 +21,10 @@ _log = logging.getLogger(__name__)
 __all__ = ['EXIT_BAD_SAMPLES', 'EXIT_BAD_INPUT', 'TASK_INFO', 'TASK_NAMES', 'GENERAL_TASKS', 'ROBOTIC_TASKS', 'SAMPLE_FIELDS',
            'DataError', 'BadSamples', 'cli', 'check_options', 'writable_dir', 'Camera', 'check_rotation',
            'invert_rigid', 'look_at', 'intrinsics_from_fov', 'LazyImage', 'View', 'Scene', 'Frames', 'NpyFrames',
-           'image_fault', 'read_image', 'content_hash', 'write_image', 'TarIndex', 'tar_index', 'tar_member_path',
-           'read_tar_member', 'Trajectory', 'frame_shape', 'Sample', 'atomic_write_text', 'write_jsonl', 'read_jsonl',
-           'read_records', 'write_depth', 'read_depth', 'save_scene', 'read_json', 'need_keys', 'load_scene',
-           'save_trajectory', 'DepthFrames', 'load_trajectory']
+           'image_fault', 'read_image', 'content_hash', 'write_image', 'encode_image', 'TarIndex', 'tar_index',
+           'tar_member_path', 'read_tar_member', 'Trajectory', 'frame_shape', 'Sample', 'atomic_write_text',
+           'write_jsonl', 'read_jsonl', 'read_records', 'write_depth', 'read_depth', 'save_scene', 'read_json',
+           'need_keys', 'load_scene', 'save_trajectory', 'DepthFrames', 'load_trajectory']
 
 # %% ../nbs/00_core.ipynb #f4b842da
 class DataError(ValueError):
@@ -401,16 +401,8 @@ def write_image(path, # the file; its suffix picks the format (.png, .jpg, .npy)
         np.save(b, np.ascontiguousarray(image, dtype=np.uint8))
         data = b.getvalue()
     else:
-        data = None
-        if ext in (".jpg", ".jpeg"):              # libjpeg-turbo reads RGB as it is: no BGR copy of the image
-            try: data = simplejpeg.encode_jpeg(np.ascontiguousarray(image), quality=int(quality), colorspace="RGB",
-                                               colorsubsampling="420", fastdct=False)
-            except (ValueError, TypeError): pass
-        else:
-            try: ok, enc = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
-            except cv2.error: ok = False
-            if ok: data = memoryview(enc)         # written and hashed as it is: no copy of the encoded bytes
-        if data is None: raise DataError("could not write image (cannot encode it)", Path(path))
+        try: data = encode_image(image, ext, quality)
+        except ValueError: raise DataError("could not write image (cannot encode it)", Path(path)) from None
     try:
         try: _write_file(path, data)
         except FileNotFoundError:                  # its folder is made on first use (not probed for every image)
@@ -418,6 +410,20 @@ def write_image(path, # the file; its suffix picks the format (.png, .jpg, .npy)
             _write_file(path, data)
     except OSError as e: raise DataError(f"could not write image ({e.strerror or e})", Path(path))
     return content_hash(data)
+
+def encode_image(image:np.ndarray, # (H, W, 3) uint8 RGB
+                 ext:str=".jpg", # the format: '.jpg'/'.jpeg' (with `quality`) or another suffix OpenCV encodes ('.png')
+                 quality:int=95, # JPEG quality, 0-100
+                )->bytes|memoryview: # the encoded file's bytes
+    "The bytes of uint8 RGB `image` encoded as `ext`; `ValueError` when it cannot be encoded."
+    if ext.lower() in (".jpg", ".jpeg"):          # libjpeg-turbo reads RGB as it is: no BGR copy of the image
+        try: return simplejpeg.encode_jpeg(np.ascontiguousarray(image), quality=int(quality), colorspace="RGB",
+                                           colorsubsampling="420", fastdct=False)
+        except (ValueError, TypeError) as e: raise ValueError(f"cannot encode the image as JPEG ({e})") from None
+    try: ok, enc = cv2.imencode(ext, cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
+    except cv2.error: ok = False
+    if not ok: raise ValueError(f"cannot encode the image as {ext}")
+    return memoryview(enc)                        # written and hashed as it is: no copy of the encoded bytes
 
 def _write_file(path:str, data):
     "Create or truncate `path` and write `data` to it with the OS's own calls (no buffered file object)."

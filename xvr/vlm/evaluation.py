@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from fastcore.basics import patch
 
-from ..core import (DataError, Sample, read_jsonl, read_image, read_records, atomic_write_text, cli, check_options,
+from ..core import (DataError, Sample, encode_image, read_jsonl, read_image, read_records, atomic_write_text, cli, check_options,
                       writable_dir)
 from ..release import is_release, read_release
 
@@ -191,9 +191,7 @@ def data_url(image:np.ndarray, # (H, W, 3) uint8 RGB
              quality:int=90, # JPEG quality, 0-100
             )->str:
     "A `data:image/jpeg;base64,...` URL of a uint8 RGB image."
-    bgr = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR)
-    ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    return "data:image/jpeg;base64," + base64.b64encode(buf.tobytes()).decode()
+    return "data:image/jpeg;base64," + base64.b64encode(encode_image(image, ".jpg", quality)).decode()
 
 def openai_content(question:str, # the prompt, with one `<image>` per image
                    images:Sequence[np.ndarray], # (H, W, 3) uint8 RGB images, in order
